@@ -1,0 +1,20 @@
+"""Kaifong's dialogue core: procedures as data, a pure step engine, understanding, routing,
+the store and the services procedures call. Channel-agnostic: nothing here imports Flask,
+Twilio, Vosk or pyttsx3, and nothing asks which channel it is talking to.
+"""
+
+from .catalogue import Catalogue, Procedure, Step, load_catalogue
+from .conversation import Assistant, seed_appointment_slots
+from .engine import advance
+from .errors import AssistantError, CatalogueError, ServiceError, StoreError
+from .model import (ActionRequest, ActionResult, Choose, Digits, Expect, HandBack, Input, NoInput,
+                    Option, Reply, Start, Text, new_state)
+from .routing import RouteResult, router_for
+from .store import Store
+
+__all__ = [
+    "ActionRequest", "ActionResult", "Assistant", "AssistantError", "Catalogue", "CatalogueError",
+    "Choose", "Digits", "Expect", "HandBack", "Input", "NoInput", "Option", "Procedure", "Reply",
+    "RouteResult", "ServiceError", "Start", "Step", "Store", "StoreError", "Text", "advance",
+    "load_catalogue", "new_state", "router_for", "seed_appointment_slots",
+]

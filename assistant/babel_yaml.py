@@ -1,0 +1,50 @@
+"""A Babel extractor for the catalogue's YAML (``[assistant.babel_yaml:extract: prompts/**.yaml]``).
+
+It yields the texts a citizen may see: procedure titles and summaries, what each step says, asks
+or offers, the collection statement, the shared prompts, menu labels and office details. Synonyms
+and option phrases are per language already, so they are not extracted. Reads only the file
+Babel hands it.
+"""
+
+from __future__ import annotations
+
+import yaml
+
+TEXT_KEYS = frozenset({"title", "summary", "say", "ask", "help", "hint", "label", "what", "why"})
+OFFICE_KEYS = frozenset({"name", "address", "hours"})
+
+
+def extract(fileobj, keywords, comment_tags, options):
+    """Babel's extractor protocol: yield (line number, funcname, message, comments)."""
+    root = yaml.compose(fileobj.read().decode("utf-8"))
+    if root is None:
+        return
+    yield from _walk(root, parent_key=None, section=None)
+
+
+def _walk(node, parent_key, section):
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value in node.value:
+            key = key_node.value
+            if section is None and key in ("prompts", "offices", "menu"):
+                inner = key
+            else:
+                inner = section
+            if key in ("synonyms", "phrases", "commands", "distress", "keys", "facts"):
+                continue
+            if isinstance(value, yaml.ScalarNode) and value.tag.endswith(":str"):
+                if _wanted(key, section):
+                    yield value.start_mark.line + 1, None, value.value, [f"{section or 'step'}: {key}"]
+            else:
+                yield from _walk(value, key, inner)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            yield from _walk(item, parent_key, section)
+
+
+def _wanted(key: str, section: str | None) -> bool:
+    if section == "prompts":
+        return True
+    if section == "offices":
+        return key in OFFICE_KEYS
+    return key in TEXT_KEYS

@@ -1,0 +1,801 @@
+"""The step engine: ``advance(catalogue, state, input) -> (new state, reply)``.
+
+Pure: no I/O, no clock unless the caller leaves ``today`` out, no knowledge of channels. Services
+that a procedure calls (booking a time, issuing a reference) are not called here: the engine puts
+an ``ActionRequest`` on the reply and waits for an ``ActionResult`` input, which the turn runner
+(``assistant.conversation``) feeds back inside the same transaction.
+
+The order in which an input is understood, at any step:
+  1. a person has the conversation: nothing is said; waiting: an acknowledgement
+  2. distress words: a person at once, with the emergency number
+  3. an exact answer to the current question (so option words beat command words)
+  4. global commands: help, repeat, back, start again, a person, stop, change language
+  5. the current position: menu, candidates, consent, read-back, question, information
+Misses escalate (VoiceXML style): each gives a more explicit prompt; the third offers a person;
+the fifth hands over.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any
+
+from rapidfuzz.distance import OSA
+
+from . import understanding as u
+from .catalogue import PLACEHOLDER_RE, Catalogue, Procedure, Step
+from .i18n import format_day, format_when
+from .model import (ActionRequest, ActionResult, Choose, Digits, Expect, HandBack, Input,
+                    NoInput, Option, Reply, Start, Text, copy_state, new_state)
+from .routing import router_for
+
+MISSES_OFFER_PERSON = 3
+MISSES_HAND_OFF = 5
+#: understanding reads at most this much of one message; the transcript keeps all of it
+MAX_UNDERSTOOD = 500
+MAX_TEXT_SLOT = 1000
+
+PRIORITY_DISTRESS, PRIORITY_MISSES, PRIORITY_ASKED = 0, 1, 2
+
+_FILLERS = re.compile(r"^(please|pls|plz|ok|okay|唔該|請|麻煩)\s*|\s*(please|pls|plz|呀|啊|啦|喇|吖|唔該)$")
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_YES_NO_GRAMMAR = {"en": ("yes", "no"), "zh-HK": ("係", "唔係", "好", "唔要")}
+
+
+def advance(catalogue: Catalogue, state: dict | None, inp: Input,
+            today: date | None = None) -> tuple[dict, Reply]:
+    """One turn. ``state`` is not modified; the new state is returned with the reply."""
+    s = copy_state(state) if state else new_state()
+    turn = _Turn(catalogue, s, today or date.today())
+    turn.handle(inp)
+    return s, turn.reply()
+
+
+class _Turn:
+    def __init__(self, cat: Catalogue, s: dict, today: date):
+        self.cat, self.s, self.today = cat, s, today
+        self.parts: list[str] = []
+        self.prompt = ""
+        self.options: list[Option] = []
+        self.expect = Expect()
+        self.flags: dict[str, bool] = {}
+        self.action: ActionRequest | None = None
+        self.tags: list[str] = []
+        self.rendered = False
+
+    # -- small helpers -----------------------------------------------------------------------
+
+    @property
+    def locale(self) -> str:
+        return self.s["locale"]
+
+    def t(self, msgid: str) -> str:
+        return self.cat.gettext(self.locale, msgid)
+
+    def say(self, msgid: str, **extra: Any) -> None:
+        if msgid:
+            self.parts.append(self.fill(self.t(msgid), extra))
+
+    def proc(self) -> Procedure | None:
+        pid = self.s["procedure"]
+        return self.cat.procedures.get(pid) if pid else None
+
+    def step(self) -> Step | None:
+        proc = self.proc()
+        return proc.steps.get(self.s["step"]) if proc and self.s["step"] else None
+
+    def fill(self, text: str, extra: dict | None = None) -> str:
+        """Fill ``{name}`` and ``{name.field}`` with values as people read them."""
+        extra = extra or {}
+
+        def value(m: re.Match) -> str:
+            name, attr = m.group(1), m.group(2)
+            if name in extra:
+                return str(extra[name])
+            if name in self.s["slots"]:
+                return self.display(name, self.s["slots"][name], attr)
+            if name == "reference" and self.s.get("reference"):
+                return self.s["reference"]
+            if name == "title" and self.proc():
+                return self.t(self.proc().title)
+            if name in self.cat.facts:
+                return self.t(str(self.cat.facts[name])) if isinstance(
+                    self.cat.facts[name], str) else str(self.cat.facts[name])
+            return m.group(0)
+
+        return PLACEHOLDER_RE.sub(value, text)
+
+    def display(self, slot: str, raw: Any, attr: str | None = None) -> str:
+        offices = self.cat.facts_info.get("offices", {})
+        if isinstance(raw, dict):
+            if attr:
+                raw = raw.get(attr, "")
+            elif "starts_at" in raw:
+                raw = raw["starts_at"]
+            else:
+                raw = raw.get("reference") or raw.get("id") or ""
+            if attr == "office" or (isinstance(raw, str) and raw in offices):
+                return self.t(offices[raw]["name"]) if raw in offices else str(raw)
+            return self._display_scalar(raw)
+        if isinstance(raw, str) and raw in offices:
+            office = offices[raw]
+            return self.t(office[attr]) if attr in ("address", "hours", "name") else self.t(
+                office["name"])
+        step = self._question_for(slot)
+        if step is not None:
+            if step.type == "yes_no":
+                return self.t("Yes") if raw else self.t("No")
+            if step.type == "choice":
+                for o in step.options:
+                    if o.value == raw:
+                        return self.t(o.label)
+            if step.type == "date" and isinstance(raw, str):
+                return format_day(date.fromisoformat(raw), self.locale)
+            if step.type == "phone" and isinstance(raw, str) and len(raw) == 8:
+                return f"{raw[:4]} {raw[4:]}"
+        return self._display_scalar(raw)
+
+    def _display_scalar(self, raw: Any) -> str:
+        if isinstance(raw, str) and re.match(r"^\d{4}-\d\d-\d\dT", raw):
+            try:
+                return format_when(datetime.fromisoformat(raw), self.locale)
+            except ValueError:
+                return raw
+        if isinstance(raw, float) and raw.is_integer():
+            return str(int(raw))
+        if isinstance(raw, bool):
+            return self.t("Yes") if raw else self.t("No")
+        return str(raw)
+
+    def _question_for(self, slot: str) -> Step | None:
+        current = self.proc()
+        procs = ([current] if current else []) + [
+            p for p in self.cat.procedures.values() if p is not current]
+        for proc in procs:
+            for step in proc.steps.values():
+                if step.kind == "question" and step.slot == slot:
+                    return step
+        return None
+
+    # -- the turn ----------------------------------------------------------------------------
+
+    def handle(self, inp: Input) -> None:
+        s = self.s
+        if isinstance(inp, Start):
+            return self.on_start()
+        if isinstance(inp, HandBack):
+            return self.on_hand_back()
+        if isinstance(inp, ActionResult):
+            return self.on_action_result(inp)
+        if s["status"] == "with_staff":
+            self.flags["silent"] = True
+            self.rendered = True
+            return None
+        if s["status"] == "closed":
+            self.reopen()
+        text, key = self.read(inp)
+        s["turns"] += 1
+        if s["status"] == "waiting":
+            return self.on_waiting(text, key)
+        if isinstance(inp, NoInput) or (not text and not isinstance(inp, Choose)):
+            return self.miss(noinput=True)
+        if text and self.is_distress(text):
+            return self.escalate("distress", PRIORITY_DISTRESS)
+        chosen = inp.value if isinstance(inp, Choose) else None
+        if chosen is None and self.answers_exactly(text, key):
+            return self.on_answer(text, key, None)
+        command = self.command(text, key) if chosen is None else None
+        if command:
+            return self.on_command(command, text)
+        return self.on_answer(text, key, chosen)
+
+    def read(self, inp: Input) -> tuple[str, str | None]:
+        """(normalised text, keypad key or None)."""
+        if isinstance(inp, Digits):
+            raw = inp.digits.strip().rstrip("#")
+        elif isinstance(inp, Text):
+            raw = inp.text[:MAX_UNDERSTOOD * 4]
+        else:
+            return "", None
+        text = u.normalise(raw)[:MAX_UNDERSTOOD]
+        key = text.replace(" ", "") if re.fullmatch(r"[0-9*# ]+", text or "x") else None
+        return text, key
+
+    def reopen(self) -> None:
+        locale = self.s["locale"]
+        self.s.clear()
+        self.s.update(new_state(locale))
+        self.s["started"] = True
+        self.say(self.cat.prompt("greeting"))
+
+    def on_start(self) -> None:
+        s = self.s
+        if s["status"] == "closed":
+            self.reopen()
+        elif not s["started"] or not s["procedure"]:
+            s["started"] = True
+            self.say(self.cat.prompt("greeting"))
+        else:
+            self.say(self.cat.prompt("resume"))
+        if s["status"] == "waiting":
+            self.say(self.cat.prompt("handoff_still_waiting"))
+            self.rendered = True
+
+    def on_hand_back(self) -> None:
+        s = self.s
+        s["status"], s["escalation"], s["misses"] = "bot", None, 0
+        step = self.step()
+        if step is None or step.kind not in ("question", "info"):
+            # the procedure ended in the hand-off: carry on from the menu, keeping what was said
+            s.update(procedure=None, step=None, history=[], pending=None)
+        self.say(self.cat.prompt("handed_back"))
+
+    def on_waiting(self, text: str, key: str | None) -> None:
+        if text and self.is_distress(text):
+            return self.escalate("distress", PRIORITY_DISTRESS)
+        if self.command(text, key) in ("restart", "assistant"):
+            self.s["status"], self.s["escalation"] = "bot", None
+            self.say(self.cat.prompt("back_to_assistant"))
+            return None
+        self.say(self.cat.prompt("handoff_still_waiting"))
+        self.flags["handed_off"] = True
+        self.rendered = True
+        return None
+
+    # -- understanding -----------------------------------------------------------------------
+
+    def is_distress(self, text: str) -> bool:
+        plain = u.strip_punct(text)
+        padded = f" {plain} "
+        for phrases in self.cat.distress.values():
+            for phrase in phrases:
+                p = u.strip_punct(u.normalise(phrase))
+                if _CJK.search(p):
+                    if p in plain.replace(" ", ""):
+                        return True
+                elif f" {p} " in padded:
+                    return True
+        return False
+
+    def command(self, text: str, key: str | None) -> str | None:
+        if key:
+            for name, k in self.cat.keys.items():
+                if key == k:
+                    return name
+            return None
+        plain = _FILLERS.sub("", u.strip_punct(text)).strip()
+        if not plain and text.strip() == "?":
+            return "help"
+        if not plain:
+            return None
+        for name, by_locale in self.cat.commands.items():
+            for phrases in by_locale.values():
+                for phrase in phrases:
+                    p = u.strip_punct(u.normalise(phrase)) or phrase
+                    if plain == p:
+                        return name
+                    if p.isascii() and plain.isascii() and len(p) >= 4 and abs(
+                            len(p) - len(plain)) <= 2 and OSA.distance(plain, p) <= (
+                            1 if len(p) < 8 else 2):
+                        return name
+        return None
+
+    def answers_exactly(self, text: str, key: str | None) -> bool:
+        """True when the text is exactly an option of the current question (beats commands)."""
+        opts = self.current_options()
+        if key is not None:
+            return any(o.key == key for o in opts) or self._zero_is_number(key)
+        plain = u.strip_punct(text)
+        return any(plain in {u.strip_punct(u.normalise(p)) for p in (o.label, *o.phrases)}
+                   for o in opts if o.value != "person")
+
+    def _zero_is_number(self, key: str) -> bool:
+        step = self.step()
+        return bool(key == "0" and step and step.kind == "question" and self.s["pending"] is None
+                    and step.type == "number" and (step.min is None or step.min <= 0))
+
+    # -- commands ----------------------------------------------------------------------------
+
+    def on_command(self, command: str, text: str) -> None:
+        s = self.s
+        if command == "help":
+            step = self.step()
+            if step and step.help and not s["pending"]:
+                self.say(step.help)
+            self.say(self.cat.prompt("help_commands"))
+            self.tags.append("help")
+        elif command == "repeat":
+            self.tags.append("repeat")
+        elif command == "back":
+            self.go_back()
+        elif command in ("restart", "assistant"):
+            locale = s["locale"]
+            s.clear()
+            s.update(new_state(locale))
+            s["started"] = True
+            self.say(self.cat.prompt("at_start"))
+        elif command == "person":
+            self.escalate("asked", PRIORITY_ASKED)
+        elif command == "stop":
+            s["status"] = "closed"
+            s["pending"] = None
+            self.say(self.cat.prompt("goodbye"))
+            self.flags["ended"] = True
+            self.rendered = True
+        elif command == "language":
+            self.switch_language(text)
+
+    def switch_language(self, text: str) -> None:
+        wanted = None
+        for locale in self.cat.locales:
+            phrases = {u.strip_punct(u.normalise(p)) for p in self.cat.commands["language"].get(
+                locale, ())}
+            if u.strip_punct(text) in phrases and u.strip_punct(text) not in (
+                    "language", "change language", "語言", "轉語言"):
+                wanted = locale
+        if wanted is None or wanted == self.locale:
+            others = [loc for loc in self.cat.locales if loc != self.locale]
+            wanted = others[0] if wanted is None else wanted
+        self.s["locale"] = wanted
+        self.say(self.cat.prompt("language_changed"))
+
+    def go_back(self) -> None:
+        s = self.s
+        s["misses"] = 0
+        if s["pending"] and s["pending"].get("kind") in ("confirm", "consent"):
+            s["pending"] = None
+            return self.enter(s["step"])
+        if s["pending"] and s["pending"].get("kind") in ("menu_group", "candidates", "ended"):
+            s["pending"] = None
+            return None
+        proc = self.proc()
+        if not proc:
+            self.say(self.cat.prompt("at_start"))
+            return None
+        history = s["history"]
+        if len(history) < 2:
+            s.update(procedure=None, step=None, history=[], pending=None)
+            self.say(self.cat.prompt("at_start"))
+            return None
+        history.pop()
+        previous = history.pop()
+        step = proc.steps[previous]
+        if step.kind == "question":
+            s["slots"].pop(step.slot, None)
+        return self.enter(previous)
+
+    # -- escalation --------------------------------------------------------------------------
+
+    def escalate(self, reason: str, priority: int) -> None:
+        s = self.s
+        current = s.get("escalation") or {}
+        if s["status"] in ("waiting", "with_staff") and current.get("priority", 9) <= priority:
+            priority, reason = current["priority"], current["reason"]
+        if reason == "distress":
+            self.say(self.cat.prompt("distress"))
+            self.flags["emergency"] = True
+        if s["status"] != "with_staff":
+            s["status"] = "waiting"
+        s["escalation"] = {
+            "reason": reason, "priority": priority, "since_turn": s["turns"],
+            "summary": {"procedure": s["procedure"], "step": s["step"],
+                        "slots": dict(s["slots"]), "misses": s["misses"]},
+        }
+        s["pending"] = None
+        self.say(self.cat.prompt("handoff_waiting"))
+        self.flags["handed_off"] = True
+        self.rendered = True
+
+    def miss(self, noinput: bool = False, message: str | None = None, **extra: Any) -> None:
+        s = self.s
+        s["misses"] += 1
+        n = s["misses"]
+        if n >= MISSES_HAND_OFF:
+            return self.escalate("misses", PRIORITY_MISSES)
+        self.tags.append("noinput" if noinput else "reprompt")
+        if n >= MISSES_OFFER_PERSON:
+            self.say(self.cat.prompt("miss_offer_person"))
+            self.tags.append("offer_person")
+        else:
+            self.say(self.cat.prompt("noinput") if noinput else self.cat.prompt("miss"))
+        if message:
+            self.say(message, **extra)
+        elif n >= 2:
+            self.say(self.hint())
+        return None
+
+    def hint(self) -> str:
+        step = self.step()
+        pending = self.s["pending"]
+        if pending and pending.get("kind") in ("confirm", "consent"):
+            return self.cat.prompt("hint_yes_no")
+        if step is None or step.kind != "question":
+            return self.cat.prompt("hint_choice")
+        if step.hint:
+            return step.hint
+        return self.cat.prompt(f"hint_{step.type}")
+
+    # -- positions ---------------------------------------------------------------------------
+
+    def on_answer(self, text: str, key: str | None, chosen: str | None) -> None:
+        s = self.s
+        pending = s["pending"] or {}
+        kind = pending.get("kind")
+        if kind in ("consent", "confirm"):
+            yes = self.yes_no(text, key, chosen)
+            if yes is None:
+                return self.miss()
+            s["pending"], s["misses"] = None, 0
+            if kind == "consent":
+                if yes:
+                    s["consent"] = sorted(set(s["consent"] or []) | {s["procedure"]})
+                    return self.enter(s["step"])
+                self.say(self.cat.prompt("consent_declined"))
+                s.update(procedure=None, step=None, history=[])
+                return None
+            if yes:
+                return self.commit(self.step(), pending["value"])
+            self.say(self.cat.prompt("confirm_again"))
+            return None
+        if s["procedure"] is None:
+            return self.on_menu(text, key, chosen)
+        step = self.step()
+        if step.kind == "info":
+            return self.enter(step.next)
+        return self.on_question(step, text, key, chosen)
+
+    def yes_no(self, text: str, key: str | None, chosen: str | None) -> bool | None:
+        if chosen in ("yes", "no"):
+            return chosen == "yes"
+        if key in ("1", "2"):
+            return key == "1"
+        return u.parse_yes_no(text) if text else None
+
+    def pick(self, options: list[Option], text: str, key: str | None,
+             chosen: str | None) -> str | None:
+        if chosen is not None:
+            return chosen if any(o.value == chosen for o in options) else None
+        if key is not None:
+            return next((o.value for o in options if o.key == key), None)
+        choices = [(o.value, [o.label, *o.phrases]) for o in options]
+        return u.match_choice(text, choices)
+
+    def on_menu(self, text: str, key: str | None, chosen: str | None) -> None:
+        s = self.s
+        options = self.current_options()
+        value = self.pick(options, text, key, chosen)
+        if value == "person":
+            return self.escalate("asked", PRIORITY_ASKED)
+        if value == "none":
+            s["pending"] = None
+            return None
+        if value and value.startswith("group:"):
+            group = self.cat.menu[int(value.split(":")[1])]
+            if len(group.procedures) == 1:
+                return self.start_procedure(group.procedures[0])
+            s["pending"] = {"kind": "menu_group", "group": int(value.split(":")[1])}
+            s["misses"] = 0
+            return None
+        if value:
+            return self.start_procedure(value)
+        if key is not None or not text:
+            return self.miss()
+        if self.locale == "en" and _CJK.search(text) and "zh-HK" in self.cat.locales:
+            s["locale"] = "zh-HK"
+        result = router_for(self.cat).route(text)
+        if result.decision == "start":
+            return self.start_procedure(result.top)
+        if result.decision == "candidates":
+            s["pending"] = {"kind": "candidates", "ids": [pid for pid, _ in result.ranked[:3]]}
+            s["misses"] = 0
+            return None
+        s["pending"] = None
+        s["misses"] += 1
+        self.say(self.cat.prompt("not_understood_menu"))
+        self.tags.append("offer_person")
+        if s["misses"] >= MISSES_HAND_OFF:
+            return self.escalate("misses", PRIORITY_MISSES)
+        return None
+
+    def start_procedure(self, pid: str) -> None:
+        s = self.s
+        keep = set(self.cat.shared_slots)
+        s["slots"] = {k: v for k, v in s["slots"].items() if k in keep}
+        s.update(procedure=pid, step=None, history=[], pending=None, misses=0, reference=None)
+        self.enter(self.cat.procedures[pid].start)
+
+    def on_question(self, step: Step, text: str, key: str | None, chosen: str | None) -> None:
+        value, problem = self.parse(step, text, key, chosen)
+        if value is None:
+            return self.miss(message=problem[0] if problem else None,
+                             **(problem[1] if problem else {}))
+        if step.confirm:
+            self.s["pending"] = {"kind": "confirm", "value": value}
+            self.s["misses"] = 0
+            return None
+        return self.commit(step, value)
+
+    def parse(self, step: Step, text: str, key: str | None,
+              chosen: str | None) -> tuple[Any, tuple[str, dict] | None]:
+        qtype = step.type
+        if qtype in ("choice", "appointment"):
+            value = self.pick(self.current_options(), text, key, chosen)
+            if value is not None and qtype == "appointment":
+                value = next(dict(x) for x in self._appointment_times(step) if x["id"] == value)
+            return value, None
+        if qtype == "yes_no":
+            return self.yes_no(text, key, chosen), None
+        if chosen is not None:
+            text = u.normalise(chosen)
+        if qtype == "number":
+            n = u.parse_number(text)
+            if n is None:
+                return None, None
+            if (step.min is not None and n < step.min) or (step.max is not None and n > step.max):
+                return None, (self.cat.prompt("number_range"),
+                              {"min": int(step.min or 0), "max": int(step.max or 0)})
+            return n, None
+        if qtype == "date":
+            d = u.parse_date(text, self.today)
+            return (d.isoformat() if d else None), None
+        if qtype == "hkid":
+            value = u.parse_hkid(text)
+            if value is None and u.hkid_problem(text) == "check_digit":
+                return None, (self.cat.prompt("hint_hkid_check"), {})
+            return value, None
+        if qtype == "phone":
+            return u.parse_hk_phone(text), None
+        if qtype == "text":
+            return (text[:MAX_TEXT_SLOT] if text.strip() else None), None
+        return None, None
+
+    def commit(self, step: Step, value: Any) -> None:
+        s = self.s
+        s["slots"][step.slot] = value
+        s["misses"] = 0
+        self.enter(self.next_of(step, value))
+
+    def next_of(self, step: Step, value: Any) -> str:
+        if step.type == "choice":
+            for o in step.options:
+                if o.value == value and o.next:
+                    return o.next
+        for cond, target in step.cases:
+            if cond.holds(self.s["slots"], self.cat.facts):
+                return target
+        return step.next
+
+    def enter(self, sid: str) -> None:
+        """Walk from step ``sid`` through steps that need no input, to one that does."""
+        s, proc = self.s, self.proc()
+        for _ in range(len(proc.steps) + 1):
+            step = proc.steps[sid]
+            s["step"], s["misses"] = sid, 0
+            if step.kind == "info":
+                if step.wait:
+                    self._visit(sid)      # its text is the prompt: see render_position
+                    return None
+                self.say(step.say)
+                sid = step.next
+            elif step.kind == "question":
+                if s["slots"].get(step.slot) is not None:
+                    sid = self.next_of(step, s["slots"][step.slot])
+                    continue
+                if step.personal and proc.personal_data and proc.id not in (s["consent"] or []):
+                    s["pending"] = {"kind": "consent"}
+                    return None
+                self._visit(sid)
+                if step.say:
+                    self.say(step.say)
+                return None
+            elif step.kind == "branch":
+                sid = next((target for cond, target in step.cases
+                            if cond.holds(s["slots"], self.cat.facts)), step.otherwise)
+            elif step.kind == "action":
+                if step.say:
+                    self.say(step.say)
+                s["pending"] = {"kind": "action", "step": sid}
+                self.action = ActionRequest(step.service, self.args(step.args))
+                self.rendered = True
+                return None
+            elif step.kind == "handoff":
+                self.say(step.say)
+                return self.escalate(step.reason, step.priority)
+            elif step.kind == "end":
+                return self.finish(step)
+        raise RuntimeError(f"{proc.id}: steps loop without asking anything (at {sid})")
+
+    def _visit(self, sid: str) -> None:
+        history = self.s["history"]
+        if not history or history[-1] != sid:
+            history.append(sid)
+
+    def args(self, raw: dict) -> dict:
+        out = {}
+        for name, value in raw.items():
+            if isinstance(value, str):
+                m = re.fullmatch(r"\{([a-z_][a-z0-9_]*)(?:\.([a-z_][a-z0-9_]*))?\}", value)
+                if m:
+                    v = self.s["slots"].get(m.group(1))
+                    if isinstance(v, dict):
+                        v = v.get(m.group(2) or "id", v.get("reference"))
+                    out[name] = v
+                    continue
+            out[name] = value
+        return out
+
+    def on_action_result(self, result: ActionResult) -> None:
+        s = self.s
+        pending = s["pending"] or {}
+        if pending.get("kind") != "action":
+            return None
+        s["pending"] = None
+        step = self.proc().steps[pending["step"]]
+        if pending.get("end"):
+            if result.ok:
+                s["reference"] = result.data["reference"]
+                return self.finish(step)
+            self.say(self.cat.prompt("action_failed"))
+            return self.escalate("service_failed", PRIORITY_ASKED)
+        if result.ok:
+            if step.save:
+                s["slots"][step.save] = result.data
+            return self.enter(step.next)
+        if step.on_failure:
+            return self.enter(step.on_failure)
+        self.say(self.cat.prompt("action_failed"))
+        return self.escalate("service_failed", PRIORITY_ASKED)
+
+    def finish(self, step: Step) -> None:
+        s = self.s
+        if not s.get("reference"):
+            found = [v["reference"] for v in s["slots"].values()
+                     if isinstance(v, dict) and v.get("reference")]
+            if found:
+                s["reference"] = found[-1]
+            else:
+                s["pending"] = {"kind": "action", "step": step.id, "end": True}
+                self.action = ActionRequest("issue_reference", {"procedure": s["procedure"]})
+                self.rendered = True
+                return None
+        self.say(step.say)
+        lines = [self.t(self.cat.prompt("summary_heading"))]
+        labels = self.proc().slot_labels()
+        for name in step.summary:
+            if s["slots"].get(name) is None:
+                continue
+            value = self.display(name, s["slots"][name])
+            if self._question_for(name) and self._question_for(name).type == "hkid":
+                value = mask_hkid(value)
+            lines.append(f"{self.t(labels.get(name, name))}: {value}")
+        self.parts.append("\n".join(lines))
+        self.say(self.cat.prompt("reference"))
+        self.flags["ended"] = True
+        keep = set(self.cat.shared_slots)
+        s["slots"] = {k: v for k, v in s["slots"].items() if k in keep}
+        s.update(procedure=None, step=None, history=[], pending={"kind": "ended"}, misses=0)
+
+    # -- rendering ---------------------------------------------------------------------------
+
+    def current_options(self) -> list[Option]:
+        s = self.s
+        pending = s["pending"] or {}
+        kind = pending.get("kind")
+        person = Option("0", "person", self.t(self.cat.prompt("person")),
+                        self._phrases_of_command("person"))
+        if kind in ("consent", "confirm"):
+            return self.yes_no_options()
+        if kind == "candidates":
+            opts = [self.procedure_option(str(i + 1), pid) for i, pid in enumerate(pending["ids"])]
+            return opts + [Option(str(len(opts) + 1), "none", self.t(
+                self.cat.prompt("none_of_these"))), person]
+        if kind == "menu_group":
+            group = self.cat.menu[pending["group"]]
+            return [self.procedure_option(str(i + 1), pid)
+                    for i, pid in enumerate(group.procedures)] + [person]
+        if s["procedure"] is None:
+            return [Option(str(i + 1), f"group:{i}", self.t(g.label))
+                    for i, g in enumerate(self.cat.menu)] + [person]
+        step = self.step()
+        if step is None:
+            return []
+        if step.kind == "info":
+            return [Option("1", "next", self.t(self.cat.prompt("next")))]
+        if step.type == "yes_no":
+            return self.yes_no_options()
+        if step.type == "choice":
+            return [Option(str(i + 1), o.value, self.t(o.label),
+                           tuple(o.phrases.get(self.locale, ())) + (o.label,))
+                    for i, o in enumerate(step.options)]
+        if step.type == "appointment":
+            return [Option(str(i + 1), x["id"], format_when(
+                datetime.fromisoformat(x["starts_at"]), self.locale))
+                    for i, x in enumerate(self._appointment_times(step))]
+        return []
+
+    def _appointment_times(self, step: Step) -> list[dict]:
+        saved = self.s["slots"].get(step.source) or {}
+        return list(saved.get("slots") or [])[:5]
+
+    def _phrases_of_command(self, name: str) -> tuple[str, ...]:
+        return tuple(self.cat.commands.get(name, {}).get(self.locale, ()))
+
+    def yes_no_options(self) -> list[Option]:
+        yes, no = _YES_NO_GRAMMAR.get(self.locale, ("yes", "no"))[:2]
+        return [Option("1", "yes", self.t(self.cat.prompt("yes")), (yes, "yes")),
+                Option("2", "no", self.t(self.cat.prompt("no")), (no, "no"))]
+
+    def procedure_option(self, key: str, pid: str) -> Option:
+        proc = self.cat.procedures[pid]
+        return Option(key, pid, self.t(proc.title), tuple(proc.synonyms.get(self.locale, ())[:3]))
+
+    def render_position(self) -> None:
+        s = self.s
+        pending = s["pending"] or {}
+        kind = pending.get("kind")
+        step = self.step()
+        self.options = self.current_options()
+        expect_kind = "choice"
+        if kind == "consent":
+            proc = self.proc()
+            self.prompt = self.fill(self.t(self.cat.prompt("consent")), {
+                "what": self.t(proc.personal_data["what"]),
+                "why": self.t(proc.personal_data["why"])})
+            expect_kind = "yes_no"
+        elif kind == "confirm":
+            value = self.display(step.slot, pending["value"])
+            self.prompt = self.fill(self.t(self.cat.prompt("confirm")), {"value": value})
+            expect_kind = "yes_no"
+            self.tags.append("confirm")
+        elif kind == "candidates":
+            self.prompt = self.t(self.cat.prompt("candidates"))
+        elif kind == "menu_group":
+            self.prompt = self.t(self.cat.prompt("menu_group"))
+        elif kind == "ended":
+            self.prompt = self.t(self.cat.prompt("ended_next"))
+        elif s["procedure"] is None:
+            self.prompt = self.t(self.cat.prompt("menu"))
+        elif step is not None and step.kind == "question":
+            self.prompt = self.fill(self.t(step.ask))
+            expect_kind = {"appointment": "choice"}.get(step.type, step.type)
+        elif step is not None and step.kind == "info":
+            self.prompt = self.fill(self.t(step.say))
+        if self.prompt:
+            self.parts.append(self.prompt)
+        grammar = [p for o in self.options for p in (o.label, *o.phrases)]
+        if expect_kind == "yes_no":
+            grammar += list(_YES_NO_GRAMMAR.get(self.locale, ()))
+        for name in self.cat.commands:
+            grammar += self._phrases_of_command(name)[:3]
+        digits = [o.key for o in self.options] + list(self.cat.keys.values())
+        self.expect = Expect(expect_kind, tuple(o.value for o in self.options),
+                             tuple(dict.fromkeys(grammar)), tuple(dict.fromkeys(digits)))
+
+    def reply(self) -> Reply:
+        if not self.rendered:
+            self.render_position()
+        s = self.s
+        return Reply(
+            parts=tuple(p for p in self.parts if p),
+            options=tuple(self.options),
+            expect=self.expect,
+            prompt=self.prompt,
+            ended=self.flags.get("ended", False),
+            handed_off=self.flags.get("handed_off", False) or s["status"] in ("waiting",
+                                                                               "with_staff"),
+            silent=self.flags.get("silent", False),
+            emergency=self.flags.get("emergency", False),
+            locale=self.locale,
+            procedure=s["procedure"],
+            step=s["step"],
+            reference=s.get("reference"),
+            action=self.action,
+            tags=tuple(self.tags),
+        )
+
+
+def mask_hkid(value: str) -> str:
+    """``A123456(3)`` -> ``A123***(*)``: enough for the citizen to recognise, not to misuse."""
+    m = re.match(r"^([A-Z]{1,2}\d{3})\d{3}\((.)\)$", value)
+    return f"{m.group(1)}***(*)" if m else "***"

@@ -1,0 +1,40 @@
+"""The one error tree of Kaifong. Channels map vendor errors onto it with ``raise ... from``.
+
+    AssistantError
+     ├── CatalogueError (ValueError)        a procedure file or shared prompt is wrong
+     ├── ConditionError (CatalogueError)    a branch condition cannot be parsed
+     ├── StoreError (RuntimeError)          the database could not load or commit a turn
+     └── ServiceError (RuntimeError)        a service called by an action step failed unexpectedly
+
+Nothing here carries a citizen's message or personal data: messages name files, steps and problems.
+"""
+
+from __future__ import annotations
+
+
+class AssistantError(Exception):
+    """Root of every error Kaifong raises on purpose."""
+
+
+class CatalogueError(AssistantError, ValueError):
+    """The catalogue cannot be used. ``problems`` lists (file, step, problem) triples."""
+
+    def __init__(self, problems: list[tuple[str, str, str]]):
+        self.problems = list(problems)
+        lines = [f"{file}: {step or '-'}: {problem}" for file, step, problem in self.problems]
+        super().__init__("the catalogue has problems:\n" + "\n".join(lines))
+
+
+class ConditionError(CatalogueError):
+    """A branch condition could not be parsed."""
+
+
+class StoreError(AssistantError, RuntimeError):
+    """The store could not load or commit a conversation."""
+
+
+class ServiceError(AssistantError, RuntimeError):
+    """A registered service failed in a way it did not report as a result."""
+
+
+__all__ = ["AssistantError", "CatalogueError", "ConditionError", "StoreError", "ServiceError"]

@@ -1,0 +1,169 @@
+"""The shapes that cross the core's boundary: inputs, replies and conversation state.
+
+Every channel maps what it receives to one of the ``Input`` types and renders a ``Reply``;
+the engine never learns which channel it talks to. State is a plain JSON-serialisable dict
+(see ``new_state``) so that the store can keep it in one column and any process can resume it.
+
+Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+# ---------------------------------------------------------------------------------------------
+# Inputs. Control signals are their own types, never fake text.
+
+
+@dataclass(frozen=True)
+class Text:
+    """Something the citizen typed or said (already transcribed)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Digits:
+    """Keys pressed on a keypad, e.g. ``"1"``, ``"0"``, ``"*"`` or ``"12345678#"``."""
+
+    digits: str
+
+
+@dataclass(frozen=True)
+class Choose:
+    """An option picked directly (a kiosk button): the option's ``value``."""
+
+    value: str
+
+
+@dataclass(frozen=True)
+class NoInput:
+    """The citizen said or typed nothing before the channel's timeout."""
+
+
+@dataclass(frozen=True)
+class Start:
+    """A new session begins (a call is answered, a kiosk wakes up, ``kaifong chat`` starts)."""
+
+
+@dataclass(frozen=True)
+class HandBack:
+    """Staff hand the conversation back to the assistant."""
+
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """What a service called by an action step returned; fed back by the turn runner."""
+
+    ok: bool
+    data: Any = None
+
+
+Input = Union[Text, Digits, Choose, NoInput, Start, HandBack, ActionResult]
+
+
+# ---------------------------------------------------------------------------------------------
+# Replies: what they mean, not how they look.
+
+#: The kinds of input a reply can expect. Part of the ``kaifong chat --json`` contract.
+EXPECT_KINDS = ("choice", "yes_no", "number", "date", "hkid", "phone", "text", "none")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One numbered choice. ``key`` is what the citizen types or presses to pick it."""
+
+    key: str
+    value: str
+    label: str
+    phrases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What input the reply waits for.
+
+    ``grammar`` lists phrases a speech recogniser can use as a grammar; ``digits`` lists the keys
+    that mean something here (option keys and the global ones).
+    """
+
+    kind: str = "none"
+    choices: tuple[str, ...] = ()
+    grammar: tuple[str, ...] = ()
+    digits: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ActionRequest:
+    """A service the turn runner must call (inside the turn's transaction) before replying."""
+
+    service: str
+    args: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One reply of the assistant, for any channel.
+
+    ``parts`` are separate messages (paragraphs) in the conversation's language; ``prompt`` is the
+    question the citizen must answer now (also among ``parts``, last), so a channel can re-speak
+    it alone. ``ended`` means the procedure reached its end; ``handed_off`` that a person will take
+    over (or has). ``silent`` means the assistant must say nothing (a person has the conversation).
+    ``emergency`` asks the channel to make the emergency number prominent.
+    """
+
+    parts: tuple[str, ...] = ()
+    options: tuple[Option, ...] = ()
+    expect: Expect = Expect()
+    prompt: str = ""
+    ended: bool = False
+    handed_off: bool = False
+    silent: bool = False
+    emergency: bool = False
+    locale: str = "en"
+    procedure: str | None = None
+    step: str | None = None
+    reference: str | None = None
+    action: ActionRequest | None = None
+    #: hints for channels: "help", "repeat", "reprompt", "confirm", "consent" and similar
+    tags: tuple[str, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """All parts joined as paragraphs (a plain rendering, without the options)."""
+        return "\n\n".join(p for p in self.parts if p)
+
+
+# ---------------------------------------------------------------------------------------------
+# Conversation state.
+
+STATUSES = ("bot", "waiting", "with_staff", "closed")
+STATE_VERSION = 1
+
+
+def new_state(locale: str = "en") -> dict:
+    """A fresh conversation: at the main menu, talking to the assistant."""
+    return {
+        "v": STATE_VERSION,
+        "locale": locale,
+        "status": "bot",
+        "procedure": None,
+        "step": None,
+        "slots": {},
+        "history": [],
+        "misses": 0,
+        "pending": None,
+        "consent": None,
+        "reference": None,
+        "escalation": None,
+        "turns": 0,
+        "started": False,
+    }
+
+
+def copy_state(state: dict) -> dict:
+    return copy.deepcopy(state)

@@ -1,0 +1,181 @@
+"""Routing: which procedure a free-text request means, or none.
+
+Each procedure is known by phrases: its title in every language and its synonyms. A request is
+scored against the phrases that share a word (English, typo-tolerant) or characters (Chinese)
+with it; the score of a procedure is its best phrase, plus a little for each other phrase that
+also matches. Indexes keep this fast with hundreds of procedures: only phrases that share
+something with the request are scored.
+
+The router decides: ``start`` (one clear winner), ``candidates`` (up to three to choose from), or
+``none`` (nothing here: the citizen gets the menu, not a guess). No I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from weakref import WeakKeyDictionary
+
+from rapidfuzz import fuzz, process
+
+from .understanding import normalise, strip_punct
+
+START_SCORE = 78        # a best score at least this ...
+START_MARGIN = 10       # ... and this far ahead of the next starts the procedure
+CANDIDATE_SCORE = 58    # scores from here are offered as candidates
+EXTRA_PHRASE_BONUS = 3
+
+_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+_LATIN_WORD = re.compile(r"[a-z0-9$]+")
+# Words that say nothing about which procedure is meant.
+STOPWORDS = frozenset("""
+a an the i im i'm me my mine we our you your to of for in on at by with and or is are am was be
+been it its this that how what where when who which do does did can could would should will shall
+please pls plz want wanna need get got have has had about tell know help hi hello dear sir madam
+mum mom dad mother father grandma grandpa there any some if so just still not no yes ok okay apply
+application check find give make go going out up new old lot much many more very thanks thank
+""".split())
+# Variant and simplified characters that people type for the traditional ones in our phrases.
+_FOLD = str.maketrans({
+    "咭": "卡", "証": "證", "劵": "券", "卷": "券", "菓": "果", "帖": "貼",
+    "长": "長", "医": "醫", "疗": "療", "证": "證", "车": "車", "预": "預", "约": "約",
+    "针": "針", "岁": "歲", "龄": "齡", "贴": "貼", "补": "補", "领": "領", "诉": "訴",
+    "报": "報", "问": "問", "题": "題", "灯": "燈", "坏": "壞", "优": "優", "乐": "樂",
+})
+
+
+def fold(text: str) -> str:
+    """Normalise a request or phrase for matching: NFKC, lower case, no punctuation, folded."""
+    return strip_punct(normalise(text)).translate(_FOLD).replace("身分", "身份")
+
+
+@dataclass(frozen=True)
+class Phrase:
+    procedure: str
+    text: str
+    words: tuple[str, ...]      # content words (English)
+    cjk: str                    # Chinese characters, without spaces
+
+
+@dataclass(frozen=True)
+class RouteResult:
+    decision: str                            # "start" | "candidates" | "none"
+    ranked: list[tuple[str, float]]          # best first, scores 0..100
+    top: str | None                          # the procedure to start, when decision == "start"
+
+
+class Router:
+    def __init__(self, phrases_by_procedure: dict[str, list[str]]):
+        self.phrases: list[Phrase] = []
+        for pid, texts in phrases_by_procedure.items():
+            for text in dict.fromkeys(fold(t) for t in texts):
+                if not text:
+                    continue
+                words = tuple(w for w in _LATIN_WORD.findall(text) if w not in STOPWORDS)
+                cjk = "".join(_CJK_RUN.findall(text))
+                if words or cjk:
+                    self.phrases.append(Phrase(pid, text, words, cjk))
+        self.by_word: dict[str, list[int]] = defaultdict(list)
+        self.by_char: dict[str, list[int]] = defaultdict(list)
+        for i, p in enumerate(self.phrases):
+            for w in set(p.words):
+                self.by_word[w].append(i)
+            for ch in set(p.cjk):
+                self.by_char[ch].append(i)
+        self.vocabulary = list(self.by_word)
+
+    def rank(self, text: str) -> list[tuple[str, float]]:
+        text = fold(text)[:500]
+        words = [w for w in _LATIN_WORD.findall(text) if w not in STOPWORDS]
+        cjk = "".join(_CJK_RUN.findall(text))
+        # each request word's closest vocabulary words, with how close they are
+        near: dict[str, float] = {}
+        for w in dict.fromkeys(words):
+            if len(w) <= 3:
+                if w in self.by_word:
+                    near[w] = max(near.get(w, 0), 100.0)
+                continue
+            cutoff = 80 if len(w) <= 5 else 76
+            for match, score, _ in process.extract(w, self.vocabulary, scorer=fuzz.ratio,
+                                                   score_cutoff=cutoff, limit=5):
+                if len(match) > 3 or match == w:
+                    near[match] = max(near.get(match, 0), score)
+        candidates: set[int] = set()
+        for w in near:
+            candidates.update(self.by_word[w])
+        char_hits: dict[int, int] = defaultdict(int)
+        for ch in set(cjk):
+            for i in self.by_char.get(ch, ()):
+                char_hits[i] += 1
+        candidates.update(i for i, n in char_hits.items()
+                          if n >= min(2, len(self.phrases[i].cjk)))
+        best: dict[str, list[float]] = defaultdict(list)
+        for i in candidates:
+            p = self.phrases[i]
+            score = self._score(p, near, cjk)
+            if score > 0:
+                best[p.procedure].append(score)
+        ranked = []
+        for pid, scores in best.items():
+            scores.sort(reverse=True)
+            extra = sum(1 for s in scores[1:] if s >= 75)
+            ranked.append((pid, min(100.0, scores[0] + EXTRA_PHRASE_BONUS * min(extra, 3))))
+        ranked.sort(key=lambda x: -x[1])
+        return ranked
+
+    @staticmethod
+    def _score(p: Phrase, near: dict[str, float], cjk: str) -> float:
+        parts, weights = [], []
+        if p.words:
+            found = [near.get(w, 0.0) for w in p.words]
+            matched = [f for f in found if f > 0]
+            if matched:
+                coverage = len(matched) / len(found)
+                parts.append(sum(matched) / len(found) * (1.0 if coverage == 1 else 0.8))
+            else:
+                parts.append(0.0)
+            weights.append(len(p.words))
+        if p.cjk:
+            if p.cjk in cjk:
+                parts.append(100.0)
+            elif len(p.cjk) >= 3 and cjk:
+                # one wrong character in a longer phrase is a typo; in a short one it is a
+                # different word, so the alignment must be close
+                s = fuzz.partial_ratio(p.cjk, cjk)
+                parts.append(s * 0.95 if s >= 66 else 0.0)
+            else:
+                parts.append(0.0)
+            weights.append(max(1, len(p.cjk) // 2))
+        if not any(parts):
+            return 0.0
+        return sum(s * w for s, w in zip(parts, weights)) / sum(weights)
+
+    def route(self, text: str) -> RouteResult:
+        ranked = self.rank(text)
+        if not ranked or ranked[0][1] < CANDIDATE_SCORE:
+            return RouteResult("none", ranked, None)
+        top, score = ranked[0]
+        second = ranked[1][1] if len(ranked) > 1 else 0.0
+        if score >= START_SCORE and score - second >= START_MARGIN:
+            return RouteResult("start", ranked, top)
+        close = [(pid, s) for pid, s in ranked if s >= CANDIDATE_SCORE and score - s <= 20][:3]
+        return RouteResult("candidates", close + [r for r in ranked if r not in close], None)
+
+
+_ROUTERS: "WeakKeyDictionary[object, Router]" = WeakKeyDictionary()
+
+
+def router_for(catalogue) -> Router:
+    """The router of a catalogue, built once (the catalogue does not change once loaded)."""
+    router = _ROUTERS.get(catalogue)
+    if router is None:
+        phrases: dict[str, list[str]] = {}
+        for pid, proc in catalogue.procedures.items():
+            texts = [proc.title] + [catalogue.gettext(loc, proc.title) for loc in catalogue.locales]
+            for synonyms in proc.synonyms.values():
+                texts += list(synonyms)
+            phrases[pid] = texts
+        router = Router(phrases)
+        _ROUTERS[catalogue] = router
+    return router

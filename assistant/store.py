@@ -1,0 +1,348 @@
+"""The store: conversations, their transcripts and events, in one SQL database.
+
+One ``Store.turn(channel, address)`` is one transaction. It creates the conversation row if it is
+missing, locks it (``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite every write transaction starts
+with ``BEGIN IMMEDIATE``, which serialises writers), yields a ``Turn`` whose ``state`` the caller
+replaces, and on leaving the block writes the state, its mirrored query columns, the transcript lines
+and the events, and commits. An exception inside the block rolls all of it back. So turns of one
+conversation never interleave, across threads and processes alike, and no update is lost.
+
+The schema is owned by the Alembic migrations in ``assistant/migrations``; ``Store()`` upgrades the
+database to head. The tables below (and those of ``assistant.services``, on the same ``metadata``)
+mirror them for queries; a test checks that they agree.
+
+It must not import Flask, Twilio or anything of a channel, and it never logs personal data or message
+text (no logging here at all; SQL echo stays off).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+from sqlalchemy import (Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text,
+                        TypeDecorator, UniqueConstraint, create_engine, event, func, insert, select,
+                        text, update)
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.orm import Session
+
+__all__ = ["Store", "Turn", "QueueEntry", "Line", "Event", "ROLES", "database_url", "make_engine",
+           "metadata", "UTCDateTime"]
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+ROLES = ("user", "assistant", "staff", "system")
+UTC = timezone.utc
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC ones out. SQLite has no zones: it keeps naive UTC text."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use an aware one")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class JSONText(TypeDecorator):
+    """A JSON document kept as text (readable in any SQL client, same on every backend)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else json.loads(value)
+
+
+metadata = MetaData()
+
+conversations = Table(
+    "conversations", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("channel", String(32), nullable=False),
+    Column("address", String(255), nullable=False),
+    Column("state", JSONText),
+    Column("status", String(16), nullable=False, server_default="bot"),
+    Column("locale", String(16)),
+    Column("procedure", String(64)),
+    Column("step", String(64)),
+    Column("escalation_reason", String(64)),
+    Column("priority", Integer),
+    Column("waiting_since", UTCDateTime),
+    Column("turns", Integer, nullable=False, server_default="0"),
+    Column("version", Integer, nullable=False, server_default="0"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("channel", "address", name="uq_conversations_channel_address"),
+    Index("ix_conversations_queue", "status", "priority", "waiting_since"),
+)
+transcript_lines = Table(
+    "transcript_lines", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("conversation_id", Integer, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("meta", JSONText),
+    Column("at", UTCDateTime, nullable=False),
+    UniqueConstraint("conversation_id", "seq", name="uq_transcript_lines_conversation_seq"),
+)
+events = Table(
+    "events", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("conversation_id", Integer, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("kind", String(64), nullable=False),
+    Column("data", JSONText),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+@dataclass(frozen=True)
+class QueueEntry:
+    conversation_id: int
+    channel: str
+    address: str
+    status: str
+    reason: str | None
+    priority: int | None
+    since: datetime | None
+    procedure: str | None
+    step: str | None
+    locale: str | None
+    summary: dict
+
+
+@dataclass(frozen=True)
+class Line:
+    seq: int
+    role: str
+    text: str
+    at: datetime
+    meta: dict
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str
+    data: dict
+    at: datetime
+
+
+@dataclass
+class Turn:
+    """One turn of one conversation, inside its transaction. Assign ``state``; add lines and events."""
+
+    conversation_id: int
+    state: dict | None
+    session: Session
+    now: datetime
+    _lines: list = field(default_factory=list, repr=False)
+    _events: list = field(default_factory=list, repr=False)
+
+    def add_line(self, role: str, text: str, meta: dict | None = None) -> None:
+        if role not in ROLES:
+            raise ValueError(f"unknown transcript role {role!r}")
+        json.dumps(meta)  # fail here, at the caller, rather than at commit
+        self._lines.append({"role": role, "text": text, "meta": meta or {}})
+
+    def add_event(self, kind: str, data: dict | None = None) -> None:
+        json.dumps(data)
+        self._events.append({"kind": kind, "data": data or {}})
+
+
+class Store:
+    def __init__(self, url: str):
+        self.engine = make_engine(url)
+        self.sqlite = self.engine.dialect.name == "sqlite"
+        try:
+            self._migrate()
+        except BaseException:
+            self.engine.dispose()
+            raise
+
+    @classmethod
+    def from_env(cls, environ=os.environ) -> "Store":
+        return cls(database_url(environ))
+
+    def _migrate(self) -> None:
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as conn:  # one transaction: concurrent starters wait for each other
+            if not self.sqlite:
+                conn.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+    @contextmanager
+    def turn(self, channel: str, address: str) -> Iterator[Turn]:
+        with Session(self.engine) as session, session.begin():
+            now = datetime.now(UTC)
+            row = self._lock(session, channel, address)
+            if row is None:
+                session.execute(_insert_ignore(session, conversations, ["channel", "address"]).values(
+                    channel=channel, address=address, created_at=now, updated_at=now))
+                row = self._lock(session, channel, address)
+            turn = Turn(row.id, row.state, session, now)
+            yield turn
+            self._write(turn, row)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A write transaction not tied to a conversation (seeding slots, admin jobs)."""
+        with Session(self.engine) as session, session.begin():
+            yield session
+
+    @staticmethod
+    def _lock(session: Session, channel: str, address: str):
+        query = select(conversations).where(conversations.c.channel == channel,
+                                            conversations.c.address == address)
+        return session.execute(query.with_for_update()).one_or_none()  # SQLite renders no FOR UPDATE
+
+    @staticmethod
+    def _write(turn: Turn, row) -> None:
+        session, now, state = turn.session, turn.now, turn.state
+        values: dict[str, Any] = {"version": row.version + 1, "updated_at": now}
+        if state is not None:
+            status = state.get("status") or "bot"
+            escalation = state.get("escalation") or {}
+            priority = escalation.get("priority")
+            since = row.waiting_since
+            if status == "waiting" and since is None:
+                since = now
+            elif status == "bot":
+                since = None
+            values.update(
+                state=state, status=status, locale=state.get("locale"),
+                procedure=state.get("procedure"), step=state.get("step"),
+                escalation_reason=escalation.get("reason"),
+                priority=None if priority is None else int(priority),
+                waiting_since=since, turns=int(state.get("turns") or 0),
+            )
+        if turn._lines:
+            last = session.scalar(select(func.coalesce(func.max(transcript_lines.c.seq), 0))
+                                  .where(transcript_lines.c.conversation_id == row.id))
+            session.execute(insert(transcript_lines), [
+                {"conversation_id": row.id, "seq": last + i, "at": now, **line}
+                for i, line in enumerate(turn._lines, start=1)])
+        if turn._events:
+            session.execute(insert(events), [
+                {"conversation_id": row.id, "at": now, **e} for e in turn._events])
+        session.execute(update(conversations).where(conversations.c.id == row.id).values(**values))
+
+    # -- reads: a plain (deferred) transaction, so that they never wait for the write lock on SQLite
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            conn.execution_options(kaifong_read_only=True)
+            yield conn
+
+    def state(self, channel: str, address: str) -> dict | None:
+        with self._read() as conn:
+            return conn.scalar(select(conversations.c.state).where(
+                conversations.c.channel == channel, conversations.c.address == address))
+
+    def conversation_id(self, channel: str, address: str) -> int | None:
+        with self._read() as conn:
+            return conn.scalar(select(conversations.c.id).where(
+                conversations.c.channel == channel, conversations.c.address == address))
+
+    def queue(self, statuses=("waiting",), limit: int = 100) -> list[QueueEntry]:
+        """Most urgent first (priority 0 before 1), then whoever has waited longest."""
+        c = conversations.c
+        query = (select(conversations).where(c.status.in_(list(statuses)))
+                 .order_by(c.priority.is_(None), c.priority, c.waiting_since.is_(None),
+                           c.waiting_since, c.id)
+                 .limit(limit))
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        return [QueueEntry(
+            conversation_id=r.id, channel=r.channel, address=r.address, status=r.status,
+            reason=r.escalation_reason, priority=r.priority, since=r.waiting_since,
+            procedure=r.procedure, step=r.step, locale=r.locale,
+            summary=((r.state or {}).get("escalation") or {}).get("summary") or {},
+        ) for r in rows]
+
+    def transcript(self, conversation_id: int) -> list[Line]:
+        t = transcript_lines.c
+        query = select(t.seq, t.role, t.text, t.at, t.meta).where(
+            t.conversation_id == conversation_id).order_by(t.seq)
+        with self._read() as conn:
+            return [Line(r.seq, r.role, r.text, r.at, r.meta or {}) for r in conn.execute(query)]
+
+    def events(self, conversation_id: int) -> list[Event]:
+        e = events.c
+        query = select(e.kind, e.data, e.at).where(e.conversation_id == conversation_id).order_by(e.id)
+        with self._read() as conn:
+            return [Event(r.kind, r.data or {}, r.at) for r in conn.execute(query)]
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine set up as the store needs it (also used by the Alembic command line)."""
+    url = make_url(url)
+    if url.drivername in ("postgresql", "postgres"):  # psycopg 3 is the PostgreSQL driver we ship
+        url = url.set(drivername="postgresql+psycopg")
+    # hide_parameters: errors must not carry message text or personal data into anyone's logs.
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    engine = create_engine(url, hide_parameters=True)
+    event.listen(engine, "connect", _sqlite_connect)
+    event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def database_url(environ=os.environ) -> str:
+    """``KAIFONG_DATABASE_URL``, else SQLite in ``<KAIFONG_DATA_DIR or ./var>/kaifong.db`` (made)."""
+    if environ.get("KAIFONG_DATABASE_URL"):
+        return environ["KAIFONG_DATABASE_URL"]
+    data_dir = Path(environ.get("KAIFONG_DATA_DIR") or "var").resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{data_dir / 'kaifong.db'}"
+
+
+def _insert_ignore(session: Session, table: Table, keys: list[str]):
+    """INSERT ... ON CONFLICT (keys) DO NOTHING, in the dialect of the session's database."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert(table).on_conflict_do_nothing(index_elements=keys)
+
+
+# SQLAlchemy's documented pysqlite recipe: take transaction control away from the sqlite3 module,
+# then begin every write transaction with BEGIN IMMEDIATE so that writers queue up at the start
+# (waiting up to busy_timeout) instead of failing when a read lock would be upgraded.
+
+def _sqlite_connect(dbapi_connection, connection_record) -> None:
+    dbapi_connection.isolation_level = None
+    for pragma in ("busy_timeout = 30000", "journal_mode = WAL", "foreign_keys = ON",
+                   "synchronous = NORMAL"):
+        dbapi_connection.execute(f"PRAGMA {pragma}").close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    read_only = conn.get_execution_options().get("kaifong_read_only")
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")

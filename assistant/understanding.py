@@ -1,0 +1,810 @@
+"""Turning what a citizen typed or said into values: numbers, yes/no, HKID, phone, dates, choices.
+
+Citizens write Cantonese, Chinese and English, often mixed, with typos, full-width characters
+and stray punctuation. Every parser here is a pure function that returns ``None`` when it is not
+sure, so the caller can ask again; a wrong guess (a wrong date, a wrong phone number) costs an
+older person far more than one more question. When a message holds two different answers
+("70 or 80", "yes no", two dates), the parsers return ``None`` rather than pick one.
+
+This module must not do I/O, keep state, log, or know about channels, locales or procedures;
+it imports only the standard library and rapidfuzz. No function here raises on any ``str``
+input (``hkid_check_digit`` and ``phone_kind`` raise ``ValueError`` on invalid arguments,
+because they are given values the caller already holds, not citizen text).
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import unicodedata
+from typing import Literal
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
+
+# ---------------------------------------------------------------------------------------------
+# Text clean-up
+
+_SPACE_CONTROLS = "\t\n\r\v\f\x85"
+_PAIRS = {"(": ")", "[": "]", "{": "}", "「": "」", "『": "』", "《": "》", "〈": "〉", "【": "】"}
+_CLOSERS = {close: open_ for open_, close in _PAIRS.items()}
+_APOSTROPHES = "'\u2019\u02bc`"
+
+
+def _is_punct(ch: str) -> bool:
+    return unicodedata.category(ch)[0] in "PS"
+
+
+def _clean(text: str) -> str:
+    """NFKC, controls removed, lowercase, whitespace collapsed; punctuation untouched."""
+    # Lone surrogates (from bad decoding upstream) would make NFKC and regexes misbehave;
+    # a round trip through UTF-16 joins valid pairs and replaces lone halves with U+FFFD.
+    text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    text = unicodedata.normalize("NFKC", text)
+    kept = []
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if ch in _SPACE_CONTROLS or cat in ("Zs", "Zl", "Zp"):
+            kept.append(" ")
+        elif cat not in ("Cc", "Cf"):  # zero-width and bidi marks break matching invisibly
+            kept.append(ch)
+    return " ".join("".join(kept).lower().split())
+
+
+def normalise(text: str) -> str:
+    """Clean ``text`` for parsing: NFKC, no controls, lowercase, single spaces, no edge punctuation.
+
+    Brackets at an edge are kept when their partner is inside the text, so ``A123456(7)`` and
+    ``(852) 9123 4567`` survive while ``「係」`` becomes ``係``.
+    """
+    s = _clean(text)
+    changed = True
+    while s and changed:
+        changed = False
+        first, last = s[0], s[-1]
+        if _is_punct(first) and not (first in _PAIRS and _PAIRS[first] in s[1:-1]):
+            s, changed = s[1:].lstrip(), True
+        elif _is_punct(last) and not (last in _CLOSERS and _CLOSERS[last] in s[1:-1]):
+            s, changed = s[:-1].rstrip(), True
+    return s
+
+
+def strip_punct(text: str) -> str:
+    """``normalise`` and then remove every punctuation mark and symbol (emoji included).
+
+    Apostrophes are dropped without a space so that "don't" and "dont" compare equal.
+    """
+    s = "".join(ch for ch in normalise(text) if ch not in _APOSTROPHES)
+    return " ".join("".join(" " if _is_punct(ch) else ch for ch in s).split())
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" or "\u3040" <= ch <= "\u30ff"
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers
+
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "壹": 1,
+    "二": 2,
+    "貳": 2,
+    "贰": 2,
+    "兩": 2,
+    "两": 2,
+    "三": 3,
+    "參": 3,
+    "叁": 3,
+    "四": 4,
+    "肆": 4,
+    "五": 5,
+    "伍": 5,
+    "六": 6,
+    "陸": 6,
+    "陆": 6,
+    "七": 7,
+    "柒": 7,
+    "八": 8,
+    "捌": 8,
+    "九": 9,
+    "玖": 9,
+}
+_CN_SMALL = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
+_CN_TENS = {"廿": 20, "卅": 30, "卌": 40}  # Cantonese contractions: 廿三 = 23
+_CN_BIG = {"萬": 10_000, "万": 10_000, "億": 100_000_000, "亿": 100_000_000}
+_CN_CHARS = "".join([*_CN_DIGITS, *_CN_SMALL, *_CN_TENS, *_CN_BIG])
+_CN_RUN = re.compile(f"[{_CN_CHARS}]+")
+_MAX_DIGITS = 15  # no answer is longer; int() of 4300+ digits even raises ValueError
+
+
+def chinese_numeral_to_int(s: str) -> int | None:
+    """Value of a Chinese numeral such as 七十五, 一百零五, 廿三, 三千五百, 兩萬五 or 二零二六.
+
+    Returns ``None`` unless the whole (stripped) string is a well-formed numeral. A bare
+    百/千/萬 is not a number. Digit-by-digit readings (二零二六 = 2026) are accepted, and the
+    spoken short form where a final digit counts in the next lower unit (一百五 = 150,
+    三千五 = 3500) follows Cantonese usage.
+    """
+    s = s.strip()
+    if not s or any(ch not in _CN_CHARS for ch in s):
+        return None
+    if len(s) > 1 and all(ch in _CN_DIGITS for ch in s):
+        if len(s) > _MAX_DIGITS:
+            return None
+        return int("".join(str(_CN_DIGITS[ch]) for ch in s))
+    total, section = 0, 0
+    digit: int | None = None
+    last_small, last_big = 10**5, 10**9  # units must go down, or "十百" would be accepted
+    prev_unit: int | None = None  # unit right before the final digit, for 一百五
+    for ch in s:
+        if ch in _CN_DIGITS:
+            if digit:  # two digits in a row ("三五十") are not a numeral
+                return None
+            digit = _CN_DIGITS[ch]
+            if digit == 0:
+                prev_unit = None  # 一百零五 is 105, not 150
+        elif ch in _CN_TENS:
+            if digit or last_small <= 10:
+                return None
+            section, last_small, digit, prev_unit = section + _CN_TENS[ch], 10, None, None
+        elif ch in _CN_SMALL:
+            unit = _CN_SMALL[ch]
+            if unit >= last_small or (not digit and unit != 10):
+                return None
+            section += (digit or 1) * unit
+            last_small, digit, prev_unit = unit, None, unit
+        else:
+            big = _CN_BIG[ch]
+            group = section + (digit or 0)
+            if big >= last_big or group == 0:
+                return None
+            total += group * big
+            section, digit, prev_unit, last_small, last_big = 0, None, big, 10**5, big
+    if digit:
+        section += digit * prev_unit // 10 if prev_unit and prev_unit >= 100 else digit
+    return total + section
+
+
+_EN_UNITS = {
+    w: i
+    for i, w in enumerate(
+        ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    )
+}
+_EN_TEENS = {
+    w: i + 10
+    for i, w in enumerate(
+        [
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+        ]
+    )
+}
+_EN_TENS = {
+    w: (i + 2) * 10
+    for i, w in enumerate(
+        ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+    )
+}
+_EN_NUMBER_WORDS = {**_EN_UNITS, **_EN_TEENS, **_EN_TENS, "hundred": 100, "thousand": 1000}
+# Which word kinds may follow which inside one number ("seventy five" yes, "five seventy" no).
+_EN_FOLLOWS = {
+    "unit": {None, "ten", "hundred", "thousand"},
+    "teen": {None, "hundred", "thousand"},
+    "ten": {None, "hundred", "thousand"},
+    "hundred": {"unit", "teen"},
+    "thousand": {"unit", "teen", "ten", "hundred"},
+}
+
+
+def _english_numbers(text: str) -> list[int]:
+    words = re.findall(r"[a-z]+|[^a-z\s-]+", text)
+    found: list[int] = []
+    total, cur, last = 0, 0, None
+
+    def flush() -> None:
+        nonlocal total, cur, last
+        if last is not None:
+            found.append(total + cur)
+        total, cur, last = 0, 0, None
+
+    for i, word in enumerate(words):
+        nxt = words[i + 1] if i + 1 < len(words) else ""
+        if word == "a" and nxt in ("hundred", "thousand"):
+            word = "one"
+        if word == "and" and last in ("hundred", "thousand") and nxt in _EN_NUMBER_WORDS:
+            continue
+        if word not in _EN_NUMBER_WORDS:
+            flush()
+            continue
+        kind = (
+            "unit"
+            if word in _EN_UNITS
+            else "teen"
+            if word in _EN_TEENS
+            else "ten"
+            if word in _EN_TENS
+            else word
+        )
+        if last not in _EN_FOLLOWS[kind] or (kind == "thousand" and total):
+            flush()
+            if kind in ("hundred", "thousand"):  # a bare "hundred" is not a number
+                continue
+        if kind == "hundred":
+            cur *= 100
+        elif kind == "thousand":
+            total, cur = cur * 1000, 0
+        else:
+            cur += _EN_NUMBER_WORDS[word]
+        last = kind
+    flush()
+    return found
+
+
+_NEGATIVE = re.compile(r"(?:^|[^\w])-\s*\d|\b(?:minus|negative)\b|負\s*[\d" + _CN_CHARS + "]")
+
+
+def parse_number(text: str) -> int | None:
+    """The one non-negative whole number in ``text``, written in digits, Chinese or English.
+
+    "I am 70", "七十三歲", "seventy-five", "1,000" all work. ``None`` when there is no number,
+    two different numbers ("70 or 80"), a decimal, or a negative. Numeral characters inside
+    words count (星期一 gives 1), so call it only when a number is what was asked for.
+    """
+    t = _clean(text)
+    if _NEGATIVE.search(t):
+        return None
+    values: set[int] = set()
+    for m in re.finditer(r"(?<![\d,])\d{1,3}(?:,\d{3})+(?![\d,])|\d+(?:\.\d+)?", t):
+        if "." in m.group() or len(m.group()) > _MAX_DIGITS:
+            return None
+        values.add(int(m.group().replace(",", "")))
+    for m in _CN_RUN.finditer(t):
+        n = chinese_numeral_to_int(m.group())
+        if n is not None:
+            values.add(n)
+    values.update(_english_numbers(t))
+    return values.pop() if len(values) == 1 else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Yes / no
+
+_UNSURE = "unsure"
+_YES_EN = [
+    "yes",
+    "y",
+    "yeah",
+    "yea",
+    "yep",
+    "yup",
+    "ya",
+    "ok",
+    "okay",
+    "sure",
+    "correct",
+    "right",
+    "true",
+    "alright",
+    "thats right",
+    "of course",
+    "no problem",
+    "no worries",
+    "yes please",
+    "agree",
+]
+_NO_EN = [
+    "no",
+    "n",
+    "nope",
+    "nah",
+    "nay",
+    "not",
+    "wrong",
+    "incorrect",
+    "no thanks",
+    "no thank you",
+    "dont",
+    "do not",
+    "not yet",
+    "of course not",
+    "never",
+]
+_UNSURE_EN = ["not sure", "dont know", "do not know", "maybe", "perhaps"]
+_YES_ZH = [
+    "係",
+    "係呀",
+    "係啊",
+    "係嘅",
+    "好",
+    "好呀",
+    "好啊",
+    "得",
+    "冇問題",
+    "無問題",
+    "沒問題",
+    "可以",
+    "啱",
+    "啱呀",
+    "對",
+    "是",
+    "要",
+    "同意",
+    "明白",
+    "冇錯",
+    "無錯",
+    "沒錯",
+    "需要",
+    "當然",
+]
+_NO_ZH = [
+    "唔係",
+    "唔要",
+    "唔好",
+    "不是",
+    "不要",
+    "唔得",
+    "唔啱",
+    "錯",
+    "否",
+    "唔同意",
+    "冇",
+    "無",
+    "不",
+    "沒有",
+    "唔使",
+    "不用",
+]
+_UNSURE_ZH = ["唔知", "不知道", "唔肯定", "唔清楚", "可能"]
+_NEUTRAL_ZH = ["唔該", "多謝", "謝謝", "你好"]  # politeness that contains 好/唔 but answers nothing
+_ZH_NEGATORS = "唔不冇無沒未"
+# Single words only one typo away from a yes/no word but meaning something else.
+_NOT_TYPOS = {
+    "yet",
+    "yen",
+    "yew",
+    "yum",
+    "yap",
+    "okra",
+    "surf",
+    "sue",
+    "tree",
+    "note",
+    "nose",
+    "node",
+    "nape",
+    "wring",
+    "wrung",
+}
+_FUZZY_YES_NO = {
+    w: w in _YES_EN
+    for w in [
+        "yes",
+        "yeah",
+        "yep",
+        "yup",
+        "okay",
+        "sure",
+        "correct",
+        "right",
+        "true",
+        "nope",
+        "wrong",
+        "incorrect",
+    ]
+}
+
+
+def _tokens(text: str) -> list[str]:
+    # English words stay whole; every other character (CJK) is its own token.
+    return re.findall(r"[a-z0-9]+|\S", text)
+
+
+def _build_yes_no_phrases() -> dict[tuple[str, ...], bool | str | None]:
+    table: dict[tuple[str, ...], bool | str | None] = {}
+    for words, value in [
+        (_YES_EN + _YES_ZH, True),
+        (_NO_EN + _NO_ZH, False),
+        (_UNSURE_EN + _UNSURE_ZH, _UNSURE),
+        (_NEUTRAL_ZH, None),
+    ]:
+        table.update((tuple(_tokens(w)), value) for w in words)
+    # Negation must win over the positive it contains: 唔係, 不可以, "not ok".
+    for word in _YES_ZH:
+        for neg in _ZH_NEGATORS:
+            table.setdefault(tuple(neg + word), False)
+        table.setdefault(tuple(word[0] + "唔" + word), _UNSURE)  # 係唔係, 可唔可以: a question
+    for word in _YES_EN:
+        if " " not in word:
+            table.setdefault(("not", word), False)
+    return table
+
+
+_YES_NO_PHRASES = _build_yes_no_phrases()
+_LONGEST_PHRASE = max(len(k) for k in _YES_NO_PHRASES)
+
+
+def _squeeze(word: str) -> str:
+    return re.sub(r"(.)\1+", r"\1", word)
+
+
+def _fuzzy_yes_no(word: str) -> bool | None:
+    if len(word) < 3 or word in _NOT_TYPOS:  # 1-2 letter words only count when exact
+        return None
+    squeezed = _squeeze(word)  # "yesss", "noo", "okk"
+    if squeezed in ("no", "ok"):
+        return squeezed == "ok"
+    hits = {
+        polarity
+        for target, polarity in _FUZZY_YES_NO.items()
+        if target[0] == word[0]
+        and OSA.distance(squeezed, _squeeze(target)) <= (1 if len(target) <= 5 else 2)
+    }
+    return hits.pop() if len(hits) == 1 else None
+
+
+def parse_yes_no(text: str) -> bool | None:
+    """``True`` for yes, ``False`` for no, ``None`` when unclear, contradictory or unrelated.
+
+    Longest phrases are matched first, so 唔係, 冇問題, "not ok" and "no problem" are read as
+    wholes. Typos are forgiven on English words of three letters or more, only in short
+    answers. Digits are not answers here: the caller maps keypad keys itself.
+    """
+    tokens = _tokens(strip_punct(text))
+    found: set[bool | str] = set()
+    leftovers: list[str] = []
+    i = 0
+    while i < len(tokens):
+        for size in range(min(_LONGEST_PHRASE, len(tokens) - i), 0, -1):
+            key = tuple(tokens[i : i + size])
+            if key in _YES_NO_PHRASES:
+                if _YES_NO_PHRASES[key] is not None:
+                    found.add(_YES_NO_PHRASES[key])  # type: ignore[arg-type]
+                i += size
+                break
+        else:
+            if tokens[i].isalpha() and tokens[i].isascii():
+                leftovers.append(tokens[i])
+            i += 1
+    if sum(t.isascii() for t in tokens) <= 3:  # a typo is a guess: only guess on short replies
+        for word in leftovers:
+            polarity = _fuzzy_yes_no(word)
+            if polarity is not None:
+                found.add(polarity)
+    if _UNSURE in found or len(found) != 1:
+        return None
+    return found.pop() is True
+
+
+# ---------------------------------------------------------------------------------------------
+# Hong Kong identity card
+
+_HKID_COMPACT = re.compile(r"([A-Z]{1,2})(\d{6})([0-9A])")
+_HKID_IN_TEXT = re.compile(
+    r"(?<![A-Z0-9])([A-Z]{1,2})(\d{6})\s*"
+    r"(?:\(\s*([0-9A])\s*\)|\[\s*([0-9A])\s*\]|([0-9A]))(?![A-Z0-9])"
+)
+
+
+def hkid_check_digit(prefix: str, digits: str) -> str:
+    """The check character ("0"-"9" or "A") for an HKID with letter ``prefix`` and six ``digits``.
+
+    Weights 9..2 run over [first letter or a space, second letter, six digits]; a space is 36,
+    A-Z are 10-35. The check is 11 minus the sum mod 11, where 10 is written "A" and 11 "0".
+    Raises ``ValueError`` when the arguments are not 1-2 letters and 6 digits.
+    """
+    prefix = prefix.upper()
+    if not (re.fullmatch(r"[A-Z]{1,2}", prefix) and re.fullmatch(r"[0-9]{6}", digits)):
+        raise ValueError(f"not an HKID prefix and digits: {prefix!r}, {digits!r}")
+    values = [36 if len(prefix) == 1 else ord(prefix[0]) - 55, ord(prefix[-1]) - 55]
+    values += [int(d) for d in digits]
+    check = 11 - sum(v * w for v, w in zip(values, range(9, 1, -1))) % 11
+    return {10: "A", 11: "0"}.get(check, str(check))
+
+
+def _hkid_candidates(text: str) -> set[tuple[str, str, str]]:
+    t = normalise(text).upper()
+    compact = re.sub(r"[\s()\[\]\-]", "", t)
+    m = _HKID_COMPACT.fullmatch(compact)
+    if m:  # the whole message is the number, however spaced: "A 123456 (3)"
+        return {(m.group(1), m.group(2), m.group(3))}
+    return {
+        (m.group(1), m.group(2), m.group(3) or m.group(4) or m.group(5))
+        for m in _HKID_IN_TEXT.finditer(t)
+    }
+
+
+def parse_hkid(text: str) -> str | None:
+    """The HKID in ``text`` as ``"A123456(3)"``, or ``None`` if absent, malformed or wrong."""
+    candidates = _hkid_candidates(text)
+    if len(candidates) != 1:
+        return None
+    prefix, digits, check = candidates.pop()
+    return f"{prefix}{digits}({check})" if hkid_check_digit(prefix, digits) == check else None
+
+
+def hkid_problem(text: str) -> Literal["format", "check_digit"] | None:
+    """Why ``parse_hkid`` rejects ``text``: "format", "check_digit", or ``None`` if it is valid."""
+    if parse_hkid(text) is not None:
+        return None
+    candidates = _hkid_candidates(text)
+    return "check_digit" if len(candidates) == 1 else "format"
+
+
+# ---------------------------------------------------------------------------------------------
+# Hong Kong phone numbers
+
+
+def parse_hk_phone(text: str) -> str | None:
+    """The Hong Kong phone number in ``text`` as eight digits, e.g. ``"91234567"``.
+
+    Digit groups joined by spaces, dashes or dots are read as one number, and the whole run
+    must be 8 digits (after an optional 852 / +852 / 00852). Anything else, such as 9 digits or
+    an age typed before the number, gives ``None``: a wrong number is worse than asking again.
+    """
+    t = re.sub(r"[()\[\]]", " ", _clean(text))
+    t = re.sub(r"(?<=\d)[\s.\-]{1,3}(?=\d)", "", t)
+    found: set[str] = set()
+    for m in re.finditer(r"(?<![\d+])(\+|00)?(\d+)", t):
+        prefixed, digits = m.group(1), m.group(2)
+        if digits.startswith("852") and (prefixed or len(digits) == 11):
+            digits = digits[3:]
+        elif prefixed:  # another country's number
+            continue
+        if re.fullmatch(r"[2-9]\d{7}", digits):
+            found.add(digits)
+    return found.pop() if len(found) == 1 else None
+
+
+def phone_kind(number: str) -> Literal["mobile", "fixed"]:
+    """ "mobile" (starts 4-9) or "fixed" (starts 2 or 3); ``ValueError`` if not an HK number."""
+    digits = parse_hk_phone(number)
+    if digits is None:
+        raise ValueError(f"not a Hong Kong phone number: {number!r}")
+    return "fixed" if digits[0] in "23" else "mobile"
+
+
+# ---------------------------------------------------------------------------------------------
+# Dates
+
+_MONTH_NAMES = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
+_WEEKDAY_NAMES = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+_DATE_WORDS: dict[str, tuple[str, int]] = {
+    **{m: ("month", i + 1) for i, m in enumerate(_MONTH_NAMES)},
+    **{m[:3]: ("month", i + 1) for i, m in enumerate(_MONTH_NAMES)},
+    "sept": ("month", 9),
+    **{d: ("weekday", i) for i, d in enumerate(_WEEKDAY_NAMES)},
+    **{d[:3]: ("weekday", i) for i, d in enumerate(_WEEKDAY_NAMES)},
+    "tues": ("weekday", 1),
+    "thur": ("weekday", 3),
+    "thurs": ("weekday", 3),
+    "today": ("days", 0),
+    "tomorrow": ("days", 1),
+    "tmr": ("days", 1),
+    "tmrw": ("days", 1),
+}
+_FUZZY_DATE_WORDS = [*_MONTH_NAMES, *_WEEKDAY_NAMES, "today", "tomorrow"]
+_ZH_RELATIVE = [
+    ("大後日", 3),
+    ("大後天", 3),
+    ("後日", 2),
+    ("後天", 2),
+    ("后日", 2),
+    ("后天", 2),
+    ("聽日", 1),
+    ("明天", 1),
+    ("明日", 1),
+    ("今日", 0),
+    ("今天", 0),
+]
+_ZH_WEEKDAY = re.compile(
+    r"(下個?|今個|呢個|這個|这个|本)?\s*(?:星期|禮拜|礼拜|週|周)\s*([一二三四五六日天])"
+)
+_DAY_BEFORE_MONTH = r"(?<!\d)(\d{1,2})(?:st|nd|rd|th)?\s*(?:of\s*)?$"  # "1st of" december
+# december "1, 2026"
+_DAY_AFTER_MONTH = r"\.?\s*(\d{1,2})(?:st|nd|rd|th)?(?!\d)(?:\s*,?\s*(\d{4})(?!\d))?"
+_ZH_NUM = r"[\d零〇一二三四五六七八九十廿卅兩两]"
+_ZH_DATE = re.compile(
+    rf"(?:({_ZH_NUM}{{2,4}})\s*年\s*)?({_ZH_NUM}{{1,3}})\s*月\s*({_ZH_NUM}{{1,3}})\s*[日號号]?"
+)
+
+
+def _fuzzy_pick(word: str, vocabulary: list[str], cutoff: float = 85) -> str | None:
+    hits = process.extract(word, vocabulary, scorer=fuzz.ratio, limit=2, score_cutoff=cutoff)
+    if not hits or (len(hits) == 2 and hits[0][1] - hits[1][1] < 5):  # "tusday": Tue or Thu?
+        return None
+    return hits[0][0]
+
+
+def _date_word(word: str) -> tuple[str, int] | None:
+    if word in _DATE_WORDS:
+        return _DATE_WORDS[word]
+    if len(word) >= 4:  # short words are too easily something else ("mar" vs "may")
+        guess = _fuzzy_pick(word, _FUZZY_DATE_WORDS)
+        return _DATE_WORDS[guess] if guess else None
+    return None
+
+
+def _to_int(s: str) -> int | None:
+    return int(s) if s.isdigit() else chinese_numeral_to_int(s)
+
+
+def _year(s: str | None, today: datetime.date) -> int | None:
+    if s is None:
+        return today.year
+    year = _to_int(s)
+    return None if year is None else year + 2000 if year < 100 else year
+
+
+def parse_date(text: str, today: datetime.date) -> datetime.date | None:
+    """The one calendar date ``text`` names, relative to ``today``; ``None`` if none or unsure.
+
+    Decisions a caller must know:
+    - numeric dates are day first (Hong Kong): "1/12/2026" is 1 December; ISO "2026-12-01" too;
+    - a date without a year is in ``today``'s year, even if already past (the caller checks);
+    - two-digit years are 20xx;
+    - a plain weekday ("monday", 星期一) is the next such day on or after today; "next monday"
+      is strictly after today; 下星期一 is the Monday of next calendar week (weeks start Monday);
+    - a weekday beside an explicit date only checks it: "Monday 1 Dec" is ``None`` unless
+      1 December is a Monday; two different dates, or any impossible date (31/2), give ``None``.
+    """
+    t = normalise(text)
+    dates: list[datetime.date] = []
+    weekdays: list[tuple[int, str]] = []  # (weekday, "plain" | "next" | "next_week")
+    bad = False
+
+    def add(year: int | None, month: int | None, day: int | None) -> None:
+        nonlocal bad
+        try:
+            dates.append(datetime.date(year, month, day))  # type: ignore[arg-type]
+        except (TypeError, ValueError, OverflowError):
+            bad = True
+
+    def consume(pattern: str | re.Pattern[str]) -> list[re.Match[str]]:
+        # Blank out what was read so later patterns do not read it again differently.
+        nonlocal t
+        found = list(re.finditer(pattern, t))
+        for m in found:
+            t = t[: m.start()] + " " * (m.end() - m.start()) + t[m.end() :]
+        return found
+
+    for m in consume(r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)"):
+        add(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    for m in consume(_ZH_DATE):
+        add(_year(m.group(1), today), _to_int(m.group(2)), _to_int(m.group(3)))
+    for m in consume(r"(?<![\d:])(\d{1,2})([/.\-])(\d{1,2})(?:\2(\d{4}|\d{2}))?(?![\d:]|[/.\-]\d)"):
+        if m.group(2) == "." and not m.group(4):
+            continue  # "10.30" is a time, not 10 of the 30th month
+        add(_year(m.group(4), today), int(m.group(3)), int(m.group(1)))
+    for relative, days in _ZH_RELATIVE:
+        for _ in consume(relative):
+            dates.append(today + datetime.timedelta(days=days))
+    for m in consume(_ZH_WEEKDAY):
+        mode = "next_week" if m.group(1) and m.group(1).startswith("下") else "plain"
+        weekdays.append(("一二三四五六".find(m.group(2)) % 7, mode))  # 日/天 -> -1 -> Sunday
+
+    words = list(re.finditer(r"[a-z]+", t))
+    for i, m in enumerate(words):
+        found = _date_word(m.group())
+        if found is None:
+            continue
+        kind, value = found
+        previous = [w.group() for w in words[max(0, i - 2) : i]]
+        if kind == "month":
+            before = re.search(_DAY_BEFORE_MONTH, t[: m.start()][-16:])
+            after = t[m.end() : m.end() + 20]
+            year_after = re.match(r"\.?\s*,?\s*(\d{4})(?!\d)", after)
+            day_after = re.match(_DAY_AFTER_MONTH, after)
+            if before:
+                add(_year(year_after and year_after.group(1), today), value, int(before.group(1)))
+            elif day_after:
+                add(_year(day_after.group(2), today), value, int(day_after.group(1)))
+        elif kind == "weekday":
+            weekdays.append((value, "next" if previous[-1:] == ["next"] else "plain"))
+        else:
+            if value == 1 and previous == ["day", "after"]:
+                value = 2
+            dates.append(today + datetime.timedelta(days=value))
+
+    if bad:
+        return None
+    if dates:  # a weekday beside a date is a check, not another date
+        if any(d.weekday() != wd for d in dates for wd, _ in weekdays):
+            return None
+        weekdays = []
+    for wd, mode in weekdays:
+        if mode == "next_week":
+            ahead = 7 - today.weekday() + wd
+        else:
+            ahead = (wd - today.weekday()) % 7 or (7 if mode == "next" else 0)
+        dates.append(today + datetime.timedelta(days=ahead))
+    distinct = set(dates)
+    return distinct.pop() if len(distinct) == 1 else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Choices
+
+_AMBIGUITY_MARGIN = 5  # fuzzy scores this close are a tie: asking again beats a coin toss
+
+
+def _fuzzy_phrase_score(text: str, phrase: str) -> float:
+    if any(_is_cjk(ch) for ch in phrase):
+        # No spaces to split on; compare against the best window of the phrase's length, but
+        # never let a short text score 100 just for being part of a long phrase.
+        if len(text) <= len(phrase):
+            return fuzz.ratio(text, phrase)
+        return fuzz.partial_ratio(phrase, text)
+    # Word windows rather than partial_ratio, so "new" does not score 90 inside "renewal".
+    words, size = text.split(), len(phrase.split())
+    best = fuzz.token_sort_ratio(text, phrase)
+    for n in {max(1, size - 1), size, size + 1}:
+        for i in range(len(words) - n + 1):
+            best = max(best, fuzz.ratio(" ".join(words[i : i + n]), phrase))
+    return best
+
+
+def match_choice(
+    text: str, choices: list[tuple[str, list[str]]], threshold: int = 80
+) -> str | None:
+    """The value of the choice whose phrases best match ``text``, or ``None``.
+
+    An exact hit wins: the whole text equal to a phrase, a phrase of two or more CJK characters
+    inside the text, or an English phrase as whole words. Among exact hits the longest phrase
+    wins (唔續期 beats 續期). Otherwise phrases of two or more characters are scored with
+    rapidfuzz; the best must reach ``threshold``. Two values tied (exact hits of equal length,
+    or fuzzy scores within ``_AMBIGUITY_MARGIN``) give ``None``.
+    """
+    t = strip_punct(text)
+    if not t:
+        return None
+    exact: dict[str, int] = {}
+    fuzzy: dict[str, float] = {}
+    for value, phrases in choices:
+        for raw in phrases:
+            p = strip_punct(raw)
+            if not p:
+                continue
+            cjk = sum(_is_cjk(ch) for ch in p)
+            whole_word = (
+                len(p) >= 2
+                and cjk == 0
+                and re.search(rf"(?<![a-z0-9]){re.escape(p)}(?![a-z0-9])", t)
+            )
+            if t == p or (cjk >= 2 and p in t) or whole_word:
+                exact[value] = max(exact.get(value, 0), len(p))
+            elif len(p) >= 2:
+                fuzzy[value] = max(fuzzy.get(value, 0.0), _fuzzy_phrase_score(t, p))
+    if exact:
+        ranked = sorted(exact.items(), key=lambda kv: kv[1], reverse=True)
+        return None if len(ranked) > 1 and ranked[0][1] == ranked[1][1] else ranked[0][0]
+    ranked_f = sorted(fuzzy.items(), key=lambda kv: kv[1], reverse=True)
+    if not ranked_f or ranked_f[0][1] < threshold:
+        return None
+    if len(ranked_f) > 1 and ranked_f[0][1] - ranked_f[1][1] < _AMBIGUITY_MARGIN:
+        return None
+    return ranked_f[0][0]

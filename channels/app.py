@@ -1,0 +1,60 @@
+"""The application factory: one Flask app for every channel (``from channels import create_app``).
+
+Defaults, then the environment (``KAIFONG_*``), then ``test_config``. The assistant (catalogue,
+store, services) hangs off ``app.extensions["kaifong"]``; there is no module-level app and no
+global client. Channel blueprints register here as their issues land.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask, current_app, jsonify
+from sqlalchemy import text
+
+from assistant import Assistant, load_catalogue, seed_appointment_slots
+from assistant.store import Store, database_url
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__)
+    data_dir = Path(os.environ.get("KAIFONG_DATA_DIR", "var"))
+    app.config.from_mapping(
+        DATA_DIR=str(data_dir),
+        DATABASE_URL=database_url(os.environ),
+        PROMPTS_DIR=None,
+        LOCALES_DIR=None,
+        SEED_SLOTS_DAYS=14,
+    )
+    # from_prefixed_env would JSON-decode values ("false" -> False); these are plain strings
+    for key in ("DATA_DIR", "DATABASE_URL", "PUBLIC_URL", "SECRET_KEY", "STAFF_NUMBER"):
+        if f"KAIFONG_{key}" in os.environ:
+            app.config[key] = os.environ[f"KAIFONG_{key}"]
+    if test_config:
+        app.config.from_mapping(test_config)
+    init_assistant(app)
+    app.add_url_rule("/healthz", "healthz", healthz)
+    return app
+
+
+def init_assistant(app: Flask) -> None:
+    Path(app.config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
+    catalogue = load_catalogue(app.config["PROMPTS_DIR"], app.config["LOCALES_DIR"])
+    store = Store(app.config["DATABASE_URL"])
+    if app.config["SEED_SLOTS_DAYS"]:
+        seed_appointment_slots(store, catalogue, days=int(app.config["SEED_SLOTS_DAYS"]))
+    app.extensions["kaifong"] = Assistant(catalogue, store)
+
+
+def healthz():
+    assistant: Assistant = current_app.extensions["kaifong"]
+    try:
+        with assistant.store.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        database = "ok"
+    except Exception:  # the body says only that the database is unreachable, nothing more
+        database = "unreachable"
+    body = {"status": "ok" if database == "ok" else "degraded", "database": database,
+            "procedures": len(assistant.catalogue.procedures)}
+    return jsonify(body), (200 if database == "ok" else 503)

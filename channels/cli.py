@@ -1,0 +1,309 @@
+"""The ``kaifong`` command: serve, chat, route, eval-routing, validate.
+
+The JSON shapes printed by ``chat --json`` and ``eval-routing --json`` are a contract (see
+DESIGN.md): programs outside the project read them. Human output goes to stdout; problems go to
+stderr with a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import sys
+from pathlib import Path
+
+from assistant import (Assistant, Choose, Digits, Start, Text, load_catalogue, router_for,
+                       seed_appointment_slots)
+from assistant.catalogue import PLACEHOLDER_RE, PROMPTS_DIR, iter_texts, missing_translations
+from assistant.errors import AssistantError, CatalogueError
+from assistant.i18n import canonical_locale
+from assistant.store import Store, database_url
+
+from .kiosk.render import render_kiosk_text
+from .sms.render import render_sms
+from .sms.segments import count_segments
+from .voice.render import render_speech
+
+RENDERERS = {"sms": render_sms, "kiosk": render_kiosk_text, "voice": render_speech}
+SMS_MAX_SEGMENTS = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except CatalogueError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except AssistantError as exc:
+        print(f"kaifong: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kaifong", description="Kaifong: a neighbourly "
+                                     "assistant for public-service procedures.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="run the whole service")
+    p.add_argument("--host", default=os.environ.get("KAIFONG_HOST", "127.0.0.1"))
+    p.add_argument("--port", type=int, default=int(os.environ.get("KAIFONG_PORT", "8080")))
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("chat", help="talk to the assistant in this terminal")
+    p.add_argument("--locale", default="en", type=_locale)
+    p.add_argument("--channel", default="sms", choices=sorted(RENDERERS))
+    p.add_argument("--address", default="terminal",
+                   help="names the conversation; the same address resumes it")
+    p.add_argument("--json", action="store_true", help="one JSON object per turn")
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("route", help="which procedures a request means")
+    p.add_argument("text")
+    p.add_argument("--locale", default="en", type=_locale)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_route)
+
+    p = sub.add_parser("eval-routing", help="measure routing on a JSON Lines file")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_eval_routing)
+
+    p = sub.add_parser("validate", help="lint the catalogue")
+    p.add_argument("path", nargs="?", default=None)
+    p.set_defaults(func=cmd_validate)
+    return parser
+
+
+def _locale(value: str) -> str:
+    try:
+        return canonical_locale(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+# -- serve ------------------------------------------------------------------------------------
+
+def cmd_serve(args) -> int:
+    from waitress import serve
+
+    from .app import create_app
+
+    app = create_app()
+    base = f"http://{args.host}:{args.port}"
+    print(f"Kaifong is running on {database_url(os.environ).split(':')[0]}.", flush=True)
+    print(f"  health:      {base}/healthz", flush=True)
+    print("  chat:        kaifong chat --locale zh-HK   (in another terminal)", flush=True)
+    serve(app, host=args.host, port=args.port, threads=8)
+    return 0
+
+
+# -- chat -------------------------------------------------------------------------------------
+
+def cmd_chat(args) -> int:
+    catalogue = load_catalogue()
+    store = Store(database_url(os.environ))
+    try:
+        seed_appointment_slots(store, catalogue)
+        assistant = Assistant(catalogue, store)
+        return _chat_loop(assistant, args)
+    finally:
+        store.close()
+
+
+def _chat_loop(assistant: Assistant, args) -> int:
+    render = RENDERERS[args.channel]
+    interactive = sys.stdin.isatty() and not args.json
+    reply = assistant.turn(args.channel, args.address, Start(), locale=args.locale)
+    _show(assistant, args, None, reply, render)
+    # bytes in, replaced on decode: invalid UTF-8 must not end the conversation
+    stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+    while True:
+        if interactive:
+            print("> ", end="", flush=True)
+        line = stream.readline()
+        if not line:
+            return 0
+        line = line.rstrip("\r\n")
+        inp = _input_for(args.channel, line, reply)
+        reply = assistant.turn(args.channel, args.address, inp)
+        _show(assistant, args, line, reply, render)
+
+
+def _input_for(channel: str, line: str, last_reply):
+    """What the line means on this channel: a button on the kiosk, keys on the phone."""
+    stripped = line.strip()
+    if channel == "kiosk":
+        for option in last_reply.options:
+            if stripped == option.key:
+                return Choose(option.value)
+    if channel == "voice" and stripped and all(ch in "0123456789*#" for ch in stripped):
+        return Digits(stripped)
+    return Text(line)
+
+
+def _show(assistant: Assistant, args, user: str | None, reply, render) -> None:
+    gettext = assistant.catalogue.gettext
+    text = render(reply, gettext)
+    if args.json:
+        state = assistant.store.state(args.channel, args.address) or {}
+        print(json.dumps({
+            "user": user,
+            "reply": text,
+            "options": [{"key": o.key, "label": o.label} for o in reply.options],
+            "expect": {"kind": reply.expect.kind, "choices": list(reply.expect.choices)},
+            "procedure": state.get("procedure"),
+            "step": state.get("step"),
+            "slots": state.get("slots", {}),
+            "status": state.get("status", "bot"),
+            "locale": state.get("locale", reply.locale),
+            "reference": state.get("reference"),
+        }, ensure_ascii=False), flush=True)
+        return
+    print(text or "(a member of staff has this conversation)", flush=True)
+    if args.channel == "sms" and text:
+        count = count_segments(text)
+        print(f"   [{count.segments} segment(s), {count.encoding}, {count.units} units]",
+              flush=True)
+    print(flush=True)
+
+
+# -- routing ----------------------------------------------------------------------------------
+
+def cmd_route(args) -> int:
+    catalogue = load_catalogue()
+    result = router_for(catalogue).route(args.text)
+    top = [{"id": pid, "score": round(score, 1)} for pid, score in result.ranked[:5]]
+    if args.json:
+        print(json.dumps({"text": args.text, "locale": args.locale, "decision": result.decision,
+                          "predicted": result.top, "top": top}, ensure_ascii=False))
+        return 0
+    print(f"decision: {result.decision}" + (f" -> {result.top}" if result.top else ""))
+    for item in top:
+        title = catalogue.gettext(args.locale, catalogue.procedures[item["id"]].title)
+        print(f"  {item['score']:5.1f}  {item['id']}  ({title})")
+    return 0
+
+
+def cmd_eval_routing(args) -> int:
+    catalogue = load_catalogue()
+    router = router_for(catalogue)
+    items = []
+    try:
+        with open(args.file, encoding="utf-8") as fh:
+            for number, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                    text, expect = row["text"], row.get("expect")
+                    locale = canonical_locale(row.get("locale") or "en")
+                except (ValueError, KeyError, TypeError) as exc:
+                    print(f"{args.file}:{number}: not a routing example ({exc})", file=sys.stderr)
+                    return 1
+                result = router.route(text)
+                items.append({"text": text, "locale": locale, "expect": expect,
+                              "predicted": result.top,
+                              "top": [{"id": pid, "score": round(score, 1)}
+                                      for pid, score in result.ranked[:5]]})
+    except OSError as exc:
+        print(f"kaifong: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 1
+    summary = _routing_summary(items)
+    for locale in sorted({i["locale"] for i in items}):
+        summary["by_locale"][locale] = _routing_summary(
+            [i for i in items if i["locale"] == locale], nested=False)
+    if args.json:
+        print(json.dumps({"summary": summary, "items": items}, ensure_ascii=False))
+        return 0
+    rows = [("all", summary)] + list(summary["by_locale"].items())
+    print(f"{'':8}{'n':>5}{'top-1':>8}{'top-3':>8}{'out-of-scope rejected':>24}")
+    for name, s in rows:
+        print(f"{name:8}{s['n']:>5}{_pct(s['top1_accuracy']):>8}{_pct(s['top3_accuracy']):>8}"
+              f"{_pct(s['oos_rejection']):>24}")
+    return 0
+
+
+def _routing_summary(items: list[dict], nested: bool = True) -> dict:
+    in_scope = [i for i in items if i["expect"] is not None]
+    out_scope = [i for i in items if i["expect"] is None]
+    top1 = sum(1 for i in in_scope if i["predicted"] == i["expect"])
+    top3 = sum(1 for i in in_scope if i["expect"] in [t["id"] for t in i["top"][:3]])
+    rejected = sum(1 for i in out_scope if i["predicted"] is None)
+    summary = {
+        "n": len(items), "in_scope": len(in_scope), "out_of_scope": len(out_scope),
+        "top1_accuracy": top1 / len(in_scope) if in_scope else None,
+        "top3_accuracy": top3 / len(in_scope) if in_scope else None,
+        "oos_rejection": rejected / len(out_scope) if out_scope else None,
+    }
+    if nested:
+        summary["by_locale"] = {}
+    return summary
+
+
+def _pct(value) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
+# -- validate ---------------------------------------------------------------------------------
+
+def cmd_validate(args) -> int:
+    path = Path(args.path) if args.path else PROMPTS_DIR
+    only_file = None
+    if path.is_file():
+        only_file = path.name
+        path = path.parent.parent if path.parent.name == "procedures" else path.parent
+    if not path.is_dir():
+        print(f"kaifong: no catalogue at {path}", file=sys.stderr)
+        return 1
+    problems: list[tuple[str, str, str]] = []
+    try:
+        catalogue = load_catalogue(path)
+    except CatalogueError as exc:
+        problems = exc.problems
+        catalogue = None
+    if catalogue is not None:
+        problems += missing_translations(catalogue)
+        problems += sms_budget_problems(catalogue)
+    if only_file:
+        problems = [p for p in problems if p[0] in (only_file, "shared.yaml", "facts.yaml")]
+    for file, step, problem in problems:
+        print(f"{file}: {step or '-'}: {problem}")
+    if problems:
+        print(f"{len(problems)} problem(s)", file=sys.stderr)
+        return 1
+    count = len(catalogue.procedures)
+    print(f"ok: {count} procedures, {len(catalogue.locales)} languages, no problems")
+    return 0
+
+
+def sms_budget_problems(catalogue) -> list[tuple[str, str, str]]:
+    """Texts that would not fit in two SMS segments on their own, with sample values filled in."""
+    problems = []
+    for locale in catalogue.locales:
+        for file, step, text in iter_texts(catalogue):
+            translated = catalogue.gettext(locale, text)
+            filled = PLACEHOLDER_RE.sub(lambda m: _sample_value(catalogue, locale, m.group(1)),
+                                        translated)
+            count = count_segments(filled)
+            if count.segments > SMS_MAX_SEGMENTS:
+                problems.append((file, step, f"{locale} text needs {count.segments} SMS segments "
+                                             f"({count.units} {count.encoding} units; at most "
+                                             f"{SMS_MAX_SEGMENTS}): {text[:40]!r}"))
+    return problems
+
+
+def _sample_value(catalogue, locale: str, name: str) -> str:
+    value = catalogue.facts.get(name)
+    if value is None:
+        return "x" * 12        # a typical slot value: a name, a date, a reference
+    return catalogue.gettext(locale, value) if isinstance(value, str) else str(value)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

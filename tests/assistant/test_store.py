@@ -1,0 +1,296 @@
+import json
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from datetime import timezone
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import select
+from sqlalchemy.exc import StatementError
+
+from assistant.model import new_state
+from assistant.services import SERVICES, ServiceContext  # also puts its tables on `metadata`
+from assistant.store import Store, conversations, metadata
+
+PROJECT = Path(__file__).resolve().parents[2]
+SMS, PHONE = "sms", "+85291234567"
+
+
+class Boom(Exception):
+    pass
+
+
+def row(store, channel=SMS, address=PHONE):
+    with store.engine.connect() as conn:
+        return conn.execute(select(conversations).where(
+            conversations.c.channel == channel, conversations.c.address == address)).one()
+
+
+def escalated(status, priority=None, reason="asked_for_person", summary=None):
+    state = new_state()
+    state.update(status=status, procedure="hkid_replacement", step="confirm")
+    if priority is not None:
+        state["escalation"] = {"reason": reason, "priority": priority,
+                               "summary": summary or {"procedure": "hkid_replacement"}, "since": None}
+    return state
+
+
+def test_schema_from_migrations_matches_the_tables(store):
+
+    with store.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+
+
+def test_sqlite_is_set_up_for_concurrent_turns(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'kaifong.db'}")
+    other = sqlite3.connect(tmp_path / "kaifong.db", timeout=0, isolation_level=None)
+    try:
+        with store.engine.connect() as conn:
+            values = [conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+                      for name in ("journal_mode", "busy_timeout", "foreign_keys", "synchronous")]
+        assert values == ["wal", 30000, 1, 1]  # synchronous 1 is NORMAL
+        with store.turn(SMS, PHONE):  # BEGIN IMMEDIATE: a turn holds the write lock from its start
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+            assert other.execute("SELECT count(*) FROM conversations").fetchone() == (0,)  # reads go on
+    finally:
+        other.close()
+        store.close()
+
+
+def test_first_turn_creates_the_conversation(store):
+    assert store.conversation_id(SMS, PHONE) is None
+    assert store.state(SMS, PHONE) is None
+    with store.turn(SMS, PHONE) as turn:
+        assert turn.state is None
+        assert turn.now.tzinfo is timezone.utc
+        first_id = turn.conversation_id
+        turn.state = new_state("zh-HK")
+    assert store.conversation_id(SMS, PHONE) == first_id
+    with store.turn(SMS, PHONE) as turn:
+        assert turn.conversation_id == first_id
+        assert turn.state == new_state("zh-HK")
+    with store.turn("kiosk", PHONE) as turn:  # same address, other channel: another conversation
+        assert turn.state is None and turn.conversation_id != first_id
+
+
+def test_state_round_trips_and_mirrors_its_columns(store):
+    state = new_state("zh-HK")
+    state.update(procedure="senior_citizen_card", step="ask_age", turns=3,
+                 slots={"name": "陳大文", "age": 72, "nested": {"list": [1, None, True]}})
+    with store.turn(SMS, PHONE) as turn:
+        turn.state = state
+    assert store.state(SMS, PHONE) == state
+    r = row(store)
+    assert (r.status, r.locale, r.procedure, r.step, r.turns, r.version) == (
+        "bot", "zh-HK", "senior_citizen_card", "ask_age", 3, 1)
+    assert (r.escalation_reason, r.priority, r.waiting_since) == (None, None, None)
+    with store.turn(SMS, PHONE) as turn:
+        assert turn.state == state
+        turn.state = dict(turn.state, step="ask_hkid")
+    assert row(store).version == 2
+    assert row(store).step == "ask_hkid"
+
+
+def test_lines_and_events_commit_with_the_state(store):
+    with store.turn(SMS, PHONE) as turn:
+        turn.state = new_state()
+        turn.add_line("user", "我想預約")
+        turn.add_line("assistant", "Which office?", {"step": "office"})
+        turn.add_event("procedure_started", {"procedure": "book_appointment"})
+        turn.add_event("step_entered")
+        # Nothing is visible to others before the turn commits.
+        assert store.state(SMS, PHONE) is None
+        assert store.transcript(turn.conversation_id) == []
+        assert store.events(turn.conversation_id) == []
+        conversation_id, first_now = turn.conversation_id, turn.now
+    lines = store.transcript(conversation_id)
+    assert [(l.seq, l.role, l.text, l.meta) for l in lines] == [
+        (1, "user", "我想預約", {}), (2, "assistant", "Which office?", {"step": "office"})]
+    assert all(l.at == first_now for l in lines)
+    assert [(e.kind, e.data) for e in store.events(conversation_id)] == [
+        ("procedure_started", {"procedure": "book_appointment"}), ("step_entered", {})]
+    with store.turn(SMS, PHONE) as turn:
+        turn.add_line("staff", "Hello, I am Ms Wong")
+        turn.add_line("system", "handed over")
+    assert [l.seq for l in store.transcript(conversation_id)] == [1, 2, 3, 4]
+
+
+def test_unknown_role_is_refused(store):
+    with pytest.raises(ValueError), store.turn(SMS, PHONE) as turn:
+        turn.add_line("robot", "beep")
+
+
+def test_exception_in_a_turn_rolls_back_everything(store):
+    with store.turn(SMS, PHONE) as turn:
+        turn.state = new_state()
+        turn.add_line("user", "hi")
+        turn.add_event("started")
+        conversation_id = turn.conversation_id
+    with pytest.raises(Boom), store.turn(SMS, PHONE) as turn:
+        turn.state = dict(turn.state, step="changed")
+        turn.add_line("user", "lost")
+        turn.add_event("lost")
+        SERVICES["issue_reference"](ServiceContext.from_turn(turn), {})
+        raise Boom
+    assert store.state(SMS, PHONE) == new_state()
+    assert [l.text for l in store.transcript(conversation_id)] == ["hi"]
+    assert [e.kind for e in store.events(conversation_id)] == ["started"]
+    assert row(store).version == 1
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM reference_numbers").scalar() == 0
+    # A brand-new conversation whose first turn fails leaves no row behind.
+    with pytest.raises(Boom), store.turn(SMS, "+85290000000"):
+        raise Boom
+    assert store.conversation_id(SMS, "+85290000000") is None
+
+
+def test_failure_while_writing_rolls_back_what_was_already_written(store):
+    with pytest.raises(StatementError) as raised, store.turn(SMS, PHONE) as turn:
+        turn.add_line("user", "my HKID is A123456(7)")
+        turn.add_event("started")
+        turn.state = {"status": "bot", "bad": object()}  # written after the lines and events
+    assert store.conversation_id(SMS, PHONE) is None
+    assert "A123456" not in str(raised.value)  # errors never carry what the citizen said
+
+
+def test_data_that_is_not_json_is_refused_at_once(store):
+    with store.turn(SMS, PHONE) as turn:
+        with pytest.raises(TypeError):
+            turn.add_event("bad", {"when": object()})
+        with pytest.raises(TypeError):
+            turn.add_line("user", "hi", {"when": object()})
+    assert store.events(store.conversation_id(SMS, PHONE)) == []
+
+
+def test_a_new_store_on_the_same_url_sees_the_state(store, open_store):
+    with store.turn(SMS, PHONE) as turn:
+        turn.state = escalated("waiting", priority=1)
+        turn.add_line("user", "I need a person")
+    store.close()
+    again = open_store()  # migrations already at head: a no-op
+    assert again.state(SMS, PHONE) == escalated("waiting", priority=1)
+    assert [e.conversation_id for e in again.queue()] == [again.conversation_id(SMS, PHONE)]
+
+
+def test_from_env(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    store = Store.from_env({})
+    try:
+        assert store.engine.url.database == str(tmp_path / "var" / "kaifong.db")
+    finally:
+        store.close()
+    store = Store.from_env({"KAIFONG_DATA_DIR": str(tmp_path / "data" / "here")})
+    try:
+        assert (tmp_path / "data" / "here" / "kaifong.db").exists()
+    finally:
+        store.close()
+    url = f"sqlite:///{tmp_path / 'elsewhere.db'}"
+    store = Store.from_env({"KAIFONG_DATABASE_URL": url, "KAIFONG_DATA_DIR": str(tmp_path / "no")})
+    try:
+        assert str(store.engine.url) == url and not (tmp_path / "no").exists()
+    finally:
+        store.close()
+
+
+WRITER = """
+import sys
+from assistant.store import Store
+store = Store(sys.argv[1])
+with store.turn("sms", "+85291234567") as turn:
+    turn.state = {"status": "bot", "counter": 41, "greeting": "你好"}
+    turn.add_line("user", "written by another process")
+store.close()
+"""
+READER = """
+import json, sys
+from assistant.store import Store
+store = Store(sys.argv[1])
+conversation_id = store.conversation_id("sms", "+85291234567")
+print(json.dumps({"state": store.state("sms", "+85291234567"),
+                  "lines": [line.text for line in store.transcript(conversation_id)]}))
+store.close()
+"""
+
+
+@pytest.mark.slow
+def test_another_process_reads_what_a_process_wrote(db_url):
+    def run(code):
+        return subprocess.run([sys.executable, "-c", code, db_url], cwd=PROJECT, check=True,
+                              capture_output=True, text=True, timeout=60).stdout
+
+    run(WRITER)
+    assert json.loads(run(READER)) == {"state": {"status": "bot", "counter": 41, "greeting": "你好"},
+                                       "lines": ["written by another process"]}
+
+
+def test_concurrent_turns_on_one_conversation_lose_no_update(store):
+    start, errors = threading.Barrier(2), []
+
+    def worker(name):
+        try:
+            start.wait()
+            for _ in range(50):
+                with store.turn(SMS, PHONE) as turn:
+                    counter = (turn.state or {}).get("counter", 0)
+                    time.sleep(0.001)  # widen the window a lost update would need
+                    turn.state = {"status": "bot", "counter": counter + 1}
+                    turn.add_line("user", f"{name} {counter + 1}")
+        except Exception as error:  # reported below, in the test's thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    assert store.state(SMS, PHONE)["counter"] == 100
+    lines = store.transcript(store.conversation_id(SMS, PHONE))
+    assert [l.seq for l in lines] == list(range(1, 101))
+    assert sorted(int(l.text.split()[1]) for l in lines) == list(range(1, 101))
+    assert row(store).version == 100
+
+
+def test_queue_is_ordered_by_priority_then_waiting_time(store):
+    for address, status, priority in [("a", "waiting", 1), ("b", "waiting", 0), ("c", "waiting", 1),
+                                      ("d", "waiting", 0), ("e", "bot", None),
+                                      ("f", "with_staff", 0), ("g", "waiting", None)]:
+        with store.turn(SMS, address) as turn:
+            turn.state = escalated(status, priority, summary={"who": address})
+    queue = store.queue()
+    assert [e.address for e in queue] == ["b", "d", "a", "c", "g"]
+    first = queue[0]
+    assert (first.channel, first.status, first.reason, first.priority, first.procedure, first.step,
+            first.locale, first.summary) == (SMS, "waiting", "asked_for_person", 0,
+                                             "hkid_replacement", "confirm", "en", {"who": "b"})
+    assert first.since.tzinfo is timezone.utc and first.since < queue[1].since
+    assert queue[-1].summary == {}
+    assert [e.address for e in store.queue(limit=2)] == ["b", "d"]
+    assert [e.address for e in store.queue(("waiting", "with_staff"))] == ["b", "d", "f", "a", "c", "g"]
+    assert store.queue(("closed",)) == []
+
+
+def test_waiting_since_is_set_on_waiting_and_cleared_back_with_the_bot(store):
+    def turn_to(status):
+        with store.turn(SMS, PHONE) as turn:
+            turn.state = escalated(status, priority=2 if status != "bot" else None)
+            return turn.now
+
+    turn_to("bot")
+    assert row(store).waiting_since is None
+    since = turn_to("waiting")
+    assert row(store).waiting_since == since
+    turn_to("waiting")
+    assert row(store).waiting_since == since  # still waiting: keeps its place in the queue
+    turn_to("with_staff")
+    assert row(store).waiting_since == since
+    turn_to("bot")
+    assert row(store).waiting_since is None
+    again = turn_to("waiting")
+    assert again > since and row(store).waiting_since == again
