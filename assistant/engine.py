@@ -39,6 +39,7 @@ MAX_TEXT_SLOT = 1000
 PRIORITY_DISTRESS, PRIORITY_MISSES, PRIORITY_ASKED = 0, 1, 2
 
 _FILLERS = re.compile(r"^(please|pls|plz|ok|okay|唔該|請|麻煩)\s*|\s*(please|pls|plz|呀|啊|啦|喇|吖|唔該)$")
+_FULLWIDTH_KEYS = str.maketrans("０１２３４５６７８９＊＃　", "0123456789*# ")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _YES_NO_GRAMMAR = {"en": ("yes", "no"), "zh-HK": ("係", "唔係", "好", "唔要")}
 
@@ -178,7 +179,7 @@ class _Turn:
         s["turns"] += 1
         if s["status"] == "waiting":
             return self.on_waiting(text, key)
-        if isinstance(inp, NoInput) or (not text and not isinstance(inp, Choose)):
+        if isinstance(inp, NoInput) or (not text and key is None and not isinstance(inp, Choose)):
             return self.miss(noinput=True)
         if text and self.is_distress(text):
             return self.escalate("distress", PRIORITY_DISTRESS)
@@ -199,7 +200,10 @@ class _Turn:
         else:
             return "", None
         text = u.normalise(raw)[:MAX_UNDERSTOOD]
-        key = text.replace(" ", "") if re.fullmatch(r"[0-9*# ]+", text or "x") else None
+        # keys are read before normalising, which would drop a leading "*" as punctuation
+        keys = re.sub(r"[^0-9*#]", "", raw.translate(_FULLWIDTH_KEYS)) if re.fullmatch(
+            r"[0-9*#\s]+", raw.translate(_FULLWIDTH_KEYS)) else None
+        key = keys.rstrip("#") or None if keys else None
         return text, key
 
     def reopen(self) -> None:
@@ -643,6 +647,13 @@ class _Turn:
                 s["slots"][step.save] = result.data
             return self.enter(step.next)
         if step.on_failure:
+            # what the failed call was given must be asked again (a time just taken, a
+            # reference not found), except what the citizen shares across procedures
+            keep = set(self.cat.shared_slots)
+            for value in step.args.values():
+                m = isinstance(value, str) and PLACEHOLDER_RE.fullmatch(value)
+                if m and m.group(1) not in keep:
+                    s["slots"].pop(m.group(1), None)
             return self.enter(step.on_failure)
         self.say(self.cat.prompt("action_failed"))
         return self.escalate("service_failed", PRIORITY_ASKED)
@@ -705,8 +716,10 @@ class _Turn:
         if step.type == "yes_no":
             return self.yes_no_options()
         if step.type == "choice":
-            return [Option(str(i + 1), o.value, self.t(o.label),
-                           tuple(o.phrases.get(self.locale, ())) + (o.label,))
+            # every language's words count: people mix them ("揀紅色 please")
+            return [Option(str(i + 1), o.value, self.t(o.label), tuple(dict.fromkeys(
+                        [*o.phrases.get(self.locale, ()), o.label,
+                         *(p for phrases in o.phrases.values() for p in phrases)])))
                     for i, o in enumerate(step.options)]
         if step.type == "appointment":
             return [Option(str(i + 1), x["id"], format_when(

@@ -22,9 +22,11 @@ from rapidfuzz import fuzz, process
 from .understanding import normalise, strip_punct
 
 START_SCORE = 78        # a best score at least this ...
-START_MARGIN = 10       # ... and this far ahead of the next starts the procedure
+START_MARGIN = 5        # ... and this far ahead of the next starts the procedure
 CANDIDATE_SCORE = 58    # scores from here are offered as candidates
 EXTRA_PHRASE_BONUS = 3
+SUBSUMED_PENALTY = 20
+_SPECIFIC = {1: 0.9, 2: 0.95, 3: 1.0}    # by words (English) or characters - 1 (Chinese)
 
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _LATIN_WORD = re.compile(r"[a-z0-9$]+")
@@ -76,6 +78,9 @@ class Router:
                 cjk = "".join(_CJK_RUN.findall(text))
                 if words or cjk:
                     self.phrases.append(Phrase(pid, text, words, cjk))
+                if len(words) == 2 and not cjk:
+                    # people run short phrases together: "streetlight", "seniorcard"
+                    self.phrases.append(Phrase(pid, text, ("".join(words),), ""))
         self.by_word: dict[str, list[int]] = defaultdict(list)
         self.by_char: dict[str, list[int]] = defaultdict(list)
         for i, p in enumerate(self.phrases):
@@ -110,40 +115,57 @@ class Router:
                 char_hits[i] += 1
         candidates.update(i for i, n in char_hits.items()
                           if n >= min(2, len(self.phrases[i].cjk)))
-        best: dict[str, list[float]] = defaultdict(list)
+        best: dict[str, list[tuple[float, frozenset]]] = defaultdict(list)
         for i in candidates:
             p = self.phrases[i]
             score = self._score(p, near, cjk)
             if score > 0:
-                best[p.procedure].append(score)
+                evidence = frozenset(w for w in p.words if w in near)
+                if p.cjk and p.cjk in cjk:
+                    evidence |= frozenset(p.cjk)
+                best[p.procedure].append((score, evidence))
+        scored = {}
+        for pid, found in best.items():
+            found.sort(key=lambda x: -x[0])
+            extra = sum(1 for score, _ in found[1:] if score >= 75)
+            top_score, evidence = found[0]
+            scored[pid] = (min(100.0, top_score + EXTRA_PHRASE_BONUS * min(extra, 3)), evidence)
         ranked = []
-        for pid, scores in best.items():
-            scores.sort(reverse=True)
-            extra = sum(1 for s in scores[1:] if s >= 75)
-            ranked.append((pid, min(100.0, scores[0] + EXTRA_PHRASE_BONUS * min(extra, 3))))
+        for pid, (score, evidence) in scored.items():
+            # what matched here is only part of what matched another procedure's phrase
+            # ("old age allowance" inside "old age living allowance"): the other one is meant
+            if evidence and any(evidence < other and other_score >= score - 5
+                                for other_pid, (other_score, other) in scored.items()
+                                if other_pid != pid):
+                score -= SUBSUMED_PENALTY
+            ranked.append((pid, score))
         ranked.sort(key=lambda x: -x[1])
         return ranked
 
     @staticmethod
     def _score(p: Phrase, near: dict[str, float], cjk: str) -> float:
+        # A longer phrase matched whole is more specific than a shorter one inside it
+        # ("old age living allowance" against "old age allowance"): it scores higher.
         parts, weights = [], []
         if p.words:
             found = [near.get(w, 0.0) for w in p.words]
             matched = [f for f in found if f > 0]
+            specific = _SPECIFIC[min(len(p.words), 3)]
             if matched:
-                coverage = len(matched) / len(found)
-                parts.append(sum(matched) / len(found) * (1.0 if coverage == 1 else 0.8))
+                full = len(matched) == len(found)
+                parts.append(sum(matched) / len(found) * specific * (1.0 if full else 0.8))
             else:
                 parts.append(0.0)
             weights.append(len(p.words))
         if p.cjk:
+            specific = _SPECIFIC[min(max(len(p.cjk) - 1, 1), 3)]
             if p.cjk in cjk:
-                parts.append(100.0)
+                parts.append(100.0 * specific)
             elif len(p.cjk) >= 3 and cjk:
                 # one wrong character in a longer phrase is a typo; in a short one it is a
                 # different word, so the alignment must be close
                 s = fuzz.partial_ratio(p.cjk, cjk)
-                parts.append(s * 0.95 if s >= 66 else 0.0)
+                parts.append(s * 0.95 * specific if s >= 66 else 0.0)
             else:
                 parts.append(0.0)
             weights.append(max(1, len(p.cjk) // 2))

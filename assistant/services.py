@@ -2,9 +2,10 @@
 
 Each service is ``service(ctx, args) -> ActionResult``, registered by name in ``SERVICES``. It runs
 inside the caller's transaction (``ctx.session``, normally a ``Store.turn``'s), so what it writes
-commits or rolls back with the conversation's state. Arguments are dicts of strings and ints; results
-are JSON-serialisable dicts. A citizen-facing failure is ``ActionResult(ok=False, {"error": code})``
-with a stable code; a wrong call (a missing argument) raises.
+commits or rolls back with the conversation's state. Arguments are dicts of strings and ints;
+results are JSON-serialisable dicts. A citizen-facing failure is
+``ActionResult(ok=False, {"error": code})`` with a stable code; a wrong call (a missing argument)
+raises.
 
 Times are UTC in the database and ISO 8601 in Hong Kong time (``+08:00``) in results.
 
@@ -14,63 +15,70 @@ It must not import Flask, Twilio or anything of a channel, and never logs person
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import (
-    Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint, insert, select, update,
-)
+import sqlalchemy as sa
 
 from assistant.model import ActionResult
 from assistant.store import UTCDateTime, metadata
 
-__all__ = ["SERVICES", "ServiceContext", "normalise_reference", "reference_is_valid", "seed_slots",
-           "appointment_slots", "appointments", "reports"]
+__all__ = ["SERVICES", "ServiceContext", "appointment_slots", "appointments",
+           "normalise_reference", "reference_is_valid", "reports", "seed_slots"]
 
 HONG_KONG = ZoneInfo("Asia/Hong_Kong")
 _REFERENCE = re.compile(r"KF(\d{6,})(\d)")
 
-# The services' tables, on the store's MetaData so that it mirrors the whole schema (migration 0001).
-appointment_slots = Table(
+
+def _conversation_id() -> sa.Column:
+    """Who asked; kept when a conversation is purged, so the record outlives the transcript."""
+    return sa.Column("conversation_id", sa.Integer,
+                     sa.ForeignKey("conversations.id", ondelete="SET NULL"))
+
+
+# The services' tables, on the store's MetaData so that it mirrors the whole schema (see 0001).
+appointment_slots = sa.Table(
     "appointment_slots", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("office", String(64), nullable=False),
-    Column("starts_at", UTCDateTime, nullable=False, index=True),
-    Column("capacity", Integer, nullable=False),
-    Column("booked", Integer, nullable=False, server_default="0"),
-    UniqueConstraint("office", "starts_at", name="uq_appointment_slots_office_starts_at"),
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("office", sa.String(64), nullable=False),
+    sa.Column("starts_at", UTCDateTime, nullable=False, index=True),
+    sa.Column("capacity", sa.Integer, nullable=False),
+    sa.Column("booked", sa.Integer, nullable=False, server_default="0"),
+    sa.UniqueConstraint("office", "starts_at", name="uq_appointment_slots_office_starts_at"),
 )
-reference_numbers = Table(
+reference_numbers = sa.Table(
     "reference_numbers", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("conversation_id", Integer, ForeignKey("conversations.id", ondelete="SET NULL")),
-    Column("issued_at", UTCDateTime, nullable=False),
+    sa.Column("id", sa.Integer, primary_key=True),
+    _conversation_id(),
+    sa.Column("issued_at", UTCDateTime, nullable=False),
 )
-appointments = Table(
+appointments = sa.Table(
     "appointments", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("reference", String(16), nullable=False),
-    Column("slot_id", Integer, ForeignKey("appointment_slots.id"), nullable=False, index=True),
-    Column("conversation_id", Integer, ForeignKey("conversations.id", ondelete="SET NULL")),
-    Column("procedure", String(64)),
-    Column("status", String(16), nullable=False),
-    Column("phone", String(32)),
-    Column("created_at", UTCDateTime, nullable=False),
-    UniqueConstraint("reference", name="uq_appointments_reference"),
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("reference", sa.String(16), nullable=False),
+    sa.Column("slot_id", sa.Integer, sa.ForeignKey("appointment_slots.id"), nullable=False,
+              index=True),
+    _conversation_id(),
+    sa.Column("procedure", sa.String(64)),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("phone", sa.String(32)),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("reference", name="uq_appointments_reference"),
 )
-reports = Table(
+reports = sa.Table(
     "reports", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("reference", String(16), nullable=False),
-    Column("conversation_id", Integer, ForeignKey("conversations.id", ondelete="SET NULL")),
-    Column("category", String(64), nullable=False),
-    Column("location", Text),
-    Column("details", Text),
-    Column("phone", String(32)),
-    Column("created_at", UTCDateTime, nullable=False),
-    UniqueConstraint("reference", name="uq_reports_reference"),
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("reference", sa.String(16), nullable=False),
+    _conversation_id(),
+    sa.Column("category", sa.String(64), nullable=False),
+    sa.Column("location", sa.Text),
+    sa.Column("details", sa.Text),
+    sa.Column("phone", sa.String(32)),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("reference", name="uq_reports_reference"),
 )
 slots = appointment_slots  # the short name, for the queries below
 
@@ -82,7 +90,7 @@ class ServiceContext:
     now: datetime  # aware UTC; the turn's clock, so that a turn sees one "now"
 
     @classmethod
-    def from_turn(cls, turn) -> "ServiceContext":
+    def from_turn(cls, turn) -> ServiceContext:
         return cls(turn.session, turn.conversation_id, turn.now)
 
 
@@ -110,7 +118,7 @@ def reference_is_valid(ref: str) -> bool:
 
 
 def _new_reference(ctx: ServiceContext) -> str:
-    number = ctx.session.execute(insert(reference_numbers).values(
+    number = ctx.session.execute(sa.insert(reference_numbers).values(
         conversation_id=ctx.conversation_id, issued_at=ctx.now)).inserted_primary_key[0]
     payload = f"{number:06d}"
     return f"KF{payload}{_luhn_digit(payload)}"
@@ -141,14 +149,16 @@ def issue_reference(ctx: ServiceContext, args: dict) -> ActionResult:
 
 def find_slots(ctx: ServiceContext, args: dict) -> ActionResult:
     """Future slots with a free place at ``office``, soonest first."""
-    query = (select(slots.c.id, slots.c.office, slots.c.starts_at)
+    query = (sa.select(slots.c.id, slots.c.office, slots.c.starts_at)
              .where(slots.c.office == args["office"], slots.c.starts_at > ctx.now,
                     slots.c.booked < slots.c.capacity)
              .order_by(slots.c.starts_at, slots.c.id)
              .limit(_int(args.get("limit")) or 4))
     found = [{"id": str(r.id), "starts_at": _local(r.starts_at), "office": r.office}
              for r in ctx.session.execute(query)]
-    return ActionResult(True, {"slots": found}) if found else ActionResult(False, {"error": "no_slots"})
+    if not found:
+        return ActionResult(False, {"error": "no_slots"})
+    return ActionResult(True, {"slots": found})
 
 
 def book_slot(ctx: ServiceContext, args: dict) -> ActionResult:
@@ -156,14 +166,16 @@ def book_slot(ctx: ServiceContext, args: dict) -> ActionResult:
     # One conditional UPDATE takes the place: of two turns racing for the last one, exactly one
     # matches a row (PostgreSQL re-checks the condition after the row lock; SQLite serialises).
     taken = ctx.session.execute(
-        update(slots)
-        .where(slots.c.id == slot_id, slots.c.booked < slots.c.capacity, slots.c.starts_at > ctx.now)
+        sa.update(slots)
+        .where(slots.c.id == slot_id, slots.c.booked < slots.c.capacity,
+               slots.c.starts_at > ctx.now)
         .values(booked=slots.c.booked + 1))
     if taken.rowcount != 1:
         return ActionResult(False, {"error": "slot_taken"})
-    slot = ctx.session.execute(select(slots.c.office, slots.c.starts_at).where(slots.c.id == slot_id)).one()
+    slot = ctx.session.execute(
+        sa.select(slots.c.office, slots.c.starts_at).where(slots.c.id == slot_id)).one()
     reference = _new_reference(ctx)
-    ctx.session.execute(insert(appointments).values(
+    ctx.session.execute(sa.insert(appointments).values(
         reference=reference, slot_id=slot_id, conversation_id=ctx.conversation_id,
         procedure=args.get("procedure"), status="booked", phone=args.get("phone") or None,
         created_at=ctx.now))
@@ -174,10 +186,13 @@ def book_slot(ctx: ServiceContext, args: dict) -> ActionResult:
 def _booking(ctx: ServiceContext, args: dict, lock: bool = False):
     """The appointment and its slot for ``args["reference"]`` (and ``args["phone"]``), or None."""
     reference = normalise_reference(args["reference"])
-    query = (select(appointments.c.id, appointments.c.reference, appointments.c.status,
-                    appointments.c.phone, appointments.c.slot_id, slots.c.office, slots.c.starts_at)
-             .join(slots, slots.c.id == appointments.c.slot_id)
-             .where(appointments.c.reference == reference))
+    if reference is None:
+        return None
+    a = appointments.c
+    query = (sa.select(a.id, a.reference, a.status, a.phone, a.slot_id, slots.c.office,
+                       slots.c.starts_at)
+             .join(slots, slots.c.id == a.slot_id)
+             .where(a.reference == reference))
     row = ctx.session.execute(query.with_for_update() if lock else query).one_or_none()
     if row is None or (args.get("phone") and _phone_key(args["phone"]) != _phone_key(row.phone)):
         return None  # a wrong phone looks like a wrong reference: nothing is revealed
@@ -191,7 +206,9 @@ def _describe(row, status: str) -> dict:
 
 def find_booking(ctx: ServiceContext, args: dict) -> ActionResult:
     row = _booking(ctx, args)
-    return ActionResult(True, _describe(row, row.status)) if row else ActionResult(False, {"error": "not_found"})
+    if row is None:
+        return ActionResult(False, {"error": "not_found"})
+    return ActionResult(True, _describe(row, row.status))
 
 
 def cancel_booking(ctx: ServiceContext, args: dict) -> ActionResult:
@@ -202,15 +219,16 @@ def cancel_booking(ctx: ServiceContext, args: dict) -> ActionResult:
         return ActionResult(False, {"error": "already_cancelled"})
     if row.starts_at <= ctx.now:
         return ActionResult(False, {"error": "too_late"})
-    ctx.session.execute(update(appointments).where(appointments.c.id == row.id).values(status="cancelled"))
-    ctx.session.execute(update(slots).where(slots.c.id == row.slot_id, slots.c.booked > 0)
+    ctx.session.execute(
+        sa.update(appointments).where(appointments.c.id == row.id).values(status="cancelled"))
+    ctx.session.execute(sa.update(slots).where(slots.c.id == row.slot_id, slots.c.booked > 0)
                         .values(booked=slots.c.booked - 1))
     return ActionResult(True, _describe(row, "cancelled"))
 
 
 def file_report(ctx: ServiceContext, args: dict) -> ActionResult:
     reference = _new_reference(ctx)
-    ctx.session.execute(insert(reports).values(
+    ctx.session.execute(sa.insert(reports).values(
         reference=reference, conversation_id=ctx.conversation_id, category=args["category"],
         location=args.get("location"), details=args.get("details"),
         phone=args.get("phone") or None, created_at=ctx.now))
@@ -239,11 +257,11 @@ def seed_slots(session, offices: list[str], start: date, days: int, times: list[
         return 0
     moments = [moment for _, moment in wanted]
     existing = {(r.office, r.starts_at) for r in session.execute(
-        select(slots.c.office, slots.c.starts_at).where(
+        sa.select(slots.c.office, slots.c.starts_at).where(
             slots.c.office.in_(offices), slots.c.starts_at.between(min(moments), max(moments))))}
     # Aware datetimes compare and hash by instant, so local wanted times match the UTC stored ones.
     new = [{"office": o, "starts_at": m, "capacity": capacity, "booked": 0}
            for o, m in sorted(wanted) if (o, m) not in existing]
     if new:
-        session.execute(insert(slots), new)
+        session.execute(sa.insert(slots), new)
     return len(new)

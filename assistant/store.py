@@ -1,48 +1,54 @@
 """The store: conversations, their transcripts and events, in one SQL database.
 
 One ``Store.turn(channel, address)`` is one transaction. It creates the conversation row if it is
-missing, locks it (``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite every write transaction starts
-with ``BEGIN IMMEDIATE``, which serialises writers), yields a ``Turn`` whose ``state`` the caller
-replaces, and on leaving the block writes the state, its mirrored query columns, the transcript lines
-and the events, and commits. An exception inside the block rolls all of it back. So turns of one
-conversation never interleave, across threads and processes alike, and no update is lost.
+missing, locks it (``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite every write transaction
+starts with ``BEGIN IMMEDIATE``, which serialises writers), yields a ``Turn`` whose ``state`` the
+caller replaces, and on leaving the block writes the state, its mirrored query columns, the
+transcript lines and the events, and commits. An exception inside the block rolls all of it back
+and is re-raised as it was; the database's own errors in loading, committing or reading become
+``StoreError``. So turns of one conversation never interleave, across threads and processes alike,
+and no update is lost.
 
 The schema is owned by the Alembic migrations in ``assistant/migrations``; ``Store()`` upgrades the
 database to head. The tables below (and those of ``assistant.services``, on the same ``metadata``)
 mirror them for queries; a test checks that they agree.
 
-It must not import Flask, Twilio or anything of a channel, and it never logs personal data or message
-text (no logging here at all; SQL echo stays off).
+It must not import Flask, Twilio or anything of a channel, and it never logs personal data or
+message text: no logging here at all, SQL echo stays off, and errors carry no SQL parameters.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from sqlalchemy import (Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text,
-                        TypeDecorator, UniqueConstraint, create_engine, event, func, insert, select,
-                        text, update)
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-__all__ = ["Store", "Turn", "QueueEntry", "Line", "Event", "ROLES", "database_url", "make_engine",
-           "metadata", "UTCDateTime"]
+from assistant.errors import StoreError
+
+__all__ = ["ROLES", "Event", "Line", "QueueEntry", "Store", "Turn", "UTCDateTime", "database_url",
+           "make_engine", "metadata"]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 ROLES = ("user", "assistant", "staff", "system")
-UTC = timezone.utc
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(sa.TypeDecorator):
     """Aware datetimes in, aware UTC ones out. SQLite has no zones: it keeps naive UTC text."""
 
-    impl = DateTime(timezone=True)
+    impl = sa.DateTime(timezone=True)
     cache_ok = True
 
     def process_bind_param(self, value, dialect):
@@ -59,60 +65,65 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-class JSONText(TypeDecorator):
+class JSONText(sa.TypeDecorator):
     """A JSON document kept as text (readable in any SQL client, same on every backend)."""
 
-    impl = Text
+    impl = sa.Text
     cache_ok = True
 
     def process_bind_param(self, value, dialect):
-        return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        if value is None:
+            return None
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
     def process_result_value(self, value, dialect):
         return None if value is None else json.loads(value)
 
 
-metadata = MetaData()
+metadata = sa.MetaData()
 
-conversations = Table(
+conversations = sa.Table(
     "conversations", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("channel", String(32), nullable=False),
-    Column("address", String(255), nullable=False),
-    Column("state", JSONText),
-    Column("status", String(16), nullable=False, server_default="bot"),
-    Column("locale", String(16)),
-    Column("procedure", String(64)),
-    Column("step", String(64)),
-    Column("escalation_reason", String(64)),
-    Column("priority", Integer),
-    Column("waiting_since", UTCDateTime),
-    Column("turns", Integer, nullable=False, server_default="0"),
-    Column("version", Integer, nullable=False, server_default="0"),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("updated_at", UTCDateTime, nullable=False),
-    UniqueConstraint("channel", "address", name="uq_conversations_channel_address"),
-    Index("ix_conversations_queue", "status", "priority", "waiting_since"),
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("address", sa.String(255), nullable=False),
+    sa.Column("state", JSONText),
+    sa.Column("status", sa.String(16), nullable=False, server_default="bot"),
+    sa.Column("locale", sa.String(16)),
+    sa.Column("procedure", sa.String(64)),
+    sa.Column("step", sa.String(64)),
+    sa.Column("escalation_reason", sa.String(64)),
+    sa.Column("priority", sa.Integer),
+    sa.Column("waiting_since", UTCDateTime),
+    sa.Column("turns", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("version", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("channel", "address", name="uq_conversations_channel_address"),
+    sa.Index("ix_conversations_queue", "status", "priority", "waiting_since"),
 )
-transcript_lines = Table(
+transcript_lines = sa.Table(
     "transcript_lines", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("conversation_id", Integer, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False),
-    Column("seq", Integer, nullable=False),
-    Column("role", String(16), nullable=False),
-    Column("text", Text, nullable=False),
-    Column("meta", JSONText),
-    Column("at", UTCDateTime, nullable=False),
-    UniqueConstraint("conversation_id", "seq", name="uq_transcript_lines_conversation_seq"),
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("conversation_id", sa.Integer, sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("meta", JSONText),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("conversation_id", "seq", name="uq_transcript_lines_conversation_seq"),
 )
-events = Table(
+events = sa.Table(
     "events", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("conversation_id", Integer, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False, index=True),
-    Column("kind", String(64), nullable=False),
-    Column("data", JSONText),
-    Column("at", UTCDateTime, nullable=False),
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("conversation_id", sa.Integer, sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("data", JSONText),
+    sa.Column("at", UTCDateTime, nullable=False),
 )
+
 
 @dataclass(frozen=True)
 class QueueEntry:
@@ -147,7 +158,7 @@ class Event:
 
 @dataclass
 class Turn:
-    """One turn of one conversation, inside its transaction. Assign ``state``; add lines and events."""
+    """One turn of one conversation, in its transaction: assign ``state``, add lines and events."""
 
     conversation_id: int
     state: dict | None
@@ -178,45 +189,50 @@ class Store:
             raise
 
     @classmethod
-    def from_env(cls, environ=os.environ) -> "Store":
+    def from_env(cls, environ=os.environ) -> Store:
         return cls(database_url(environ))
 
     def _migrate(self) -> None:
-        from alembic import command
-        from alembic.config import Config
-
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
-        with self.engine.begin() as conn:  # one transaction: concurrent starters wait for each other
+        with self.engine.begin() as conn:  # one transaction: concurrent starters wait their turn
             if not self.sqlite:
-                conn.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(4242001)"))
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
 
     @contextmanager
     def turn(self, channel: str, address: str) -> Iterator[Turn]:
-        with Session(self.engine) as session, session.begin():
-            now = datetime.now(UTC)
-            row = self._lock(session, channel, address)
-            if row is None:
-                session.execute(_insert_ignore(session, conversations, ["channel", "address"]).values(
-                    channel=channel, address=address, created_at=now, updated_at=now))
+        # An exception from the caller's block leaves through ``with Session``, which rolls back.
+        with Session(self.engine) as session:
+            with _store_errors("load the conversation"):
+                session.begin()
+                now = datetime.now(UTC)
                 row = self._lock(session, channel, address)
+                if row is None:  # a first turn; if another one races it, this insert does nothing
+                    new = {"channel": channel, "address": address, "created_at": now,
+                           "updated_at": now}
+                    session.execute(_insert_ignore(session, conversations, ["channel", "address"]),
+                                    new)
+                    row = self._lock(session, channel, address)
             turn = Turn(row.id, row.state, session, now)
             yield turn
-            self._write(turn, row)
+            with _store_errors("commit the turn"):
+                self._write(turn, row)
+                session.commit()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A write transaction not tied to a conversation (seeding slots, admin jobs)."""
-        with Session(self.engine) as session, session.begin():
+        with Session(self.engine) as session, _store_errors("write"), session.begin():
             yield session
 
     @staticmethod
     def _lock(session: Session, channel: str, address: str):
-        query = select(conversations).where(conversations.c.channel == channel,
-                                            conversations.c.address == address)
-        return session.execute(query.with_for_update()).one_or_none()  # SQLite renders no FOR UPDATE
+        query = sa.select(conversations).where(conversations.c.channel == channel,
+                                               conversations.c.address == address)
+        # SQLite renders no FOR UPDATE: its BEGIN IMMEDIATE has already taken the lock.
+        return session.execute(query.with_for_update()).one_or_none()
 
     @staticmethod
     def _write(turn: Turn, row) -> None:
@@ -239,38 +255,40 @@ class Store:
                 waiting_since=since, turns=int(state.get("turns") or 0),
             )
         if turn._lines:
-            last = session.scalar(select(func.coalesce(func.max(transcript_lines.c.seq), 0))
-                                  .where(transcript_lines.c.conversation_id == row.id))
-            session.execute(insert(transcript_lines), [
+            t = transcript_lines.c
+            last = session.scalar(sa.select(sa.func.coalesce(sa.func.max(t.seq), 0))
+                                  .where(t.conversation_id == row.id))
+            session.execute(sa.insert(transcript_lines), [
                 {"conversation_id": row.id, "seq": last + i, "at": now, **line}
                 for i, line in enumerate(turn._lines, start=1)])
         if turn._events:
-            session.execute(insert(events), [
+            session.execute(sa.insert(events), [
                 {"conversation_id": row.id, "at": now, **e} for e in turn._events])
-        session.execute(update(conversations).where(conversations.c.id == row.id).values(**values))
+        session.execute(
+            sa.update(conversations).where(conversations.c.id == row.id).values(**values))
 
     # -- reads: a plain (deferred) transaction, so that they never wait for the write lock on SQLite
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
+        with _store_errors("read"), self.engine.connect() as conn:
             conn.execution_options(kaifong_read_only=True)
             yield conn
 
     def state(self, channel: str, address: str) -> dict | None:
         with self._read() as conn:
-            return conn.scalar(select(conversations.c.state).where(
+            return conn.scalar(sa.select(conversations.c.state).where(
                 conversations.c.channel == channel, conversations.c.address == address))
 
     def conversation_id(self, channel: str, address: str) -> int | None:
         with self._read() as conn:
-            return conn.scalar(select(conversations.c.id).where(
+            return conn.scalar(sa.select(conversations.c.id).where(
                 conversations.c.channel == channel, conversations.c.address == address))
 
     def queue(self, statuses=("waiting",), limit: int = 100) -> list[QueueEntry]:
         """Most urgent first (priority 0 before 1), then whoever has waited longest."""
         c = conversations.c
-        query = (select(conversations).where(c.status.in_(list(statuses)))
+        query = (sa.select(conversations).where(c.status.in_(list(statuses)))
                  .order_by(c.priority.is_(None), c.priority, c.waiting_since.is_(None),
                            c.waiting_since, c.id)
                  .limit(limit))
@@ -285,14 +303,15 @@ class Store:
 
     def transcript(self, conversation_id: int) -> list[Line]:
         t = transcript_lines.c
-        query = select(t.seq, t.role, t.text, t.at, t.meta).where(
+        query = sa.select(t.seq, t.role, t.text, t.at, t.meta).where(
             t.conversation_id == conversation_id).order_by(t.seq)
         with self._read() as conn:
             return [Line(r.seq, r.role, r.text, r.at, r.meta or {}) for r in conn.execute(query)]
 
     def events(self, conversation_id: int) -> list[Event]:
         e = events.c
-        query = select(e.kind, e.data, e.at).where(e.conversation_id == conversation_id).order_by(e.id)
+        query = (sa.select(e.kind, e.data, e.at).where(e.conversation_id == conversation_id)
+                 .order_by(e.id))
         with self._read() as conn:
             return [Event(r.kind, r.data or {}, r.at) for r in conn.execute(query)]
 
@@ -307,15 +326,16 @@ def make_engine(url: str) -> Engine:
         url = url.set(drivername="postgresql+psycopg")
     # hide_parameters: errors must not carry message text or personal data into anyone's logs.
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
-    engine = create_engine(url, hide_parameters=True)
-    event.listen(engine, "connect", _sqlite_connect)
-    event.listen(engine, "begin", _sqlite_begin)
+        return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    engine = sa.create_engine(url, hide_parameters=True)
+    sa.event.listen(engine, "connect", _sqlite_connect)
+    sa.event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
 def database_url(environ=os.environ) -> str:
-    """``KAIFONG_DATABASE_URL``, else SQLite in ``<KAIFONG_DATA_DIR or ./var>/kaifong.db`` (made)."""
+    """``KAIFONG_DATABASE_URL``, else SQLite in ``<KAIFONG_DATA_DIR or ./var>/kaifong.db``; the
+    data directory is made if it is missing."""
     if environ.get("KAIFONG_DATABASE_URL"):
         return environ["KAIFONG_DATABASE_URL"]
     data_dir = Path(environ.get("KAIFONG_DATA_DIR") or "var").resolve()
@@ -323,13 +343,19 @@ def database_url(environ=os.environ) -> str:
     return f"sqlite:///{data_dir / 'kaifong.db'}"
 
 
-def _insert_ignore(session: Session, table: Table, keys: list[str]):
+@contextmanager
+def _store_errors(what: str) -> Iterator[None]:
+    """The database's own errors become ``StoreError`` (the original one is its ``__cause__``)."""
+    try:
+        yield
+    except SQLAlchemyError as error:
+        raise StoreError(f"the store could not {what}") from error
+
+
+def _insert_ignore(session: Session, table: sa.Table, keys: list[str]):
     """INSERT ... ON CONFLICT (keys) DO NOTHING, in the dialect of the session's database."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert(table).on_conflict_do_nothing(index_elements=keys)
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=keys)
 
 
 # SQLAlchemy's documented pysqlite recipe: take transaction control away from the sqlite3 module,

@@ -86,31 +86,9 @@ def _is_cjk(ch: str) -> bool:
 # Numbers
 
 _CN_DIGITS = {
-    "零": 0,
-    "〇": 0,
-    "一": 1,
-    "壹": 1,
-    "二": 2,
-    "貳": 2,
-    "贰": 2,
-    "兩": 2,
-    "两": 2,
-    "三": 3,
-    "參": 3,
-    "叁": 3,
-    "四": 4,
-    "肆": 4,
-    "五": 5,
-    "伍": 5,
-    "六": 6,
-    "陸": 6,
-    "陆": 6,
-    "七": 7,
-    "柒": 7,
-    "八": 8,
-    "捌": 8,
-    "九": 9,
-    "玖": 9,
+    "零": 0, "〇": 0, "一": 1, "壹": 1, "二": 2, "貳": 2, "贰": 2, "兩": 2, "两": 2,
+    "三": 3, "參": 3, "叁": 3, "四": 4, "肆": 4, "五": 5, "伍": 5, "六": 6, "陸": 6,
+    "陆": 6, "七": 7, "柒": 7, "八": 8, "捌": 8, "九": 9, "玖": 9,
 }
 _CN_SMALL = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
 _CN_TENS = {"廿": 20, "卅": 30, "卌": 40}  # Cantonese contractions: 廿三 = 23
@@ -168,35 +146,13 @@ def chinese_numeral_to_int(s: str) -> int | None:
     return total + section
 
 
-_EN_UNITS = {
-    w: i
-    for i, w in enumerate(
-        ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
-    )
-}
-_EN_TEENS = {
-    w: i + 10
-    for i, w in enumerate(
-        [
-            "ten",
-            "eleven",
-            "twelve",
-            "thirteen",
-            "fourteen",
-            "fifteen",
-            "sixteen",
-            "seventeen",
-            "eighteen",
-            "nineteen",
-        ]
-    )
-}
-_EN_TENS = {
-    w: (i + 2) * 10
-    for i, w in enumerate(
-        ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
-    )
-}
+_EN_UNITS = {w: i for i, w in enumerate(
+    ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])}
+_EN_TEENS = {w: i + 10 for i, w in enumerate(
+    ["ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+     "eighteen", "nineteen"])}
+_EN_TENS = {w: (i + 2) * 10 for i, w in enumerate(
+    ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"])}
 _EN_NUMBER_WORDS = {**_EN_UNITS, **_EN_TEENS, **_EN_TENS, "hundred": 100, "thousand": 1000}
 # Which word kinds may follow which inside one number ("seventy five" yes, "five seventy" no).
 _EN_FOLLOWS = {
@@ -228,15 +184,8 @@ def _english_numbers(text: str) -> list[int]:
         if word not in _EN_NUMBER_WORDS:
             flush()
             continue
-        kind = (
-            "unit"
-            if word in _EN_UNITS
-            else "teen"
-            if word in _EN_TEENS
-            else "ten"
-            if word in _EN_TENS
-            else word
-        )
+        kind = ("unit" if word in _EN_UNITS else "teen" if word in _EN_TEENS
+                else "ten" if word in _EN_TENS else word)
         if last not in _EN_FOLLOWS[kind] or (kind == "thousand" and total):
             flush()
             if kind in ("hundred", "thousand"):  # a bare "hundred" is not a number
@@ -283,127 +232,33 @@ def parse_number(text: str) -> int | None:
 
 _UNSURE = "unsure"
 _YES_EN = [
-    "yes",
-    "y",
-    "yeah",
-    "yea",
-    "yep",
-    "yup",
-    "ya",
-    "ok",
-    "okay",
-    "sure",
-    "correct",
-    "right",
-    "true",
-    "alright",
-    "thats right",
-    "of course",
-    "no problem",
-    "no worries",
-    "yes please",
-    "agree",
+    "yes", "y", "yeah", "yea", "yep", "yup", "ya", "ok", "okay", "sure", "correct", "right", "true",
+    "alright", "thats right", "of course", "no problem", "no worries", "yes please", "agree",
 ]
 _NO_EN = [
-    "no",
-    "n",
-    "nope",
-    "nah",
-    "nay",
-    "not",
-    "wrong",
-    "incorrect",
-    "no thanks",
-    "no thank you",
-    "dont",
-    "do not",
-    "not yet",
-    "of course not",
-    "never",
+    "no", "n", "nope", "nah", "nay", "not", "wrong", "incorrect", "no thanks", "no thank you",
+    "dont", "do not", "not yet", "of course not", "never",
 ]
 _UNSURE_EN = ["not sure", "dont know", "do not know", "maybe", "perhaps"]
 _YES_ZH = [
-    "係",
-    "係呀",
-    "係啊",
-    "係嘅",
-    "好",
-    "好呀",
-    "好啊",
-    "得",
-    "冇問題",
-    "無問題",
-    "沒問題",
-    "可以",
-    "啱",
-    "啱呀",
-    "對",
-    "是",
-    "要",
-    "同意",
-    "明白",
-    "冇錯",
-    "無錯",
-    "沒錯",
-    "需要",
-    "當然",
+    "係", "係呀", "係啊", "係嘅", "好", "好呀", "好啊", "得", "冇問題", "無問題", "沒問題",
+    "可以", "啱", "啱呀", "對", "是", "要", "同意", "明白", "冇錯", "無錯", "沒錯", "需要", "當然",
 ]
 _NO_ZH = [
-    "唔係",
-    "唔要",
-    "唔好",
-    "不是",
-    "不要",
-    "唔得",
-    "唔啱",
-    "錯",
-    "否",
-    "唔同意",
-    "冇",
-    "無",
-    "不",
-    "沒有",
-    "唔使",
-    "不用",
+    "唔係", "唔要", "唔好", "不是", "不要", "唔得", "唔啱", "錯", "否", "唔同意", "冇", "無",
+    "不", "沒有", "唔使", "不用",
 ]
 _UNSURE_ZH = ["唔知", "不知道", "唔肯定", "唔清楚", "可能"]
 _NEUTRAL_ZH = ["唔該", "多謝", "謝謝", "你好"]  # politeness that contains 好/唔 but answers nothing
 _ZH_NEGATORS = "唔不冇無沒未"
 # Single words only one typo away from a yes/no word but meaning something else.
 _NOT_TYPOS = {
-    "yet",
-    "yen",
-    "yew",
-    "yum",
-    "yap",
-    "okra",
-    "surf",
-    "sue",
-    "tree",
-    "note",
-    "nose",
-    "node",
-    "nape",
-    "wring",
-    "wrung",
+    "yet", "yen", "yew", "yum", "yap", "okra", "surf", "sue", "tree", "note", "nose", "node",
+    "nape", "wring", "wrung",
 }
-_FUZZY_YES_NO = {
-    w: w in _YES_EN
-    for w in [
-        "yes",
-        "yeah",
-        "yep",
-        "yup",
-        "okay",
-        "sure",
-        "correct",
-        "right",
-        "true",
-        "nope",
-        "wrong",
-        "incorrect",
-    ]
-}
+_FUZZY_YES_NO = {w: w in _YES_EN for w in [
+    "yes", "yeah", "yep", "yup", "okay", "sure", "correct", "right", "true", "nope", "wrong",
+    "incorrect"]}
 
 
 def _tokens(text: str) -> list[str]:
@@ -413,12 +268,8 @@ def _tokens(text: str) -> list[str]:
 
 def _build_yes_no_phrases() -> dict[tuple[str, ...], bool | str | None]:
     table: dict[tuple[str, ...], bool | str | None] = {}
-    for words, value in [
-        (_YES_EN + _YES_ZH, True),
-        (_NO_EN + _NO_ZH, False),
-        (_UNSURE_EN + _UNSURE_ZH, _UNSURE),
-        (_NEUTRAL_ZH, None),
-    ]:
+    for words, value in [(_YES_EN + _YES_ZH, True), (_NO_EN + _NO_ZH, False),
+                         (_UNSURE_EN + _UNSURE_ZH, _UNSURE), (_NEUTRAL_ZH, None)]:
         table.update((tuple(_tokens(w)), value) for w in words)
     # Negation must win over the positive it contains: 唔係, 不可以, "not ok".
     for word in _YES_ZH:
@@ -578,54 +429,23 @@ def phone_kind(number: str) -> Literal["mobile", "fixed"]:
 # ---------------------------------------------------------------------------------------------
 # Dates
 
-_MONTH_NAMES = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-]
+_MONTH_NAMES = ["january", "february", "march", "april", "may", "june", "july", "august",
+                "september", "october", "november", "december"]
 _WEEKDAY_NAMES = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _DATE_WORDS: dict[str, tuple[str, int]] = {
     **{m: ("month", i + 1) for i, m in enumerate(_MONTH_NAMES)},
-    **{m[:3]: ("month", i + 1) for i, m in enumerate(_MONTH_NAMES)},
-    "sept": ("month", 9),
+    **{m[:3]: ("month", i + 1) for i, m in enumerate(_MONTH_NAMES)}, "sept": ("month", 9),
     **{d: ("weekday", i) for i, d in enumerate(_WEEKDAY_NAMES)},
     **{d[:3]: ("weekday", i) for i, d in enumerate(_WEEKDAY_NAMES)},
-    "tues": ("weekday", 1),
-    "thur": ("weekday", 3),
-    "thurs": ("weekday", 3),
-    "today": ("days", 0),
-    "tomorrow": ("days", 1),
-    "tmr": ("days", 1),
-    "tmrw": ("days", 1),
+    "tues": ("weekday", 1), "thur": ("weekday", 3), "thurs": ("weekday", 3),
+    "today": ("days", 0), "tomorrow": ("days", 1), "tmr": ("days", 1), "tmrw": ("days", 1),
 }
 _FUZZY_DATE_WORDS = [*_MONTH_NAMES, *_WEEKDAY_NAMES, "today", "tomorrow"]
-_ZH_RELATIVE = [
-    ("大後日", 3),
-    ("大後天", 3),
-    ("後日", 2),
-    ("後天", 2),
-    ("后日", 2),
-    ("后天", 2),
-    ("聽日", 1),
-    ("明天", 1),
-    ("明日", 1),
-    ("今日", 0),
-    ("今天", 0),
-]
-_ZH_WEEKDAY = re.compile(
-    r"(下個?|今個|呢個|這個|这个|本)?\s*(?:星期|禮拜|礼拜|週|周)\s*([一二三四五六日天])"
-)
-_DAY_BEFORE_MONTH = r"(?<!\d)(\d{1,2})(?:st|nd|rd|th)?\s*(?:of\s*)?$"  # "1st of" december
-# december "1, 2026"
+_ZH_RELATIVE = [("大後日", 3), ("大後天", 3), ("後日", 2), ("後天", 2), ("后日", 2), ("后天", 2),
+                ("聽日", 1), ("明天", 1), ("明日", 1), ("今日", 0), ("今天", 0)]
+_ZH_WEEKDAY = re.compile(r"(下個?|今個|呢個|這個|这个|本)?\s*(?:星期|禮拜|礼拜|週|周)\s*([一二三四五六日天])")
+# The day around a month name: "1st of december", "december 1, 2026".
+_DAY_BEFORE_MONTH = r"(?<!\d)(\d{1,2})(?:st|nd|rd|th)?\s*(?:of\s*)?$"
 _DAY_AFTER_MONTH = r"\.?\s*(\d{1,2})(?:st|nd|rd|th)?(?!\d)(?:\s*,?\s*(\d{4})(?!\d))?"
 _ZH_NUM = r"[\d零〇一二三四五六七八九十廿卅兩两]"
 _ZH_DATE = re.compile(

@@ -78,10 +78,14 @@ class Flow:
     def send(self, inp: Input) -> Reply:
         self.state, reply = advance(self.catalogue, self.state, inp, TODAY)
         parts = list(reply.parts)
-        while reply.action is not None:
+        for _ in range(10):
+            if reply.action is None:
+                break
             result = self.services[reply.action.service](reply.action.args)
             self.state, reply = advance(self.catalogue, self.state, result, TODAY)
             parts += reply.parts
+        else:
+            raise AssertionError("the engine keeps asking for services: a loop in the procedure")
         from dataclasses import replace
         reply = replace(reply, parts=tuple(parts))
         self.replies.append(reply)

@@ -6,7 +6,9 @@ When the server cannot be reached, the PostgreSQL half is skipped and says why.
 """
 
 import os
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import create_engine
@@ -33,7 +35,7 @@ def postgres_admin():
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request, tmp_path):
     """The URL of an empty database of each kind."""
     if request.param == "sqlite":
@@ -67,3 +69,21 @@ def open_store(db_url):
 @pytest.fixture
 def store(open_store) -> Store:
     return open_store()
+
+
+def run_together(fn, *calls: tuple) -> list:
+    """``fn(*args)`` for each ``args`` in ``calls``, each in its own thread, all released at once.
+    Returns their results in order; the first exception in any thread is raised here."""
+    start = threading.Barrier(len(calls))
+
+    def run(args):
+        start.wait(timeout=30)
+        return fn(*args)
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(run, calls, timeout=120))
+
+
+@pytest.fixture
+def together():
+    return run_together

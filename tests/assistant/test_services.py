@@ -1,16 +1,25 @@
-import threading
-from datetime import date, datetime, timedelta, timezone
+"""The services against SQLite and PostgreSQL, called as the turn runner calls them: inside a
+conversation's turn."""
+
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from assistant.model import ActionResult
 from assistant.services import (
-    SERVICES, ServiceContext, appointment_slots, appointments, normalise_reference,
-    reference_is_valid, reports, seed_slots,
+    SERVICES,
+    ServiceContext,
+    appointment_slots,
+    appointments,
+    normalise_reference,
+    reference_is_valid,
+    reports,
+    seed_slots,
 )
 
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 
 
 def call(store, service, args=None, address="+85291234567", now=None) -> ActionResult:
@@ -24,13 +33,15 @@ def call(store, service, args=None, address="+85291234567", now=None) -> ActionR
 
 def add_slot(store, starts_at, office="kowloon_city", capacity=1, booked=0) -> str:
     with store.transaction() as session:
-        return str(session.execute(insert(appointment_slots).values(
-            office=office, starts_at=starts_at, capacity=capacity, booked=booked)).inserted_primary_key[0])
+        result = session.execute(insert(appointment_slots).values(
+            office=office, starts_at=starts_at, capacity=capacity, booked=booked))
+        return str(result.inserted_primary_key[0])
 
 
 def booked(store, slot_id) -> int:
     with store.engine.connect() as conn:
-        return conn.scalar(select(appointment_slots.c.booked).where(appointment_slots.c.id == int(slot_id)))
+        return conn.scalar(select(appointment_slots.c.booked)
+                           .where(appointment_slots.c.id == int(slot_id)))
 
 
 def count(store, table) -> int:
@@ -56,9 +67,8 @@ def test_references_are_unique_and_valid(store):
     references = [call(store, "issue_reference").data["reference"] for _ in range(5)]
     references += [call(store, "book_slot", {"slot_id": slot_id, "procedure": "book_appointment"},
                         address=f"+8529000000{i}").data["reference"] for i in range(5)]
-    references += [call(store, "file_report", {"category": "street_light", "location": "Nathan Road",
-                                               "details": "light out"}).data["reference"]
-                   for _ in range(5)]
+    report = {"category": "street_light", "location": "Nathan Road", "details": "light out"}
+    references += [call(store, "file_report", report).data["reference"] for _ in range(5)]
     assert len(set(references)) == 15
     assert all(reference_is_valid(r) and r.startswith("KF") and len(r) == 9 for r in references)
 
@@ -66,16 +76,17 @@ def test_references_are_unique_and_valid(store):
 def test_seed_slots_is_idempotent_and_skips_sundays(store):
     monday = date(2030, 1, 7)
     assert monday.weekday() == 0
+    offices, times = ["kowloon_city", "sha_tin"], ["09:30", "14:00"]
     with store.transaction() as session:
-        created = seed_slots(session, ["kowloon_city", "sha_tin"], monday, 7, ["09:30", "14:00"], 3)
-    assert created == 2 * 6 * 2
+        assert seed_slots(session, offices, monday, 7, times, 3) == 2 * 6 * 2
     with store.transaction() as session:
-        assert seed_slots(session, ["kowloon_city", "sha_tin"], monday, 7, ["09:30", "14:00"], 3) == 0
-        assert seed_slots(session, ["kowloon_city"], monday, 14, ["09:30"], 3) == 6  # only the new week
+        assert seed_slots(session, offices, monday, 7, times, 3) == 0
+        assert seed_slots(session, ["kowloon_city"], monday, 14, ["09:30"], 3) == 6  # 2nd week
     assert count(store, appointment_slots) == 24 + 6
     with store.engine.connect() as conn:
-        first = conn.execute(select(appointment_slots).order_by(appointment_slots.c.starts_at)).first()
-    assert first.starts_at == datetime(2030, 1, 7, 1, 30, tzinfo=timezone.utc)  # 09:30 in Hong Kong
+        first = conn.execute(select(appointment_slots)
+                             .order_by(appointment_slots.c.starts_at)).first()
+    assert first.starts_at == datetime(2030, 1, 7, 1, 30, tzinfo=UTC)  # 09:30 in Hong Kong
     assert (first.capacity, first.booked) == (3, 0)
     slots = call(store, "find_slots", {"office": "sha_tin", "limit": 3}).data["slots"]
     assert [s["starts_at"] for s in slots] == [
@@ -86,7 +97,8 @@ def test_find_slots_offers_only_future_slots_with_room(store):
     add_slot(store, NOW - timedelta(hours=1))  # past
     add_slot(store, NOW + timedelta(hours=1), capacity=2, booked=2)  # full
     add_slot(store, NOW + timedelta(hours=2), office="sha_tin")  # another office
-    future = [add_slot(store, NOW + timedelta(days=d), capacity=2, booked=1) for d in (5, 1, 3, 2, 4)]
+    future = [add_slot(store, NOW + timedelta(days=d), capacity=2, booked=1)
+              for d in (5, 1, 3, 2, 4)]
     result = call(store, "find_slots", {"office": "kowloon_city"})
     assert result.ok
     assert [s["id"] for s in result.data["slots"]] == [future[1], future[3], future[2], future[4]]
@@ -94,9 +106,12 @@ def test_find_slots_offers_only_future_slots_with_room(store):
     assert first["office"] == "kowloon_city"
     assert datetime.fromisoformat(first["starts_at"]) == NOW + timedelta(days=1)
     assert first["starts_at"].endswith("+08:00")
-    assert len(call(store, "find_slots", {"office": "kowloon_city", "limit": "2"}).data["slots"]) == 2
-    assert call(store, "find_slots", {"office": "tuen_mun"}) == ActionResult(False, {"error": "no_slots"})
-    later = call(store, "find_slots", {"office": "kowloon_city"}, now=NOW + timedelta(days=4, hours=1))
+    two = call(store, "find_slots", {"office": "kowloon_city", "limit": "2"})
+    assert len(two.data["slots"]) == 2
+    none = call(store, "find_slots", {"office": "tuen_mun"})
+    assert none == ActionResult(False, {"error": "no_slots"})
+    later = call(store, "find_slots", {"office": "kowloon_city"},
+                 now=NOW + timedelta(days=4, hours=1))
     assert [s["id"] for s in later.data["slots"]] == [future[0]]
 
 
@@ -117,24 +132,13 @@ def test_booking_until_full_then_slot_taken(store):
     assert call(store, "book_slot", {"slot_id": "not a number"}).data == {"error": "slot_taken"}
 
 
-def test_two_turns_racing_for_the_last_place_one_wins(store):
+def test_two_turns_racing_for_the_last_place_one_wins(store, together):
+    def book(slot_id, address):
+        return call(store, "book_slot", {"slot_id": slot_id}, address=address)
+
     for round_ in range(5):
         slot_id = add_slot(store, NOW + timedelta(days=1, hours=round_))
-        start, results, errors = threading.Barrier(2), [], []
-
-        def book(address):
-            try:
-                start.wait()
-                results.append(call(store, "book_slot", {"slot_id": slot_id}, address=address))
-            except Exception as error:  # reported below, in the test's thread
-                errors.append(error)
-
-        threads = [threading.Thread(target=book, args=(f"+85290000{round_}{i}",)) for i in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
-        assert errors == []
+        results = together(book, (slot_id, f"+8529000{round_}01"), (slot_id, f"+8529000{round_}02"))
         assert sorted(r.ok for r in results) == [False, True]
         assert [r.data for r in results if not r.ok] == [{"error": "slot_taken"}]
         assert booked(store, slot_id) == 1
@@ -143,13 +147,15 @@ def test_two_turns_racing_for_the_last_place_one_wins(store):
 
 def test_cancel_frees_the_place(store):
     slot_id = add_slot(store, NOW + timedelta(days=3))
-    reference = call(store, "book_slot", {"slot_id": slot_id, "procedure": "book_appointment"}).data["reference"]
+    booking = call(store, "book_slot", {"slot_id": slot_id, "procedure": "book_appointment"})
+    reference = booking.data["reference"]
     assert call(store, "book_slot", {"slot_id": slot_id}).data == {"error": "slot_taken"}
     cancelled = call(store, "cancel_booking", {"reference": reference})
     assert cancelled.ok and cancelled.data["status"] == "cancelled"
     assert booked(store, slot_id) == 0
     assert call(store, "find_booking", {"reference": reference}).data["status"] == "cancelled"
-    assert call(store, "cancel_booking", {"reference": reference}).data == {"error": "already_cancelled"}
+    again = call(store, "cancel_booking", {"reference": reference})
+    assert again.data == {"error": "already_cancelled"}
     assert booked(store, slot_id) == 0
     assert call(store, "book_slot", {"slot_id": slot_id}).ok
     assert call(store, "cancel_booking", {"reference": "KF9999994"}).data == {"error": "not_found"}
@@ -166,13 +172,15 @@ def test_a_past_appointment_cannot_be_cancelled(store):
 def test_find_booking_checks_the_phone_when_given(store):
     starts_at = NOW + timedelta(days=1)
     slot_id = add_slot(store, starts_at, office="sha_tin")
-    reference = call(store, "book_slot", {"slot_id": slot_id, "phone": "+852 9123 4567"}).data["reference"]
+    booking = call(store, "book_slot", {"slot_id": slot_id, "phone": "+852 9123 4567"})
+    reference = booking.data["reference"]
     found = call(store, "find_booking", {"reference": reference.lower(), "phone": "91234567"})
     assert found.ok and found.data["reference"] == reference
     assert (found.data["office"], found.data["status"]) == ("sha_tin", "booked")
     assert datetime.fromisoformat(found.data["starts_at"]) == starts_at
     assert call(store, "find_booking", {"reference": reference}).ok
-    assert call(store, "find_booking", {"reference": reference, "phone": "98765432"}).data == {"error": "not_found"}
+    wrong_phone = call(store, "find_booking", {"reference": reference, "phone": "98765432"})
+    assert wrong_phone.data == {"error": "not_found"}
     assert call(store, "find_booking", {"reference": "KF0000422"}).data == {"error": "not_found"}
 
 
@@ -193,3 +201,15 @@ def test_a_failed_turn_undoes_its_booking(store):
         assert SERVICES["book_slot"](ServiceContext.from_turn(turn), {"slot_id": slot_id}).ok
         raise RuntimeError("the reply could not be rendered")
     assert booked(store, slot_id) == 0 and count(store, appointments) == 0
+
+
+def test_a_database_error_in_a_savepoint_leaves_the_turn_usable(store):
+    """What the turn runner does around each service call; on SQLite it needs the BEGIN recipe."""
+    with store.turn("sms", "+85291234567") as turn:
+        with pytest.raises(IntegrityError), turn.session.begin_nested():
+            turn.session.execute(insert(appointments).values(  # no such slot: foreign key violation
+                reference="KF0000000", slot_id=424242, status="booked", created_at=turn.now))
+        turn.state = {"status": "bot"}
+        turn.add_line("user", "still here")
+    assert store.state("sms", "+85291234567") == {"status": "bot"}
+    assert count(store, appointments) == 0

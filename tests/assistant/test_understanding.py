@@ -24,14 +24,7 @@ from assistant.understanding import (
 
 # Inputs no function may choke on.
 HOSTILE = [
-    "",
-    "   ",
-    "\t\n\r",
-    "😀👍🏻🇭🇰",
-    "\ud800",
-    "a\udfffb",
-    "\x00\x01\x7f\x85\x9f",
-    "\u200b\ufeff",
+    "", "   ", "\t\n\r", "😀👍🏻🇭🇰", "\ud800", "a\udfffb", "\x00\x01\x7f\x85\x9f", "\u200b\ufeff",
     "x" * 5000,
     "係" * 5000,
     "9" * 5000,
@@ -53,21 +46,14 @@ HOSTILE = [
         ("ＡＢＣ１２３", "abc123"),  # full-width letters and digits
         ("ｙｅｓ！！", "yes"),
         ("\u3000係\u3000", "係"),  # ideographic space
-        ("「係」。", "係"),
-        ("…～好呀～…", "好呀"),
+        ("「係」。", "係"), ("…～好呀～…", "好呀"),
         ("A123456(7)", "a123456(7)"),  # closing bracket kept: its partner is inside
         ("A123456（7）。", "a123456(7)"),
         ("(852) 9123 4567", "(852) 9123 4567"),
         ("(yes)", "yes"),
-        ("2/12", "2/12"),
-        ("10:30!", "10:30"),
-        ("line\none\tand\rtwo", "line one and two"),
+        ("2/12", "2/12"), ("10:30!", "10:30"), ("line\none\tand\rtwo", "line one and two"),
         ("he\x00l\x07lo", "hello"),  # C0 controls vanish, they do not become spaces
-        ("a\x85b", "a b"),
-        ("zero\u200bwidth", "zerowidth"),
-        ("", ""),
-        ("   ", ""),
-        ("!!!", ""),
+        ("a\x85b", "a b"), ("zero\u200bwidth", "zerowidth"), ("", ""), ("   ", ""), ("!!!", ""),
         ("👍", ""),
     ],
 )
@@ -94,11 +80,8 @@ def test_normalise_is_idempotent(raw: str) -> None:
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("Yes!!! 👍", "yes"),
-        ("好，唔該。", "好 唔該"),
-        ("don't", "dont"),
-        ("that\u2019s right", "thats right"),
-        ("renew-card...now", "renew card now"),
+        ("Yes!!! 👍", "yes"), ("好，唔該。", "好 唔該"), ("don't", "dont"),
+        ("that\u2019s right", "thats right"), ("renew-card...now", "renew card now"),
         ("A123456(7)", "a123456 7"),
         ("「」…", ""),
     ],
@@ -114,25 +97,10 @@ def test_strip_punct(raw: str, expected: str) -> None:
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("零", 0),
-        ("一", 1),
-        ("兩", 2),
-        ("两", 2),
-        ("十", 10),
-        ("十五", 15),
-        ("二十", 20),
-        ("七十", 70),
-        ("七十五", 75),
-        ("廿三", 23),
-        ("卅", 30),
-        ("一百", 100),
-        ("一百零五", 105),
+        ("零", 0), ("一", 1), ("兩", 2), ("两", 2), ("十", 10), ("十五", 15), ("二十", 20), ("七十", 70),
+        ("七十五", 75), ("廿三", 23), ("卅", 30), ("一百", 100), ("一百零五", 105),
         ("一百五", 150),  # spoken short form
-        ("一百五十", 150),
-        ("三千五百", 3500),
-        ("三千五", 3500),
-        ("兩萬五", 25000),
-        ("一萬零五", 10005),
+        ("一百五十", 150), ("三千五百", 3500), ("三千五", 3500), ("兩萬五", 25000), ("一萬零五", 10005),
         ("二零二六", 2026),  # digit by digit, as years are read
         ("壹佰", 100),
     ],
@@ -149,33 +117,12 @@ def test_chinese_numeral_to_int_rejects(raw: str) -> None:
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("70", 70),
-        ("７０", 70),
-        (" 70 years", 70),
-        ("70歲", 70),
-        ("七十", 70),
-        ("七十五", 75),
-        ("一百", 100),
-        ("一百零五", 105),
-        ("兩", 2),
-        ("两", 2),
-        ("廿三", 23),
-        ("卅", 30),
-        ("二十", 20),
-        ("十", 10),
-        ("十五", 15),
-        ("三千五百", 3500),
-        ("1,000", 1000),
-        ("12,345,678", 12345678),
-        ("seventy", 70),
-        ("seventy five", 75),
-        ("seventy-five", 75),
-        ("Seventy Five!", 75),
-        ("one hundred", 100),
-        ("a hundred and five", 105),
-        ("one thousand two hundred and thirty four", 1234),
-        ("I am 70", 70),
-        ("我今年七十三歲", 73),
+        ("70", 70), ("７０", 70), (" 70 years", 70), ("70歲", 70), ("七十", 70), ("七十五", 75),
+        ("一百", 100), ("一百零五", 105), ("兩", 2), ("两", 2), ("廿三", 23), ("卅", 30), ("二十", 20),
+        ("十", 10), ("十五", 15), ("三千五百", 3500), ("1,000", 1000), ("12,345,678", 12345678),
+        ("seventy", 70), ("seventy five", 75), ("seventy-five", 75), ("Seventy Five!", 75),
+        ("one hundred", 100), ("a hundred and five", 105),
+        ("one thousand two hundred and thirty four", 1234), ("I am 70", 70), ("我今年七十三歲", 73),
         ("70 (seventy)", 70),  # the same number twice is not ambiguous
         ("0", 0),
     ],
@@ -187,19 +134,8 @@ def test_parse_number(raw: str, expected: int) -> None:
 @pytest.mark.parametrize(
     "raw",
     [
-        "",
-        "   ",
-        "hello",
-        "唔知",
-        "70 or 80",
-        "七十定八十",
-        "seventy eighty",
-        "-5",
-        "minus five",
-        "負五",
-        "70.5",
-        "1,2",
-        "hundred",
+        "", "   ", "hello", "唔知", "70 or 80", "七十定八十", "seventy eighty", "-5", "minus five", "負五",
+        "70.5", "1,2", "hundred",
         "9" * 5000,  # int() of 4300+ digits raises in Python; must not leak out
     ],
 )
@@ -217,42 +153,13 @@ def test_parse_number_hyphen_after_a_digit_is_not_a_minus() -> None:
 
 YES = (
     [
-        "yes",
-        "y",
-        "yeah",
-        "yep",
-        "yup",
-        "ok",
-        "okay",
-        "sure",
-        "correct",
-        "right",
-        "true",
-        "Yes!",
-        "OK.",
-        "YES",
+        "yes", "y", "yeah", "yep", "yup", "ok", "okay", "sure", "correct", "right", "true", "Yes!",
+        "OK.", "YES",
     ]
     + ["that's right", "of course", "no problem", "yes please"]
     + [
-        "係",
-        "係呀",
-        "係啊",
-        "係嘅",
-        "好",
-        "好呀",
-        "好啊",
-        "得",
-        "冇問題",
-        "無問題",
-        "可以",
-        "啱",
-        "啱呀",
-        "對",
-        "是",
-        "要",
-        "同意",
-        "明白",
-        "冇錯",
+        "係", "係呀", "係啊", "係嘅", "好", "好呀", "好啊", "得", "冇問題", "無問題", "可以", "啱", "啱呀", "對", "是", "要",
+        "同意", "明白", "冇錯",
     ]
     + ["係！", "「好」", "好，唔該", "yes 係", "ｙｅｓ"]
 )
@@ -260,21 +167,7 @@ NO = (
     ["no", "n", "nope", "nah", "not", "wrong", "incorrect", "No.", "NOPE"]
     + ["no thanks", "don't", "not ok", "not okay", "not right", "of course not", "not yet"]
     + [
-        "唔係",
-        "唔要",
-        "唔好",
-        "不是",
-        "不要",
-        "唔得",
-        "唔啱",
-        "錯",
-        "否",
-        "唔同意",
-        "冇",
-        "無",
-        "不",
-        "唔可以",
-        "不對",
+        "唔係", "唔要", "唔好", "不是", "不要", "唔得", "唔啱", "錯", "否", "唔同意", "冇", "無", "不", "唔可以", "不對",
         "唔明白",
     ]
     + ["唔係！", "no, 唔係", "I don't think so"]
@@ -294,16 +187,8 @@ def test_parse_yes_no_no(raw: str) -> None:
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("yse", True),
-        ("yess", True),
-        ("yesss!!!", True),
-        ("okk", True),
-        ("corrcet", True),
-        ("rigth", True),
-        ("noo", False),
-        ("nooo", False),
-        ("nope!", False),
-        ("wrnog", False),
+        ("yse", True), ("yess", True), ("yesss!!!", True), ("okk", True), ("corrcet", True),
+        ("rigth", True), ("noo", False), ("nooo", False), ("nope!", False), ("wrnog", False),
     ],
 )
 def test_parse_yes_no_tolerates_typos(raw: str, expected: bool) -> None:
@@ -313,25 +198,15 @@ def test_parse_yes_no_tolerates_typos(raw: str, expected: bool) -> None:
 @pytest.mark.parametrize(
     "raw",
     [
-        "",
-        "   ",
-        "yes no",
+        "", "   ", "yes no",
         "好唔好",  # echoing the question back
-        "係唔係",
-        "可唔可以",
-        "not sure",
-        "唔知",
-        "hello",
+        "係唔係", "可唔可以", "not sure", "唔知", "hello",
         "唔該",  # contains 唔, means please/thanks
-        "1",
-        "2",
+        "1", "2",
         "ye",  # 1-2 letter words are never guessed at
-        "yo",
-        "nn",
+        "yo", "nn",
         "yet",  # a real word one typo away from "yes"
-        "note",
-        "👍",
-        "\ud800",
+        "note", "👍", "\ud800",
     ],
 )
 def test_parse_yes_no_none(raw: str) -> None:
@@ -352,7 +227,7 @@ def test_parse_yes_no_does_not_guess_typos_in_long_messages() -> None:
 #   G123456: 324 + 16*8 + 77 = 529 = 48*11 + 1, check = 10               -> G123456(A)
 #   AB987654: 10*9 + 11*8 + 9*7 + 8*6 + 7*5 + 6*4 + 5*3 + 4*2
 #            = 90+88+63+48+35+24+15+8 = 371 = 33*11 + 8, check = 3         -> AB987654(3)
-#            so the "AB987654(1)" from the brief is well formed but has a wrong check digit.
+#            so AB987654(1) is well formed but has a wrong check digit.
 #   A123452: 481 - 2*4 = 473 = 43*11 + 0, check = 11, written "0"         -> A123452(0)
 #   Z683365: 324 + 35*8 + 6*7 + 8*6 + 3*5 + 3*4 + 6*3 + 5*2 = 324+280+145 = 749
 #            = 68*11 + 1, check = 10                                       -> Z683365(A)
@@ -361,10 +236,7 @@ def test_parse_yes_no_does_not_guess_typos_in_long_messages() -> None:
 @pytest.mark.parametrize(
     ("prefix", "digits", "check"),
     [
-        ("A", "123456", "3"),
-        ("G", "123456", "A"),
-        ("AB", "987654", "3"),
-        ("A", "123452", "0"),
+        ("A", "123456", "3"), ("G", "123456", "A"), ("AB", "987654", "3"), ("A", "123452", "0"),
         ("Z", "683365", "A"),
         ("a", "123456", "3"),  # lowercase prefix is fine
     ],
@@ -414,9 +286,7 @@ def test_parse_hkid_valid(raw: str, expected: str) -> None:
         ("123456(3)", "format"),
         ("A12345(3)", "format"),
         ("ABC123456(3)", "format"),
-        ("hello", "format"),
-        ("", "format"),
-        ("\ud800", "format"),
+        ("hello", "format"), ("", "format"), ("\ud800", "format"),
     ],
 )
 def test_parse_hkid_invalid(raw: str, problem: str) -> None:
@@ -435,16 +305,11 @@ def test_parse_hkid_two_different_ids_is_none() -> None:
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("91234567", "91234567"),
-        ("9123 4567", "91234567"),
-        ("9123-4567", "91234567"),
-        ("9123.4567", "91234567"),
-        ("+852 9123-4567", "91234567"),
-        ("+85291234567", "91234567"),
+        ("91234567", "91234567"), ("9123 4567", "91234567"), ("9123-4567", "91234567"),
+        ("9123.4567", "91234567"), ("+852 9123-4567", "91234567"), ("+85291234567", "91234567"),
         ("852 9123 4567", "91234567"),
         ("(852) 9123 4567", "91234567"),
-        ("00852 9123 4567", "91234567"),
-        ("２３４５ ６７８９", "23456789"),
+        ("00852 9123 4567", "91234567"), ("２３４５ ６７８９", "23456789"),
         ("call me at 6123 4567 please", "61234567"),
         ("85212345", "85212345"),  # eight digits that merely start with 852
         ("電話：5123 4567。", "51234567"),
@@ -461,15 +326,8 @@ def test_parse_hk_phone(raw: str, expected: str) -> None:
         "1234567",  # 7 digits
         "9123456",
         "912345678",  # 9 digits
-        "01234567",
-        "11234567",
-        "999",
-        "112",
-        "+852 1234 5678",
-        "+1 415 555 0123",
-        "+86 9123 4567",
-        "91234567 or 98765432",
-        "hello",
+        "01234567", "11234567", "999", "112", "+852 1234 5678", "+1 415 555 0123", "+86 9123 4567",
+        "91234567 or 98765432", "hello",
         "9" * 5000,
     ],
 )
@@ -480,15 +338,9 @@ def test_parse_hk_phone_none(raw: str) -> None:
 @pytest.mark.parametrize(
     ("raw", "kind"),
     [
-        ("91234567", "mobile"),
-        ("51234567", "mobile"),
-        ("61234567", "mobile"),
-        ("46123456", "mobile"),
-        ("71234567", "mobile"),
-        ("81234567", "mobile"),
-        ("21234567", "fixed"),
-        ("31234567", "fixed"),
-        ("+852 2123 4567", "fixed"),
+        ("91234567", "mobile"), ("51234567", "mobile"), ("61234567", "mobile"),
+        ("46123456", "mobile"), ("71234567", "mobile"), ("81234567", "mobile"),
+        ("21234567", "fixed"), ("31234567", "fixed"), ("+852 2123 4567", "fixed"),
     ],
 )
 def test_phone_kind(raw: str, kind: str) -> None:
@@ -560,9 +412,7 @@ def d(month: int, day: int, year: int = 2026) -> datetime.date:
         ("下星期一", d(3, 9)),
         ("下星期五", d(3, 13)),  # Friday of next week, not the day after tomorrow
         ("下個禮拜三", d(3, 11)),
-        ("星期三", TODAY),
-        ("禮拜三", TODAY),
-        ("週三", TODAY),
+        ("星期三", TODAY), ("禮拜三", TODAY), ("週三", TODAY),
         ("星期日", d(3, 8)),
         ("今個星期五", d(3, 6)),
         ("聽日星期四", d(3, 5)),
@@ -576,21 +426,12 @@ def test_parse_date(raw: str, expected: datetime.date) -> None:
 @pytest.mark.parametrize(
     "raw",
     [
-        "",
-        "hello",
-        "31/2",
-        "31/2/2026",
-        "30 feb",
-        "2026-02-30",
-        "32/1",
+        "", "hello", "31/2", "31/2/2026", "30 feb", "2026-02-30", "32/1",
         "10.30",  # a time, not a date
         "december",  # no day
         "Monday 10 March",  # 10 March 2026 is a Tuesday
         "tomorrow 6/3",  # two different dates
-        "today or tomorrow",
-        "聽日星期五",
-        "I may come",
-        "\ud800",
+        "today or tomorrow", "聽日星期五", "I may come", "\ud800",
     ],
 )
 def test_parse_date_none(raw: str) -> None:
@@ -613,8 +454,7 @@ def test_parse_date_leap_day() -> None:
 # Choices
 
 SERVICES = [
-    ("renew", ["renew", "renewal", "續期"]),
-    ("new", ["new application", "新申請"]),
+    ("renew", ["renew", "renewal", "續期"]), ("new", ["new application", "新申請"]),
     ("cancel", ["cancel", "取消", "唔續期"]),
 ]
 
@@ -622,18 +462,12 @@ SERVICES = [
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("renew", "renew"),
-        ("RENEW!", "renew"),
-        ("I want to renew please", "renew"),
+        ("renew", "renew"), ("RENEW!", "renew"), ("I want to renew please", "renew"),
         ("我想續期", "renew"),
         ("唔續期", "cancel"),  # the longer exact phrase wins over 續期 inside it
-        ("新申請呀", "new"),
-        ("new application", "new"),
+        ("新申請呀", "new"), ("new application", "new"),
         ("renwe", "renew"),  # typo
-        ("Renewl", "renew"),
-        ("new aplication", "new"),
-        ("cancle", "cancel"),
-        ("取消", "cancel"),
+        ("Renewl", "renew"), ("new aplication", "new"), ("cancle", "cancel"), ("取消", "cancel"),
     ],
 )
 def test_match_choice(raw: str, expected: str) -> None:
@@ -643,10 +477,7 @@ def test_match_choice(raw: str, expected: str) -> None:
 @pytest.mark.parametrize(
     "raw",
     [
-        "",
-        "   ",
-        "!!!",
-        "hello",
+        "", "   ", "!!!", "hello",
         "續期 取消",  # two different values, equally exact
         "newest",  # "new" is not a word of it and it is no typo of a phrase
         "👍",

@@ -7,15 +7,15 @@ Create Date: 2025-11-25
 Written by hand to stay portable across SQLite and PostgreSQL: plain types, named constraints,
 timestamps with time zone (stored as UTC; SQLite keeps them as naive UTC text).
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision: str = "0001"
-down_revision: Union[str, Sequence[str], None] = None
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 TS = sa.DateTime(timezone=True)
 
@@ -40,7 +40,8 @@ def upgrade() -> None:
         sa.Column("updated_at", TS, nullable=False),
         sa.UniqueConstraint("channel", "address", name="uq_conversations_channel_address"),
     )
-    op.create_index("ix_conversations_queue", "conversations", ["status", "priority", "waiting_since"])
+    op.create_index("ix_conversations_queue", "conversations",
+                    ["status", "priority", "waiting_since"])
     op.create_table(
         "transcript_lines",
         sa.Column("id", sa.Integer, primary_key=True),
