@@ -8,6 +8,8 @@ Babel hands it.
 
 from __future__ import annotations
 
+import re
+
 import yaml
 
 TEXT_KEYS = frozenset({"title", "summary", "say", "ask", "help", "hint", "label", "what", "why"})
@@ -26,14 +28,15 @@ def _walk(node, parent_key, section):
     if isinstance(node, yaml.MappingNode):
         for key_node, value in node.value:
             key = key_node.value
-            if section is None and key in ("prompts", "offices", "menu"):
+            if section is None and key in ("prompts", "offices", "menu", "facts"):
                 inner = key
             else:
                 inner = section
-            if key in ("synonyms", "phrases", "commands", "distress", "keys", "facts"):
+            if key in ("synonyms", "phrases") or (section is None and key in (
+                    "commands", "distress", "keys")):
                 continue
             if isinstance(value, yaml.ScalarNode) and value.tag.endswith(":str"):
-                if _wanted(key, section):
+                if _wanted(key, section) and _words(value.value, section):
                     yield value.start_mark.line + 1, None, value.value, [f"{section or 'step'}: {key}"]
             else:
                 yield from _walk(value, key, inner)
@@ -47,4 +50,14 @@ def _wanted(key: str, section: str | None) -> bool:
         return True
     if section == "offices":
         return key in OFFICE_KEYS
+    if section == "facts":
+        return key == "value"
     return key in TEXT_KEYS
+
+
+def _words(text: str, section: str | None) -> bool:
+    """Fact values that are words (an address, a month) are translated; numbers and web
+    addresses are not."""
+    if section != "facts":
+        return True
+    return bool(re.search(r"[A-Za-z]{2}", text)) and not re.match(r"^(www\.|https?:)", text)

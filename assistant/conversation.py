@@ -28,6 +28,13 @@ HONG_KONG = ZoneInfo("Asia/Hong_Kong")
 MAX_ACTIONS_PER_TURN = 8
 
 
+def storable(text: str) -> str:
+    """Text every database can keep, the same length: a lone surrogate (from a broken decoder)
+    and NUL (which PostgreSQL refuses) become U+FFFD; everything else is kept as it came."""
+    text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text.replace("\x00", "\ufffd")
+
+
 def describe_input(inp: Input) -> tuple[str, str]:
     """(role, text) of an input for the transcript."""
     if isinstance(inp, Text):
@@ -54,6 +61,8 @@ class Assistant:
         self.services = dict(SERVICES if services is None else services)
 
     def turn(self, channel: str, address: str, inp: Input, locale: str | None = None) -> Reply:
+        if isinstance(inp, Text):
+            inp = Text(storable(inp.text))
         with self.store.turn(channel, address) as t:
             state = t.state or new_state(locale or "en")
             before = state.get("status")

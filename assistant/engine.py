@@ -467,6 +467,9 @@ class _Turn:
 
     def on_menu(self, text: str, key: str | None, chosen: str | None) -> None:
         s = self.s
+        if chosen in self.cat.procedures:
+            # a kiosk may show every procedure at once, not only the menu's groups
+            return self.start_procedure(chosen)
         options = self.current_options()
         value = self.pick(options, text, key, chosen)
         if value == "person":
