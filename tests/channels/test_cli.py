@@ -1,0 +1,180 @@
+"""The ``kaifong`` command: the JSON shapes are a contract that programs outside read."""
+
+from __future__ import annotations
+
+import io
+import re
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from channels.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+CHAT_KEYS = {"user", "reply", "options", "expect", "procedure", "step", "slots", "status",
+             "locale", "reference"}
+EXPECT_KINDS = {"choice", "yes_no", "number", "date", "hkid", "phone", "text", "none"}
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("KAIFONG_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("KAIFONG_DATABASE_URL", raising=False)
+    return tmp_path
+
+
+def run(capsys, monkeypatch, argv, stdin: bytes = b""):
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def chat(capsys, monkeypatch, lines, *extra):
+    stdin = "".join(f"{line}\n" for line in lines).encode("utf-8")
+    code, out, err = run(capsys, monkeypatch, ["chat", "--json", *extra], stdin)
+    assert code == 0, err
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def test_chat_json_walks_a_procedure_to_its_reference(capsys, monkeypatch):
+    turns = ["lost my id card", "1", "1", "1", "yes", "A123456(3)", "yes", "9123 4567", "1",
+             "1", "yes"]
+    objects = chat(capsys, monkeypatch, turns, "--address", "+85291234567")
+    assert len(objects) == len(turns) + 1
+    for obj in objects:
+        assert set(obj) == CHAT_KEYS
+        assert obj["expect"]["kind"] in EXPECT_KINDS
+        assert obj["status"] in {"bot", "waiting", "with_staff", "closed"}
+        assert all(set(o) == {"key", "label"} for o in obj["options"])
+    greeting = objects[0]
+    assert greeting["user"] is None and greeting["procedure"] is None
+    assert greeting["reference"] is None
+    assert objects[1]["user"] == "lost my id card"
+    assert objects[1]["procedure"] == "hkid_replacement"
+    assert objects[5]["expect"]["kind"] == "hkid"
+    last = objects[-1]
+    assert last["reference"] and last["reference"].startswith("KF")
+    assert last["reference"] in last["reply"]
+    assert last["slots"]["hkid"] == "A123456(3)"
+
+
+def test_chat_in_chinese(capsys, monkeypatch):
+    objects = chat(capsys, monkeypatch, ["我想打流感針"], "--locale", "zh-HK")
+    assert objects[0]["locale"] == "zh-HK" and "街坊" in objects[0]["reply"]
+    assert objects[1]["procedure"] == "elderly_vaccination"
+
+
+def test_chat_resumes_by_address(capsys, monkeypatch):
+    chat(capsys, monkeypatch, ["lost my id card"], "--address", "kiosk-7")
+    objects = chat(capsys, monkeypatch, [], "--address", "kiosk-7")
+    assert objects[0]["step"] == "intro" and objects[0]["reply"].startswith("Welcome back.")
+
+
+def test_chat_kiosk_buttons_and_voice_keys(capsys, monkeypatch):
+    kiosk = chat(capsys, monkeypatch, ["5"], "--channel", "kiosk", "--address", "k1")
+    assert kiosk[1]["procedure"] == "book_appointment"
+    assert "[ 1 ]" in kiosk[1]["reply"]
+    voice = chat(capsys, monkeypatch, ["5", "0"], "--channel", "voice", "--address", "v1")
+    assert "press 1" in voice[1]["reply"]
+    assert voice[2]["status"] == "waiting"
+
+
+def test_chat_survives_bad_bytes_and_long_lines(capsys, monkeypatch):
+    stdin = b"\xff\xfe\xfa broken\n" + b"x" * 5000 + b"\n\x00\x01\n\n"
+    code, out, err = run(capsys, monkeypatch, ["chat", "--json", "--address", "b"], stdin)
+    assert code == 0, err
+    objects = [json.loads(line) for line in out.splitlines()]
+    assert len(objects) == 5
+    assert all(obj["reply"] for obj in objects)
+    assert objects[1]["user"].startswith("\ufffd")
+
+
+def test_chat_text_shows_the_segment_count(capsys, monkeypatch):
+    code, out, _ = run(capsys, monkeypatch, ["chat", "--address", "t"], b"hello\n")
+    assert code == 0 and "segment(s), GSM-7" in out
+
+
+def test_route_json(capsys, monkeypatch):
+    code, out, _ = run(capsys, monkeypatch, ["route", "我想申請長者咭", "--json",
+                                             "--locale", "zh-HK"])
+    result = json.loads(out)
+    assert code == 0 and result["predicted"] == "senior_citizen_card"
+    assert result["top"][0] == {"id": "senior_citizen_card", "score": result["top"][0]["score"]}
+
+
+def test_route_out_of_scope(capsys, monkeypatch):
+    code, out, _ = run(capsys, monkeypatch, ["route", "what a lovely day", "--json"])
+    assert json.loads(out)["predicted"] is None
+
+
+def test_eval_routing_json_contract(capsys, monkeypatch, tmp_path):
+    path = tmp_path / "set.jsonl"
+    rows = [{"text": "senior citizen card", "locale": "en", "expect": "senior_citizen_card"},
+            {"text": "生果金", "locale": "zh-HK", "expect": "old_age_allowance"},
+            {"text": "tell me a joke", "locale": "en", "expect": None}]
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n")
+    code, out, _ = run(capsys, monkeypatch, ["eval-routing", str(path), "--json"])
+    doc = json.loads(out)
+    assert code == 0 and set(doc) == {"summary", "items"}
+    assert [i["text"] for i in doc["items"]] == [r["text"] for r in rows]
+    assert all(set(i) == {"text", "locale", "expect", "predicted", "top"} for i in doc["items"])
+    summary = doc["summary"]
+    assert summary["top1_accuracy"] == 1.0 and summary["oos_rejection"] == 1.0
+    assert set(summary["by_locale"]) == {"en", "zh-HK"}
+
+
+def test_eval_routing_rejects_a_bad_line(capsys, monkeypatch, tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"text": "x", "expect": null}\nnot json\n')
+    code, _, err = run(capsys, monkeypatch, ["eval-routing", str(path)])
+    assert code == 1 and "bad.jsonl:2" in err
+
+
+def test_validate_the_shipped_catalogue(capsys, monkeypatch):
+    code, out, _ = run(capsys, monkeypatch, ["validate"])
+    assert code == 0 and out.startswith("ok: 10 procedures")
+
+
+def test_validate_names_file_step_and_problem(capsys, monkeypatch, tmp_path):
+    import shutil
+
+    from assistant.catalogue import PROMPTS_DIR
+    root = tmp_path / "prompts"
+    shutil.copytree(PROMPTS_DIR, root)
+    path = root / "procedures" / "report_problem.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("kind: end", "kind: finish", 1), encoding="utf-8")
+    code, out, err = run(capsys, monkeypatch, ["validate", str(root)])
+    assert code == 1
+    assert any(line.startswith("report_problem.yaml: ") and "kind must be one of" in line
+               for line in out.splitlines())
+
+
+def test_validate_reports_texts_too_long_for_two_sms(capsys, monkeypatch, tmp_path):
+    import shutil
+
+    from assistant.catalogue import PROMPTS_DIR
+    root = tmp_path / "prompts"
+    shutil.copytree(PROMPTS_DIR, root)
+    path = root / "procedures" / "hkid_replacement.yaml"
+    text = path.read_text(encoding="utf-8")
+    long = "This sentence is long. " * 20
+    path.write_text(text.replace('say: "I can help you replace', f'say: "{long}I can help you '
+                                 'replace', 1), encoding="utf-8")
+    code, out, _ = run(capsys, monkeypatch, ["validate", str(root)])
+    assert code == 1
+    assert any(re.search(r"hkid_replacement.yaml: intro: en text needs \d SMS segments", line)
+               for line in out.splitlines())
+
+
+def test_the_console_script_runs_as_a_new_process(tmp_path):
+    env = {"KAIFONG_DATA_DIR": str(tmp_path), "PATH": str(Path(sys.executable).parent)}
+    result = subprocess.run([str(Path(sys.executable).parent / "kaifong"), "route",
+                             "fruit money"], capture_output=True, text=True, env=env, timeout=60,
+                            cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "old_age_allowance" in result.stdout
