@@ -61,32 +61,38 @@ class Assistant:
         self.services = dict(SERVICES if services is None else services)
 
     def turn(self, channel: str, address: str, inp: Input, locale: str | None = None) -> Reply:
+        """One turn in its own transaction."""
+        with self.store.turn(channel, address) as t:
+            return self.advance_in(t, inp, locale)
+
+    def advance_in(self, t, inp: Input, locale: str | None = None) -> Reply:
+        """One turn inside a transaction the channel opened with ``store.turn`` (so that it can
+        check a replayed message id, or queue an outbound message, in the same transaction)."""
         if isinstance(inp, Text):
             inp = Text(storable(inp.text))
-        with self.store.turn(channel, address) as t:
-            state = t.state or new_state(locale or "en")
-            before = state.get("status")
-            today = t.now.astimezone(HONG_KONG).date()
-            role, text = describe_input(inp)
-            t.add_line(role, text)
-            state, reply = advance(self.catalogue, state, inp, today)
-            parts = list(reply.parts)
-            for _ in range(MAX_ACTIONS_PER_TURN):
-                if reply.action is None:
-                    break
-                result = self._call(t, reply.action.service, reply.action.args)
-                t.add_event("action", {"service": reply.action.service, "ok": result.ok,
-                                       "step": state.get("step")})
-                state, reply = advance(self.catalogue, state, result, today)
-                parts += reply.parts
-            else:
-                raise ServiceError("too many service calls in one turn: check the procedure")
-            reply = replace(reply, parts=tuple(parts))
-            if not reply.silent:
-                t.add_line("assistant", reply.text, {"step": reply.step,
-                                                     "procedure": reply.procedure})
-            self._events(t, before, state, reply)
-            t.state = state
+        state = t.state or new_state(locale or "en")
+        before = state.get("status")
+        today = t.now.astimezone(HONG_KONG).date()
+        role, text = describe_input(inp)
+        t.add_line(role, text)
+        state, reply = advance(self.catalogue, state, inp, today)
+        parts = list(reply.parts)
+        for _ in range(MAX_ACTIONS_PER_TURN):
+            if reply.action is None:
+                break
+            result = self._call(t, reply.action.service, reply.action.args)
+            t.add_event("action", {"service": reply.action.service, "ok": result.ok,
+                                   "step": state.get("step")})
+            state, reply = advance(self.catalogue, state, result, today)
+            parts += reply.parts
+        else:
+            raise ServiceError("too many service calls in one turn: check the procedure")
+        reply = replace(reply, parts=tuple(parts))
+        if not reply.silent:
+            t.add_line("assistant", reply.text, {"step": reply.step,
+                                                 "procedure": reply.procedure})
+        self._events(t, before, state, reply)
+        t.state = state
         return reply
 
     def _call(self, t, service: str, args: dict) -> ActionResult:

@@ -24,7 +24,7 @@ from typing import Any
 from rapidfuzz.distance import OSA
 
 from . import understanding as u
-from .catalogue import PLACEHOLDER_RE, Catalogue, Procedure, Step
+from .catalogue import COMMANDS, PLACEHOLDER_RE, Catalogue, Procedure, Step
 from .i18n import format_day, format_when
 from .model import (ActionRequest, ActionResult, Choose, Digits, Expect, HandBack, Input,
                     NoInput, Option, Reply, Start, Text, copy_state, new_state)
@@ -221,7 +221,11 @@ class _Turn:
             s["started"] = True
             self.say(self.cat.prompt("greeting"))
         else:
+            # back after a while (a new call, an idle text conversation): say where we were,
+            # and let the citizen carry on or start again
             self.say(self.cat.prompt("resume"))
+            if s["status"] == "bot":
+                s["pending"] = {"kind": "resume", "previous": s["pending"]}
         if s["status"] == "waiting":
             self.say(self.cat.prompt("handoff_still_waiting"))
             self.rendered = True
@@ -238,7 +242,7 @@ class _Turn:
     def on_waiting(self, text: str, key: str | None) -> None:
         if text and self.is_distress(text):
             return self.escalate("distress", PRIORITY_DISTRESS)
-        if self.command(text, key) in ("restart", "assistant"):
+        if self.command(text, key, ("restart", "assistant")):
             self.s["status"], self.s["escalation"] = "bot", None
             self.say(self.cat.prompt("back_to_assistant"))
             return None
@@ -262,7 +266,8 @@ class _Turn:
                     return True
         return False
 
-    def command(self, text: str, key: str | None) -> str | None:
+    def command(self, text: str, key: str | None, names: tuple[str, ...] = ()) -> str | None:
+        """The global command the text or key means (or one of ``names``), else None."""
         if key:
             for name, k in self.cat.keys.items():
                 if key == k:
@@ -273,8 +278,8 @@ class _Turn:
             return "help"
         if not plain:
             return None
-        for name, by_locale in self.cat.commands.items():
-            for phrases in by_locale.values():
+        for name in names or COMMANDS:
+            for phrases in self.cat.commands.get(name, {}).values():
                 for phrase in phrases:
                     p = u.strip_punct(u.normalise(phrase)) or phrase
                     if plain == p:
@@ -313,7 +318,7 @@ class _Turn:
             self.tags.append("repeat")
         elif command == "back":
             self.go_back()
-        elif command in ("restart", "assistant"):
+        elif command == "restart":
             locale = s["locale"]
             s.clear()
             s.update(new_state(locale))
@@ -350,6 +355,9 @@ class _Turn:
         if s["pending"] and s["pending"].get("kind") in ("confirm", "consent"):
             s["pending"] = None
             return self.enter(s["step"])
+        if s["pending"] and s["pending"].get("kind") == "resume":
+            s["pending"] = s["pending"].get("previous")
+            return None
         if s["pending"] and s["pending"].get("kind") in ("menu_group", "candidates", "ended"):
             s["pending"] = None
             return None
@@ -426,6 +434,15 @@ class _Turn:
         s = self.s
         pending = s["pending"] or {}
         kind = pending.get("kind")
+        if kind == "resume":
+            value = self.pick(self.current_options(), text, key, chosen)
+            if value is None:
+                return self.miss()
+            s["misses"] = 0
+            if value == "carry_on":
+                s["pending"] = pending.get("previous")
+                return None
+            return self.on_command("restart", text)
         if kind in ("consent", "confirm"):
             yes = self.yes_no(text, key, chosen)
             if yes is None:
@@ -700,6 +717,11 @@ class _Turn:
                         self._phrases_of_command("person"))
         if kind in ("consent", "confirm"):
             return self.yes_no_options()
+        if kind == "resume":
+            return [Option("1", "carry_on", self.t(self.cat.prompt("carry_on")),
+                           self._phrases_of_command("carry_on")),
+                    Option("2", "start_again", self.t(self.cat.prompt("start_again")),
+                           self._phrases_of_command("restart"))]
         if kind == "candidates":
             opts = [self.procedure_option(str(i + 1), pid) for i, pid in enumerate(pending["ids"])]
             return opts + [Option(str(len(opts) + 1), "none", self.t(
@@ -764,6 +786,8 @@ class _Turn:
             self.prompt = self.fill(self.t(self.cat.prompt("confirm")), {"value": value})
             expect_kind = "yes_no"
             self.tags.append("confirm")
+        elif kind == "resume":
+            self.prompt = self.t(self.cat.prompt("resume_choice"))
         elif kind == "candidates":
             self.prompt = self.t(self.cat.prompt("candidates"))
         elif kind == "menu_group":

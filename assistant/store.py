@@ -125,6 +125,19 @@ events = sa.Table(
 )
 
 
+inbound_messages = sa.Table(
+    "inbound_messages", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("key", sa.String(128), nullable=False),
+    sa.Column("conversation_id", sa.Integer, sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("output", JSONText, nullable=False),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("channel", "key", name="uq_inbound_messages_channel_key"),
+)
+
+
 @dataclass(frozen=True)
 class QueueEntry:
     conversation_id: int
@@ -164,6 +177,9 @@ class Turn:
     state: dict | None
     session: Session
     now: datetime
+    channel: str = ""
+    #: when the conversation last had a turn (None for a new one): channels detect idleness
+    last_active: datetime | None = None
     _lines: list = field(default_factory=list, repr=False)
     _events: list = field(default_factory=list, repr=False)
 
@@ -176,6 +192,21 @@ class Turn:
     def add_event(self, kind: str, data: dict | None = None) -> None:
         json.dumps(data)
         self._events.append({"kind": kind, "data": data or {}})
+
+    def replay(self, key: str) -> Any:
+        """What this turn's channel answered to the inbound message ``key`` before, or None.
+
+        A provider that retries a message (Twilio does, on a slow answer) gets the same answer,
+        and the conversation does not move twice."""
+        return self.session.scalar(sa.select(inbound_messages.c.output).where(
+            inbound_messages.c.channel == self.channel, inbound_messages.c.key == key))
+
+    def remember(self, key: str, output: Any) -> None:
+        """Keep the answer to inbound message ``key``, committed with the turn."""
+        json.dumps(output)
+        self.session.execute(sa.insert(inbound_messages).values(
+            channel=self.channel, key=key, conversation_id=self.conversation_id, output=output,
+            received_at=self.now))
 
 
 class Store:
@@ -215,7 +246,8 @@ class Store:
                     session.execute(_insert_ignore(session, conversations, ["channel", "address"]),
                                     new)
                     row = self._lock(session, channel, address)
-            turn = Turn(row.id, row.state, session, now)
+            turn = Turn(row.id, row.state, session, now, channel,
+                        row.updated_at if row.state is not None else None)
             yield turn
             with _store_errors("commit the turn"):
                 self._write(turn, row)

@@ -98,12 +98,13 @@ def test_a_restarted_process_resumes_at_the_same_step(tmp_path, catalogue):
                            env=env, cwd=ROOT, timeout=60)
     assert first.returncode == 0, first.stderr
     assert json.loads(first.stdout.splitlines()[-1])["step"] == "what_happened"
-    second = subprocess.run(cmd, input="2\n", capture_output=True, text=True, env=env, cwd=ROOT,
-                            timeout=60)
+    second = subprocess.run(cmd, input="1\n2\n", capture_output=True, text=True, env=env,
+                            cwd=ROOT, timeout=60)
     objects = [json.loads(line) for line in second.stdout.splitlines()]
     assert objects[0]["user"] is None and objects[0]["reply"].startswith("Welcome back.")
-    assert objects[1]["slots"]["what_happened"] == "stolen"
-    assert objects[1]["step"] == "bring_stolen"
+    assert objects[0]["step"] == "what_happened"
+    assert objects[2]["slots"]["what_happened"] == "stolen"
+    assert objects[2]["step"] == "bring_stolen"
 
 
 def test_two_threads_on_one_conversation_lose_nothing(assistant, store):

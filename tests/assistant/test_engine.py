@@ -285,7 +285,20 @@ def test_leaving_the_queue(mini_catalogue):
 def test_session_start_resumes_where_it_was(mini_catalogue):
     flow = at_colour(mini_catalogue)
     reply = flow.send(Start())
-    assert reply.parts == ("Welcome back. We were doing: Test procedure.", "Which colour?")
+    assert reply.parts == ("Welcome back. We were doing: Test procedure.",
+                           "Would you like to carry on from where you stopped, or start again?")
+    assert [o.value for o in reply.options] == ["carry_on", "start_again"]
+    assert flow.say("continue").prompt == "Which colour?"
+    flow.send(Start())
+    assert flow.say("2").procedure is None and flow.state["slots"] == {}
+
+
+def test_resume_keeps_a_pending_read_back(mini_catalogue):
+    flow = Flow(mini_catalogue)
+    flow.say("test procedure", "1", "yes", "70", "red", "today", "yes", "A123456(3)")
+    flow.send(Start())
+    assert flow.say("1").tags == ("confirm",)
+    assert flow.say("yes").step == "ask_phone"
 
 
 def test_kiosk_choice_input(mini_catalogue):

@@ -17,6 +17,7 @@ from sqlalchemy.exc import StatementError
 
 from assistant.errors import StoreError
 from assistant.model import new_state
+from assistant.outbox import outbox  # noqa: F401  (puts its tables on `metadata`)
 from assistant.services import SERVICES, ServiceContext  # also puts its tables on `metadata`
 from assistant.store import Store, conversations, metadata
 
