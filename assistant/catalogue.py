@@ -348,7 +348,8 @@ def iter_texts(cat: Catalogue):
 def _read_yaml(path: Path, problems: list) -> Any:
     try:
         with path.open(encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
+            # libyaml's parser when it is there: the same result, several times faster
+            return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except FileNotFoundError:
         problems.append((path.name, "", "file not found"))
     except yaml.YAMLError as exc:

@@ -18,8 +18,10 @@ the fifth hands over.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from rapidfuzz.distance import OSA
 
@@ -254,17 +256,11 @@ class _Turn:
     # -- understanding -----------------------------------------------------------------------
 
     def is_distress(self, text: str) -> bool:
+        lex = lexicon(self.cat)
         plain = u.strip_punct(text)
-        padded = f" {plain} "
-        for phrases in self.cat.distress.values():
-            for phrase in phrases:
-                p = u.strip_punct(u.normalise(phrase))
-                if _CJK.search(p):
-                    if p in plain.replace(" ", ""):
-                        return True
-                elif f" {p} " in padded:
-                    return True
-        return False
+        squeezed, padded = plain.replace(" ", ""), f" {plain} "
+        return any(p in squeezed for p in lex.distress_cjk) or any(
+            f" {p} " in padded for p in lex.distress_words)
 
     def command(self, text: str, key: str | None, names: tuple[str, ...] = ()) -> str | None:
         """The global command the text or key means (or one of ``names``), else None."""
@@ -278,14 +274,16 @@ class _Turn:
             return "help"
         if not plain:
             return None
-        for name in names or COMMANDS:
-            for phrases in self.cat.commands.get(name, {}).values():
-                for phrase in phrases:
-                    p = u.strip_punct(u.normalise(phrase)) or phrase
-                    if plain == p:
-                        return name
-                    if p.isascii() and plain.isascii() and len(p) >= 4 and abs(
-                            len(p) - len(plain)) <= 2 and OSA.distance(plain, p) <= (
+        lex = lexicon(self.cat)
+        names = names or COMMANDS
+        for name in names:
+            if plain in lex.commands.get(name, ()):
+                return name
+        if plain.isascii():
+            # one slip of the finger in a longer command word ("repaet", "hlep")
+            for name in names:
+                for p in lex.fuzzy.get(name, ()):
+                    if abs(len(p) - len(plain)) <= 2 and OSA.distance(plain, p) <= (
                             1 if len(p) < 8 else 2):
                         return name
         return None
@@ -296,7 +294,7 @@ class _Turn:
         if key is not None:
             return any(o.key == key for o in opts) or self._zero_is_number(key)
         plain = u.strip_punct(text)
-        return any(plain in {u.strip_punct(u.normalise(p)) for p in (o.label, *o.phrases)}
+        return any(plain in {u.strip_punct(p) for p in (o.label, *o.phrases)}
                    for o in opts if o.value != "person")
 
     def _zero_is_number(self, key: str) -> bool:
@@ -336,13 +334,9 @@ class _Turn:
             self.switch_language(text)
 
     def switch_language(self, text: str) -> None:
-        wanted = None
-        for locale in self.cat.locales:
-            phrases = {u.strip_punct(u.normalise(p)) for p in self.cat.commands["language"].get(
-                locale, ())}
-            if u.strip_punct(text) in phrases and u.strip_punct(text) not in (
-                    "language", "change language", "語言", "轉語言"):
-                wanted = locale
+        plain = u.strip_punct(text)
+        wanted = next((locale for locale, names in lexicon(self.cat).language.items()
+                       if plain in names), None)
         if wanted is None or wanted == self.locale:
             others = [loc for loc in self.cat.locales if loc != self.locale]
             wanted = others[0] if wanted is None else wanted
@@ -488,7 +482,16 @@ class _Turn:
             # a kiosk may show every procedure at once, not only the menu's groups
             return self.start_procedure(chosen)
         options = self.current_options()
-        value = self.pick(options, text, key, chosen)
+        if key is not None or chosen is not None:
+            value = self.pick(options, text, key, chosen)
+        elif self.answers_exactly(text, None):
+            value = self.pick(options, text, None, None)
+        else:
+            # free text: the request itself first ("old age living allowance" means that
+            # procedure, not the "Allowances" group), the menu's own words only after
+            value = self.route(text)
+            if value is None:
+                return None
         if value == "person":
             return self.escalate("asked", PRIORITY_ASKED)
         if value == "none":
@@ -503,23 +506,30 @@ class _Turn:
             return None
         if value:
             return self.start_procedure(value)
-        if key is not None or not text:
-            return self.miss()
+        return self.miss()
+
+    def route(self, text: str) -> str | None:
+        """Free text at the menu. Returns a menu option's value to act on, or None when the
+        reply is already decided (candidates offered, or nothing here for that request)."""
+        s = self.s
         if self.locale == "en" and _CJK.search(text) and "zh-HK" in self.cat.locales:
             s["locale"] = "zh-HK"
         result = router_for(self.cat).route(text)
         if result.decision == "start":
-            return self.start_procedure(result.top)
+            return result.top
         if result.decision == "candidates":
             s["pending"] = {"kind": "candidates", "ids": [pid for pid, _ in result.ranked[:3]]}
             s["misses"] = 0
             return None
+        value = self.pick(self.current_options(), text, None, None)
+        if value:
+            return value
         s["pending"] = None
         s["misses"] += 1
         self.say(self.cat.prompt("not_understood_menu"))
         self.tags.append("offer_person")
         if s["misses"] >= MISSES_HAND_OFF:
-            return self.escalate("misses", PRIORITY_MISSES)
+            self.escalate("misses", PRIORITY_MISSES)
         return None
 
     def start_procedure(self, pid: str) -> None:
@@ -839,3 +849,37 @@ def mask_hkid(value: str) -> str:
     """``A123456(3)`` -> ``A123***(*)``: enough for the citizen to recognise, not to misuse."""
     m = re.match(r"^([A-Z]{1,2}\d{3})\d{3}\((.)\)$", value)
     return f"{m.group(1)}***(*)" if m else "***"
+
+
+@dataclass(frozen=True)
+class _Lexicon:
+    """The catalogue's command and distress phrases, normalised once (not on every turn)."""
+
+    commands: dict[str, frozenset[str]]
+    fuzzy: dict[str, tuple[str, ...]]
+    language: dict[str, frozenset[str]]
+    distress_cjk: tuple[str, ...]
+    distress_words: tuple[str, ...]
+
+
+_LEXICONS: "WeakKeyDictionary[Catalogue, _Lexicon]" = WeakKeyDictionary()
+#: words that ask to change language without naming one: they switch to the other language
+_LANGUAGE_ONLY = frozenset({"language", "change language", "語言", "轉語言"})
+
+
+def lexicon(cat: Catalogue) -> _Lexicon:
+    lex = _LEXICONS.get(cat)
+    if lex is None:
+        commands, fuzzy = {}, {}
+        for name, by_locale in cat.commands.items():
+            phrases = {u.strip_punct(p) or p for ps in by_locale.values() for p in ps}
+            commands[name] = frozenset(phrases)
+            fuzzy[name] = tuple(p for p in phrases if p.isascii() and len(p) >= 4)
+        language = {locale: frozenset(u.strip_punct(p) for p in cat.commands.get(
+            "language", {}).get(locale, ())) - _LANGUAGE_ONLY for locale in cat.locales}
+        distress = [u.strip_punct(p) for ps in cat.distress.values() for p in ps]
+        lex = _Lexicon(commands, fuzzy, language,
+                       tuple(p.replace(" ", "") for p in distress if _CJK.search(p)),
+                       tuple(p for p in distress if not _CJK.search(p)))
+        _LEXICONS[cat] = lex
+    return lex

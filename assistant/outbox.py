@@ -7,6 +7,17 @@ down. Claims carry a lease: two workers never hold the same message, and a worke
 mid-send gives its messages back when the lease ends (the one case where a message may go out
 twice, because the provider may have taken it before the worker died).
 
+A message may carry an expiry (a reminder saying "tomorrow" is wrong the day after): once it
+has passed, the message is not sent. A message that keeps failing for a passing reason (the
+provider is down) is retried for ``GIVE_UP_AFTER``, long enough to ride out an outage; one that
+can never succeed (an invalid number) fails at once.
+
+The results of a send are written with the claim as a fence (the ``attempts`` it was claimed
+with): a worker whose lease ran out cannot overwrite what the worker that took the message over
+recorded. Delivery reports only ever move a message forward (sent -> delivered), so a report
+that arrives late or out of order changes nothing, and no report puts a message back in the
+queue.
+
 Opt-outs live here too: a citizen who opted out gets nothing from the outbox, not even staff
 replies, until they opt in again. No message text is ever logged.
 """
@@ -21,8 +32,9 @@ from sqlalchemy.orm import Session
 
 from .store import UTCDateTime, metadata
 
-__all__ = ["OutboundMessage", "backoff", "claim", "enqueue", "is_opted_out", "mark_failed",
-           "mark_sent", "opt_in", "opt_out", "outbox", "opt_outs", "record_status"]
+__all__ = ["DELIVERY_STATUSES", "FINAL", "GIVE_UP_AFTER", "OutboundMessage", "backoff", "claim",
+           "enqueue", "is_opted_out", "mark_failed", "mark_sent", "opt_in", "opt_out", "outbox",
+           "opt_outs", "record_status", "release"]
 
 outbox = sa.Table(
     "outbox", metadata,
@@ -42,6 +54,7 @@ outbox = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("sent_at", UTCDateTime),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime),  # migration 0003_reminders
     sa.UniqueConstraint("provider_id", name="uq_outbox_provider_id"),
     sa.Index("ix_outbox_due", "channel", "status", "next_attempt_at"),
 )
@@ -53,9 +66,13 @@ opt_outs = sa.Table(
 )
 
 #: statuses: queued -> sending -> sent -> delivered | undelivered | failed (by the provider);
-#: queued -> failed (gave up) | cancelled (opted out)
-FINAL = ("delivered", "undelivered", "failed", "cancelled")
-MAX_ATTEMPTS = 12
+#: queued -> failed (gave up) | cancelled (opted out) | expired (not sent in time)
+FINAL = ("delivered", "undelivered", "failed", "cancelled", "expired")
+#: what a provider's delivery report may set, with how far along each one is
+DELIVERY_STATUSES = {"sent": 1, "delivered": 2, "undelivered": 2, "failed": 2}
+#: a message failing for passing reasons is retried this long after it was queued (backoff is
+#: capped at 10 minutes, so a provider that comes back is used within minutes)
+GIVE_UP_AFTER = timedelta(days=2)
 
 
 @dataclass(frozen=True)
@@ -67,14 +84,19 @@ class OutboundMessage:
     kind: str
     attempts: int
     conversation_id: int | None
+    created_at: datetime | None = None
+    expires_at: datetime | None = None
 
 
 def enqueue(session: Session, channel: str, address: str, body: str, kind: str,
-            now: datetime, conversation_id: int | None = None) -> int:
-    """Queue a message inside the caller's transaction; returns its id."""
+            now: datetime, conversation_id: int | None = None,
+            expires_at: datetime | None = None) -> int:
+    """Queue a message inside the caller's transaction; returns its id. ``expires_at``: not
+    sent at all after this moment."""
     return session.execute(sa.insert(outbox).values(
         channel=channel, address=address, body=body, kind=kind, conversation_id=conversation_id,
         status="queued", attempts=0, next_attempt_at=now, created_at=now, updated_at=now,
+        expires_at=expires_at,
     ).returning(outbox.c.id)).scalar_one()
 
 
@@ -85,6 +107,8 @@ def claim(session: Session, channel: str, now: datetime, limit: int = 10,
     Due: queued and ``next_attempt_at`` passed, or sending with an expired lease. The caller
     commits right after, before sending anything, so that the claim is visible to others.
     PostgreSQL skips rows another worker has locked; SQLite's write lock serialises claims.
+    Due messages to an opted-out address are cancelled, and those past their expiry expire,
+    instead of being claimed. The lease must outlast the sending of the whole batch.
     """
     c = outbox.c
     due = sa.or_(sa.and_(c.status == "queued", c.next_attempt_at <= now),
@@ -95,14 +119,19 @@ def claim(session: Session, channel: str, now: datetime, limit: int = 10,
     rows = session.execute(query).all()
     claimed = []
     for row in rows:
+        if row.expires_at is not None and row.expires_at <= now:
+            session.execute(sa.update(outbox).where(c.id == row.id).values(
+                status="expired", lease_until=None, updated_at=now))
+            continue
         if is_opted_out(session, channel, row.address):
             session.execute(sa.update(outbox).where(c.id == row.id).values(
-                status="cancelled", last_error="opted_out", updated_at=now))
+                status="cancelled", last_error="opted_out", lease_until=None, updated_at=now))
             continue
         session.execute(sa.update(outbox).where(c.id == row.id).values(
             status="sending", attempts=row.attempts + 1, lease_until=now + lease, updated_at=now))
         claimed.append(OutboundMessage(row.id, row.channel, row.address, row.body, row.kind,
-                                       row.attempts + 1, row.conversation_id))
+                                       row.attempts + 1, row.conversation_id, row.created_at,
+                                       row.expires_at))
     return claimed
 
 
@@ -112,30 +141,67 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(600, 5 * 2 ** max(0, attempts - 1)))
 
 
-def mark_sent(session: Session, message_id: int, provider_id: str, now: datetime) -> None:
-    session.execute(sa.update(outbox).where(outbox.c.id == message_id).values(
+def mark_sent(session: Session, message_id: int, provider_id: str | None,
+              now: datetime) -> bool:
+    """The provider took the message. Recorded even if this worker's lease ran out meanwhile
+    (the message did go out); never over a delivery report. Returns False if nothing changed."""
+    c = outbox.c
+    result = session.execute(sa.update(outbox).where(
+        c.id == message_id, c.status.in_(("sending", "queued"))).values(
         status="sent", provider_id=provider_id, sent_at=now, lease_until=None, updated_at=now,
         last_error=None))
+    return result.rowcount > 0
 
 
 def mark_failed(session: Session, message: OutboundMessage, error: str, now: datetime,
-                permanent: bool = False) -> None:
-    """A send failed: retry later with backoff, or give up (a permanent error, or too many)."""
-    give_up = permanent or message.attempts >= MAX_ATTEMPTS
-    session.execute(sa.update(outbox).where(outbox.c.id == message.id).values(
+                permanent: bool = False) -> bool:
+    """A send failed: retry later with backoff, or give up (a permanent error, or a message
+    queued more than ``GIVE_UP_AFTER`` ago, or one whose retry would come after its expiry).
+    ``error`` is a code, never the provider's message (it may quote the number). Returns False
+    when the claim was lost (another worker has the message now) and nothing was written."""
+    retry_at = now + backoff(message.attempts)
+    give_up = (permanent
+               or (message.created_at is not None and now - message.created_at >= GIVE_UP_AFTER)
+               or (message.expires_at is not None and retry_at >= message.expires_at))
+    result = session.execute(sa.update(outbox).where(*_held(message)).values(
         status="failed" if give_up else "queued", lease_until=None, last_error=error[:255],
-        next_attempt_at=now + backoff(message.attempts), updated_at=now))
+        next_attempt_at=retry_at, updated_at=now))
+    return result.rowcount > 0
+
+
+def release(session: Session, message: OutboundMessage, now: datetime) -> bool:
+    """Give a claimed message back untried (the worker ran short of lease, or is stopping): it
+    is due again at once, and the claim does not count as an attempt."""
+    result = session.execute(sa.update(outbox).where(*_held(message)).values(
+        status="queued", attempts=message.attempts - 1, lease_until=None, updated_at=now))
+    return result.rowcount > 0
+
+
+def _held(message: OutboundMessage) -> tuple:
+    """The claim as a fence: still sending, under the claim this worker made."""
+    c = outbox.c
+    return c.id == message.id, c.status == "sending", c.attempts == message.attempts
 
 
 def record_status(session: Session, provider_id: str, status: str, now: datetime,
                   error: str | None = None) -> bool:
-    """A delivery report from the provider. Returns False for an unknown message id."""
+    """A delivery report from the provider, in our words (``DELIVERY_STATUSES``: the channel
+    maps the provider's). It only moves a message forward: a late "sent" after "delivered"
+    changes nothing, and no report makes a message due again. Returns False for an unknown
+    provider id."""
+    if status not in DELIVERY_STATUSES:
+        raise ValueError(f"not a delivery status: {status!r}")
+    behind = [s for s, rank in DELIVERY_STATUSES.items() if rank < DELIVERY_STATUSES[status]]
     values = {"status": status, "updated_at": now}
-    if error:
+    if error and status in ("undelivered", "failed"):
         values["last_error"] = error[:255]
-    result = session.execute(sa.update(outbox).where(outbox.c.provider_id == provider_id)
-                             .values(**values))
-    return result.rowcount > 0
+    c = outbox.c
+    result = session.execute(sa.update(outbox).where(
+        c.provider_id == provider_id, c.status.in_(behind)).values(**values))
+    if result.rowcount > 0:
+        return True
+    return session.scalar(sa.select(sa.func.count()).select_from(outbox).where(
+        c.provider_id == provider_id)) > 0
 
 
 def opt_out(session: Session, channel: str, address: str, now: datetime) -> None:

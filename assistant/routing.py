@@ -130,13 +130,16 @@ class Router:
             extra = sum(1 for score, _ in found[1:] if score >= 75)
             top_score, evidence = found[0]
             scored[pid] = (min(100.0, top_score + EXTRA_PHRASE_BONUS * min(extra, 3)), evidence)
+        # What matched a procedure may be only part of what matched another's phrase ("old age
+        # allowance" inside "old age living allowance"): the other one is meant. Only scores
+        # that could decide anything are compared, so this stays linear in practice.
+        contenders = [(pid, score, ev) for pid, (score, ev) in scored.items()
+                      if score >= CANDIDATE_SCORE - 5]
         ranked = []
         for pid, (score, evidence) in scored.items():
-            # what matched here is only part of what matched another procedure's phrase
-            # ("old age allowance" inside "old age living allowance"): the other one is meant
-            if evidence and any(evidence < other and other_score >= score - 5
-                                for other_pid, (other_score, other) in scored.items()
-                                if other_pid != pid):
+            if score >= CANDIDATE_SCORE and evidence and any(
+                    evidence < other and other_score >= score - 5
+                    for other_pid, other_score, other in contenders if other_pid != pid):
                 score -= SUBSUMED_PENALTY
             ranked.append((pid, score))
         ranked.sort(key=lambda x: -x[1])

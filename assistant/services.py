@@ -23,11 +23,12 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from assistant import outbox as _outbox  # noqa: F401  (a reminder's foreign key names its table)
 from assistant.model import ActionResult
 from assistant.store import UTCDateTime, metadata
 
-__all__ = ["SERVICES", "ServiceContext", "appointment_slots", "appointments",
-           "normalise_reference", "reference_is_valid", "reports", "seed_slots"]
+__all__ = ["SERVICES", "ServiceContext", "appointment_reminders", "appointment_slots",
+           "appointments", "normalise_reference", "reference_is_valid", "reports", "seed_slots"]
 
 HONG_KONG = ZoneInfo("Asia/Hong_Kong")
 _REFERENCE = re.compile(r"KF(\d{6,})(\d)")
@@ -67,6 +68,15 @@ appointments = sa.Table(
     sa.Column("phone", sa.String(32)),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("reference", name="uq_appointments_reference"),
+)
+#: appointments whose reminder has been queued (migration 0003_reminders), so that it is queued once;
+#: ``outbox_id`` finds the message again if the appointment is cancelled before it goes out
+appointment_reminders = sa.Table(
+    "appointment_reminders", metadata,
+    sa.Column("appointment_id", sa.Integer, sa.ForeignKey("appointments.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("outbox_id", sa.Integer, sa.ForeignKey("outbox.id", ondelete="SET NULL")),
+    sa.Column("queued_at", UTCDateTime, nullable=False),
 )
 reports = sa.Table(
     "reports", metadata,

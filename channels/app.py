@@ -13,7 +13,7 @@ from pathlib import Path
 from flask import Flask, current_app, jsonify
 from sqlalchemy import text
 
-from assistant import Assistant, load_catalogue, seed_appointment_slots
+from assistant import Assistant, load_catalogue, router_for, seed_appointment_slots
 from assistant.store import Store, database_url
 
 
@@ -44,6 +44,7 @@ def init_assistant(app: Flask) -> None:
     store = Store(app.config["DATABASE_URL"])
     if app.config["SEED_SLOTS_DAYS"]:
         seed_appointment_slots(store, catalogue, days=int(app.config["SEED_SLOTS_DAYS"]))
+    router_for(catalogue)   # built now, not on the first citizen's free-text request
     app.extensions["kaifong"] = Assistant(catalogue, store)
 
 
