@@ -33,8 +33,8 @@ from sqlalchemy.orm import Session
 from .store import UTCDateTime, metadata
 
 __all__ = ["DELIVERY_STATUSES", "FINAL", "GIVE_UP_AFTER", "OutboundMessage", "backoff", "claim",
-           "enqueue", "is_opted_out", "mark_failed", "mark_sent", "opt_in", "opt_out", "outbox",
-           "opt_outs", "record_status", "release"]
+           "enqueue", "is_opted_out", "mark_failed", "mark_sent", "opt_in", "opt_out", "opt_outs",
+           "outbox", "record_status", "release"]
 
 outbox = sa.Table(
     "outbox", metadata,
@@ -154,19 +154,21 @@ def mark_sent(session: Session, message_id: int, provider_id: str | None,
 
 
 def mark_failed(session: Session, message: OutboundMessage, error: str, now: datetime,
-                permanent: bool = False) -> bool:
+                permanent: bool = False) -> str | None:
     """A send failed: retry later with backoff, or give up (a permanent error, or a message
     queued more than ``GIVE_UP_AFTER`` ago, or one whose retry would come after its expiry).
-    ``error`` is a code, never the provider's message (it may quote the number). Returns False
-    when the claim was lost (another worker has the message now) and nothing was written."""
+    ``error`` is a code, never the provider's message (it may quote the number). Returns the
+    status written ("queued" or "failed"), or None when the claim was lost (another worker has
+    the message now) and nothing was written."""
     retry_at = now + backoff(message.attempts)
     give_up = (permanent
                or (message.created_at is not None and now - message.created_at >= GIVE_UP_AFTER)
                or (message.expires_at is not None and retry_at >= message.expires_at))
+    status = "failed" if give_up else "queued"
     result = session.execute(sa.update(outbox).where(*_held(message)).values(
-        status="failed" if give_up else "queued", lease_until=None, last_error=error[:255],
-        next_attempt_at=retry_at, updated_at=now))
-    return result.rowcount > 0
+        status=status, lease_until=None, last_error=error[:255], next_attempt_at=retry_at,
+        updated_at=now))
+    return status if result.rowcount > 0 else None
 
 
 def release(session: Session, message: OutboundMessage, now: datetime) -> bool:

@@ -7,7 +7,10 @@ caller replaces, and on leaving the block writes the state, its mirrored query c
 transcript lines and the events, and commits. An exception inside the block rolls all of it back
 and is re-raised as it was; the database's own errors in loading, committing or reading become
 ``StoreError``. So turns of one conversation never interleave, across threads and processes alike,
-and no update is lost.
+and no update is lost. Inside the turn a channel may also check a replayed message id
+(``replay`` / ``remember``) and keep a small document of its own beside the state
+(``channel_data`` / ``keep_channel_data``: SMS keeps the pages of a long reply there); the core
+never reads either.
 
 The schema is owned by the Alembic migrations in ``assistant/migrations``; ``Store()`` upgrades the
 database to head. The tables below (and those of ``assistant.services``, on the same ``metadata``)
@@ -38,8 +41,8 @@ from sqlalchemy.orm import Session
 
 from assistant.errors import StoreError
 
-__all__ = ["ROLES", "Event", "Line", "QueueEntry", "Store", "Turn", "UTCDateTime", "database_url",
-           "make_engine", "metadata"]
+__all__ = ["ROLES", "Event", "Line", "QueueEntry", "Store", "Turn", "UTCDateTime", "channel_state",
+           "database_url", "make_engine", "metadata"]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 ROLES = ("user", "assistant", "staff", "system")
@@ -136,6 +139,15 @@ inbound_messages = sa.Table(
     sa.Column("received_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("channel", "key", name="uq_inbound_messages_channel_key"),
 )
+#: a small JSON document a channel keeps per conversation, beside the core's state (migration
+#: 0004): SMS keeps the pages of a long reply not yet sent, and the question last asked
+channel_state = sa.Table(
+    "channel_state", metadata,
+    sa.Column("conversation_id", sa.Integer,
+              sa.ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("data", JSONText, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
 
 
 @dataclass(frozen=True)
@@ -207,6 +219,24 @@ class Turn:
         self.session.execute(sa.insert(inbound_messages).values(
             channel=self.channel, key=key, conversation_id=self.conversation_id, output=output,
             received_at=self.now))
+
+    def channel_data(self) -> dict:
+        """What the channel kept for this conversation with ``keep_channel_data`` ({} if none).
+        The core never reads it."""
+        data = self.session.scalar(sa.select(channel_state.c.data).where(
+            channel_state.c.conversation_id == self.conversation_id))
+        return data or {}
+
+    def keep_channel_data(self, data: dict) -> None:
+        """Replace the channel's document for this conversation (an empty one removes it),
+        committed with the turn. The conversation is locked, so no one else writes it now."""
+        json.dumps(data)
+        c = channel_state.c
+        self.session.execute(sa.delete(channel_state).where(
+            c.conversation_id == self.conversation_id))
+        if data:
+            self.session.execute(sa.insert(channel_state).values(
+                conversation_id=self.conversation_id, data=data, updated_at=self.now))
 
 
 class Store:

@@ -16,6 +16,8 @@ from sqlalchemy import text
 from assistant import Assistant, load_catalogue, router_for, seed_appointment_slots
 from assistant.store import Store, database_url
 
+from .sms.views import init_app as init_sms
+
 
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__)
@@ -28,11 +30,16 @@ def create_app(test_config: dict | None = None) -> Flask:
         SEED_SLOTS_DAYS=14,
     )
     # from_prefixed_env would JSON-decode values ("false" -> False); these are plain strings
-    for key in ("DATA_DIR", "DATABASE_URL", "PUBLIC_URL", "SECRET_KEY", "STAFF_NUMBER"):
+    for key in ("DATA_DIR", "DATABASE_URL", "PUBLIC_URL", "SECRET_KEY", "STAFF_NUMBER",
+                "SMS_IDLE_MINUTES"):
         if f"KAIFONG_{key}" in os.environ:
             app.config[key] = os.environ[f"KAIFONG_{key}"]
+    for key in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"):
+        if key in os.environ:
+            app.config[key] = os.environ[key]
     if test_config:
         app.config.from_mapping(test_config)
+    init_sms(app)       # only with TWILIO_AUTH_TOKEN (no signature check, no endpoint)
     init_assistant(app)
     app.add_url_rule("/healthz", "healthz", healthz)
     return app

@@ -1,4 +1,4 @@
-"""The ``kaifong`` command: serve, chat, route, eval-routing, validate.
+"""The ``kaifong`` command: serve, chat, route, eval-routing, validate, sms-worker, sms-send.
 
 The JSON shapes printed by ``chat --json`` and ``eval-routing --json`` are a contract (see
 DESIGN.md): programs outside the project read them. Human output goes to stdout; problems go to
@@ -16,18 +16,22 @@ from pathlib import Path
 
 from assistant import (Assistant, Choose, Digits, Start, Text, load_catalogue, router_for,
                        seed_appointment_slots)
-from assistant.catalogue import PLACEHOLDER_RE, PROMPTS_DIR, iter_texts, missing_translations
+from assistant.catalogue import PROMPTS_DIR, missing_translations
 from assistant.errors import AssistantError, CatalogueError
 from assistant.i18n import canonical_locale
 from assistant.store import Store, database_url
 
+from .sms.outbound import run_worker_cli, start_worker_thread, stop_worker_thread
 from .kiosk.render import render_kiosk_text
+from .sms import TEXTS as SMS_TEXTS
+from .sms.budget import budget_problems
+from .sms.inbound import parse_idle, receive
+from .sms.mapping import InboundSms
 from .sms.render import render_sms
 from .sms.segments import count_segments
 from .voice.render import render_speech
 
 RENDERERS = {"sms": render_sms, "kiosk": render_kiosk_text, "voice": render_speech}
-SMS_MAX_SEGMENTS = 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("chat", help="talk to the assistant in this terminal")
-    p.add_argument("--locale", default="en", type=_locale)
+    p.add_argument("--locale", default=None, type=_locale,
+                   help="en (the default) or zh-HK; by SMS, the first message decides unless given")
     p.add_argument("--channel", default="sms", choices=sorted(RENDERERS))
     p.add_argument("--address", default="terminal",
                    help="names the conversation; the same address resumes it")
@@ -77,6 +82,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="lint the catalogue")
     p.add_argument("path", nargs="?", default=None)
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("sms-worker", help="send the SMS outbox (runs until Ctrl-C; "
+                       "kaifong serve also runs one)")
+    p.set_defaults(func=cmd_sms_worker)
+
+    p = sub.add_parser("sms-send", help="send a text to a running server as Twilio would, signed "
+                       "with TWILIO_AUTH_TOKEN (development)")
+    p.add_argument("text")
+    p.add_argument("--url", default="http://127.0.0.1:8080/sms",
+                   help="the webhook's address, exactly as Twilio would call it")
+    p.add_argument("--from", dest="sender", default="+85291234567")
+    p.add_argument("--to", default=os.environ.get("TWILIO_FROM_NUMBER") or "+85230000000")
+    p.add_argument("--sid", default=None,
+                   help="MessageSid (default: a new one; the same one again is a Twilio retry)")
+    p.add_argument("--media", type=int, default=0, help="pretend this many pictures came with it")
+    p.set_defaults(func=cmd_sms_send)
     return parser
 
 
@@ -98,9 +119,25 @@ def cmd_serve(args) -> int:
     base = f"http://{args.host}:{args.port}"
     print(f"Kaifong is running on {database_url(os.environ).split(':')[0]}.", flush=True)
     print(f"  health:      {base}/healthz", flush=True)
+    if "sms" in app.blueprints:      # registered only with TWILIO_AUTH_TOKEN
+        public = (app.config.get("PUBLIC_URL") or base).rstrip("/")
+        print(f"  SMS webhook: {public}/sms   (status callback: {public}/sms/status)", flush=True)
     print("  chat:        kaifong chat --locale zh-HK   (in another terminal)", flush=True)
-    serve(app, host=args.host, port=args.port, threads=8)
+    thread, stop = start_worker_thread(app)
+    if thread is not None:
+        print("  SMS outbox:  sending (worker thread started)", flush=True)
+    else:
+        print("  SMS outbox:  not sending: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and "
+              "TWILIO_FROM_NUMBER (messages wait in the outbox)", flush=True)
+    try:
+        serve(app, host=args.host, port=args.port, threads=8)
+    finally:
+        stop_worker_thread(thread, stop, timeout=30)
     return 0
+
+
+def cmd_sms_worker(args) -> int:
+    return run_worker_cli()
 
 
 # -- chat -------------------------------------------------------------------------------------
@@ -117,12 +154,13 @@ def cmd_chat(args) -> int:
 
 
 def _chat_loop(assistant: Assistant, args) -> int:
+    if args.channel == "sms" and not args.json:
+        return _sms_loop(assistant, args)
     render = RENDERERS[args.channel]
     interactive = sys.stdin.isatty() and not args.json
-    reply = assistant.turn(args.channel, args.address, Start(), locale=args.locale)
+    reply = assistant.turn(args.channel, args.address, Start(), locale=args.locale or "en")
     _show(assistant, args, None, reply, render)
-    # bytes in, replaced on decode: invalid UTF-8 must not end the conversation
-    stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+    stream = _stdin()
     while True:
         if interactive:
             print("> ", end="", flush=True)
@@ -133,6 +171,41 @@ def _chat_loop(assistant: Assistant, args) -> int:
         inp = _input_for(args.channel, line, reply)
         reply = assistant.turn(args.channel, args.address, inp)
         _show(assistant, args, line, reply, render)
+
+
+def _stdin():
+    # bytes in, replaced on decode: invalid UTF-8 must not end the conversation
+    return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+
+
+def _sms_loop(assistant: Assistant, args) -> int:
+    """Exactly what a phone would show: each line is one text message to the service, answered
+    as the webhook answers it (keywords, pages, idle resume), each message with its segments.
+    As on a phone, nothing comes before the first message."""
+    interactive = sys.stdin.isatty()
+    idle = parse_idle(os.environ.get("KAIFONG_SMS_IDLE_MINUTES"))
+    if interactive:
+        print("(Type a text message as the citizen would; M shows the next page.)", flush=True)
+    stream = _stdin()
+    while True:
+        if interactive:
+            print("> ", end="", flush=True)
+        line = stream.readline()
+        if not line:
+            return 0
+        messages = receive(assistant, InboundSms(args.address, line.rstrip("\r\n")), idle,
+                           locale=args.locale)
+        for message in messages:
+            print(message, flush=True)
+            _print_segments(message)
+        if not messages:
+            print("(no reply)", flush=True)
+        print(flush=True)
+
+
+def _print_segments(text: str) -> None:
+    count = count_segments(text)
+    print(f"   [{count.segments} segment(s), {count.encoding}, {count.units} units]", flush=True)
 
 
 def _input_for(channel: str, line: str, last_reply):
@@ -166,10 +239,6 @@ def _show(assistant: Assistant, args, user: str | None, reply, render) -> None:
         }, ensure_ascii=False), flush=True)
         return
     print(text or "(a member of staff has this conversation)", flush=True)
-    if args.channel == "sms" and text:
-        count = count_segments(text)
-        print(f"   [{count.segments} segment(s), {count.encoding}, {count.units} units]",
-              flush=True)
     print(flush=True)
 
 
@@ -269,6 +338,7 @@ def cmd_validate(args) -> int:
         catalogue = None
     if catalogue is not None:
         problems += missing_translations(catalogue)
+        problems += channel_translation_problems(catalogue)
         problems += sms_budget_problems(catalogue)
     if only_file:
         problems = [p for p in problems if p[0] in (only_file, "shared.yaml", "facts.yaml")]
@@ -282,27 +352,40 @@ def cmd_validate(args) -> int:
     return 0
 
 
+def channel_translation_problems(catalogue) -> list[tuple[str, str, str]]:
+    """The words the SMS channel adds (options, page markers, keyword replies), untranslated."""
+    return [("channels/sms", "", f"no {locale} translation for {msgid[:60]!r}")
+            for locale in catalogue.locales if locale != "en"
+            for msgid in SMS_TEXTS if catalogue.gettext(locale, msgid) == msgid]
+
+
 def sms_budget_problems(catalogue) -> list[tuple[str, str, str]]:
-    """Texts that would not fit in two SMS segments on their own, with sample values filled in."""
-    problems = []
-    for locale in catalogue.locales:
-        for file, step, text in iter_texts(catalogue):
-            translated = catalogue.gettext(locale, text)
-            filled = PLACEHOLDER_RE.sub(lambda m: _sample_value(catalogue, locale, m.group(1)),
-                                        translated)
-            count = count_segments(filled)
-            if count.segments > SMS_MAX_SEGMENTS:
-                problems.append((file, step, f"{locale} text needs {count.segments} SMS segments "
-                                             f"({count.units} {count.encoding} units; at most "
-                                             f"{SMS_MAX_SEGMENTS}): {text[:40]!r}"))
-    return problems
+    """Texts, sentences and questions with their options that would not fit in SMS pages."""
+    return budget_problems(catalogue)
 
 
-def _sample_value(catalogue, locale: str, name: str) -> str:
-    value = catalogue.facts.get(name)
-    if value is None:
-        return "x" * 12        # a typical slot value: a name, a date, a reference
-    return catalogue.gettext(locale, value) if isinstance(value, str) else str(value)
+# -- sms-send (development) -------------------------------------------------------------------
+
+def cmd_sms_send(args) -> int:
+    """POST one text to the SMS webhook with the form and the signature Twilio would send, and
+    print the messages of the TwiML reply."""
+    from .sms.devtools import send_as_twilio  # its errors are AssistantErrors: see main()
+
+    token = os.environ.get("TWILIO_AUTH_TOKEN", "").strip()
+    if not token:
+        print("kaifong: set TWILIO_AUTH_TOKEN to the token the server checks signatures with",
+              file=sys.stderr)
+        return 1
+    messages = send_as_twilio(args.url, token, sender=args.sender, to=args.to, body=args.text,
+                              sid=args.sid, media=args.media,
+                              account_sid=os.environ.get("TWILIO_ACCOUNT_SID"))
+    for message in messages:
+        print(message)
+        _print_segments(message)
+        print()
+    if not messages:
+        print("(no reply)")
+    return 0
 
 
 if __name__ == "__main__":

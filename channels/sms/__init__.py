@@ -1,0 +1,17 @@
+"""The SMS channel (Twilio Messaging): webhooks, keywords, paging, and rendering for text.
+
+``views`` holds the Flask views (verify, map, call, render); ``inbound`` handles one message in
+one store transaction; ``mapping``, ``keywords``, ``render``, ``pages`` and ``segments`` are pure.
+"""
+
+from .inbound import HELP_TEXT, HELP_TEXT_NO_NUMBER, MEDIA_NOT_READ, OPTED_IN, OPTED_OUT, receive
+from .mapping import InboundSms
+from .pages import LAST_PAGE, MORE_PAGES
+from .render import OPTION_LINE, render_sms
+from .segments import count_segments
+
+#: every text the SMS channel adds to the catalogue's (``kaifong validate`` checks translations)
+TEXTS = (OPTION_LINE, MORE_PAGES, LAST_PAGE, HELP_TEXT, HELP_TEXT_NO_NUMBER, OPTED_OUT, OPTED_IN,
+         MEDIA_NOT_READ)
+
+__all__ = ["TEXTS", "InboundSms", "count_segments", "receive", "render_sms"]

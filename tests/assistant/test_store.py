@@ -183,6 +183,22 @@ def test_a_new_store_on_the_same_url_sees_the_state(store, open_store):
     assert [e.conversation_id for e in again.queue()] == [again.conversation_id(SMS, PHONE)]
 
 
+def test_channel_data_is_kept_with_the_turn_and_rolled_back_with_it(store):
+    with store.turn(SMS, PHONE) as turn:
+        assert turn.channel_data() == {}
+        turn.keep_channel_data({"pages": ["(2/2)"], "question": "Yes or no?"})
+    with pytest.raises(RuntimeError), store.turn(SMS, PHONE) as turn:
+        turn.keep_channel_data({"pages": []})
+        raise RuntimeError("the turn fails")
+    with store.turn(SMS, PHONE) as turn:
+        assert turn.channel_data() == {"pages": ["(2/2)"], "question": "Yes or no?"}
+        turn.keep_channel_data({})
+    with store.turn(SMS, PHONE) as turn:
+        assert turn.channel_data() == {}
+    with store.turn(SMS, "+85290000000") as other:
+        assert other.channel_data() == {}
+
+
 def test_from_env(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     store = Store.from_env({})

@@ -1,0 +1,121 @@
+"""The SMS webhooks: ``POST /sms`` (Twilio Messaging) and ``POST /sms/status`` (delivery reports).
+
+Each view verifies, maps, calls the channel (which calls the core), and renders. A request
+without a valid ``X-Twilio-Signature`` for the configured auth token gets 403 with a fixed body,
+before anything is read from or written to the store. The signature is checked against the
+address Twilio called: ``KAIFONG_PUBLIC_URL`` (the public address of the app's root, for a
+server behind a proxy) with the request's path and query string. There is no setting that turns
+the check off: without ``TWILIO_AUTH_TOKEN`` these endpoints are not registered at all.
+
+Logs carry no number and no message text: a failure logs its type and where it happened.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, Response, current_app, request
+from twilio.request_validator import RequestValidator
+
+from . import outbound  # the outbox worker's half of the channel: delivery reports
+from .inbound import parse_idle, receive
+from .mapping import BadInbound, inbound_from_form, signed_url, twiml
+
+__all__ = ["NO_TOKEN", "SmsConfig", "bp", "init_app"]
+
+log = logging.getLogger(__name__)
+bp = Blueprint("sms", __name__)
+
+NO_TOKEN = (
+    "kaifong: SMS is off: TWILIO_AUTH_TOKEN is not set, so Twilio's signatures cannot be checked\n"
+    "  and POST /sms is not served. Set TWILIO_AUTH_TOKEN to your Twilio account's auth token,\n"
+    "  and KAIFONG_PUBLIC_URL to the address Twilio calls (e.g. https://kaifong.example.org)\n"
+    "  when the service is behind a proxy.")
+
+
+@dataclass(frozen=True)
+class SmsConfig:
+    validator: RequestValidator
+    public_url: str | None
+    idle: timedelta
+
+
+def init_app(app: Flask) -> bool:
+    """Register the SMS endpoints if Twilio's auth token is configured; say so if it is not.
+    A public URL or idle time that makes no sense stops the start-up."""
+    token = (app.config.get("TWILIO_AUTH_TOKEN") or "").strip()
+    if not token:
+        print(NO_TOKEN, file=sys.stderr, flush=True)
+        return False
+    app.extensions["kaifong_sms"] = SmsConfig(
+        RequestValidator(token), _public_url(app.config.get("PUBLIC_URL")),
+        parse_idle(app.config.get("SMS_IDLE_MINUTES")))
+    app.register_blueprint(bp)
+    return True
+
+
+@bp.post("/sms")
+def inbound():
+    config: SmsConfig = current_app.extensions["kaifong_sms"]
+    if not _signed(config):
+        return _forbidden()
+    try:
+        sms = inbound_from_form(request.form)
+    except BadInbound:
+        return Response("bad request\n", 400, mimetype="text/plain")
+    try:
+        messages = receive(current_app.extensions["kaifong"], sms, config.idle)
+    except Exception as error:
+        _log_failure("an inbound message", error)
+        return Response("error\n", 500, mimetype="text/plain")
+    return Response(twiml(messages), 200, mimetype="text/xml")
+
+
+@bp.post("/sms/status")
+def status():
+    config: SmsConfig = current_app.extensions["kaifong_sms"]
+    if not _signed(config):
+        return _forbidden()
+    try:
+        known = outbound.handle_status(current_app.extensions["kaifong"].store,
+                                       request.form.to_dict())
+    except Exception as error:
+        _log_failure("a delivery report", error)
+        return Response("error\n", 500, mimetype="text/plain")
+    if not known:
+        log.info("delivery report for a message the outbox does not know")
+    return Response(status=204)
+
+
+def _signed(config: SmsConfig) -> bool:
+    signature = request.headers.get("X-Twilio-Signature")
+    if not signature:
+        return False
+    url = signed_url(config.public_url, request.url, request.path,
+                     request.query_string.decode("latin-1"))
+    return config.validator.validate(url, request.form, signature)
+
+
+def _forbidden() -> Response:
+    return Response("forbidden\n", 403, mimetype="text/plain")   # never anything of the request
+
+
+def _log_failure(what: str, error: BaseException) -> None:
+    # the exception's message may quote what the citizen wrote: its type and its frames only
+    frames = "".join(traceback.format_tb(error.__traceback__))
+    log.error("SMS: handling %s failed with %s\n%s", what, type(error).__name__, frames)
+
+
+def _public_url(value: str | None) -> str | None:
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+        raise ValueError("KAIFONG_PUBLIC_URL must be the address Twilio calls, such as "
+                         "https://kaifong.example.org")
+    return value
