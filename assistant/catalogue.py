@@ -288,7 +288,7 @@ REQUIRED_PROMPTS = (
     "yes", "no", "person", "summary_heading", "reference", "ended_next", "back_to_assistant",
     "action_failed", "hint_yes_no", "hint_choice", "hint_number", "hint_date", "hint_hkid",
     "hint_hkid_check", "hint_phone", "hint_text", "hint_appointment", "number_range",
-    "resume_choice", "carry_on", "start_again",
+    "resume_choice", "carry_on", "start_again", "summary_line",
 )
 COMMANDS = ("help", "repeat", "back", "restart", "person", "stop", "language")
 

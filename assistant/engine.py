@@ -700,18 +700,20 @@ class _Turn:
                 self.action = ActionRequest("issue_reference", {"procedure": s["procedure"]})
                 self.rendered = True
                 return None
+        # the reference first: if only one message is read, or only one page, it is that one
+        self.say(self.cat.prompt("reference"))
         self.say(step.say)
         lines = [self.t(self.cat.prompt("summary_heading"))]
         labels = self.proc().slot_labels()
+        line = self.t(self.cat.prompt("summary_line"))
         for name in step.summary:
             if s["slots"].get(name) is None:
                 continue
             value = self.display(name, s["slots"][name])
             if self._question_for(name) and self._question_for(name).type == "hkid":
                 value = mask_hkid(value)
-            lines.append(f"{self.t(labels.get(name, name))}: {value}")
+            lines.append(line.format(label=self.t(labels.get(name, name)), value=value))
         self.parts.append("\n".join(lines))
-        self.say(self.cat.prompt("reference"))
         self.flags["ended"] = True
         keep = set(self.cat.shared_slots)
         s["slots"] = {k: v for k, v in s["slots"].items() if k in keep}

@@ -29,13 +29,13 @@ HKID_EN = [
                   "Reply 3 for Wan Chai District Office\nReply 4 for Sha Tin District Office"),
     ("sham shui po", re.compile(rf"Which time suits you\?\n\n(Reply \d for {WHEN}\n?){{4}}")),
     ("2", re.compile(rf"You gave: {WHEN}\. Is that right\?\n\nReply 1 for Yes\nReply 2 for No")),
-    ("1", re.compile(rf"Your appointment is booked: {WHEN}, at Sham Shui Po District Office, 2/F, "
+    ("1", re.compile(r"Your reference number is KF\d{7}\. Please keep it\.\n\n"
+                     rf"Your appointment is booked: {WHEN}, at Sham Shui Po District Office, 2/F, "
                      r"Cheung Sha Wan Government Offices, 303 Cheung Sha Wan Road\. Bring what I "
                      r"told you, and your reference number\.\n\n\(1/3\) Reply M for more")),
     ("M", re.compile(r"Your summary:\nWhat happened to the card: I lost it\n"
                      r"Identity card number: A123\*\*\*\(\*\)\nPhone number: 9123 4567\n"
                      rf"Office: Sham Shui Po District Office\nAppointment: {WHEN}\n\n"
-                     r"Your reference number is KF\d{7}\. Please keep it\.\n\n"
                      r"\(2/3\) Reply M for more")),
     ("more", "Is there anything else? Choose a number, or type a few words.\n\n"
              "Reply 1 for Cards and identity card\nReply 2 for Allowances\n"
@@ -60,15 +60,15 @@ HKID_ZH = [
                  "回覆 3：灣仔民政事務處\n回覆 4：沙田民政事務處"),
     ("深水埗", re.compile(rf"邊個時間啱你？\n\n(回覆 \d：{WHEN_ZH}\n?){{4}}")),
     ("1", re.compile(rf"你俾嘅係：{WHEN_ZH}。啱唔啱？\n\n回覆 1：係\n回覆 2：唔係")),
-    ("1", re.compile(rf"已經幫你預約：{WHEN_ZH}，地點：深水埗民政事務處，長沙灣道303號長沙灣政府合署"
-                     r"2樓。請帶齊我講過嘅嘢同參考編號。\n\n（1/4）回覆 M 睇下一段")),
-    ("M", re.compile(r"你嘅資料摘要：\n身份證發生咩事: 唔見咗\n身份證號碼: A123\*\*\*\(\*\)\n"
-                     rf"電話號碼: 9123 4567\n辦事處: 深水埗民政事務處\n預約時間: {WHEN_ZH}\n\n"
-                     r"（2/4）回覆 M 睇下一段")),
-    ("下一段", re.compile(r"你嘅參考編號係KF\d{7}。請保存好。\n\n（3/4）回覆 M 睇下一段")),
+    ("1", re.compile(r"你嘅參考編號係KF\d{7}。請保存好。\n\n"
+                     rf"已經幫你預約：{WHEN_ZH}，地點：深水埗民政事務處，長沙灣道303號長沙灣政府合署"
+                     r"2樓。請帶齊我講過嘅嘢同參考編號。\n\n（1/3）回覆 M 睇下一段")),
+    ("下一段", re.compile(r"你嘅資料摘要：\n身份證發生咩事：唔見咗\n身份證號碼：A123\*\*\*\(\*\)\n"
+                     rf"電話號碼：9123 4567\n辦事處：深水埗民政事務處\n預約時間：{WHEN_ZH}\n\n"
+                     r"（2/3）回覆 M 睇下一段")),
     ("m", "仲有冇其他嘢要幫手？揀一個號碼，或者打幾個字。\n\n回覆 1：咭同身份證\n回覆 2：津貼\n"
           "回覆 3：健康：醫療券同疫苗\n回覆 4：房屋，或者報告區內問題\n回覆 5：預約\n"
-          "回覆 0：同職員傾\n\n（4/4）"),
+          "回覆 0：同職員傾\n\n（3/3）"),
 ]
 
 
@@ -87,14 +87,14 @@ def walk(phone, turns):
 
 def test_hkid_replacement_in_english(app, phone):
     replies = walk(phone, HKID_EN)
-    reference = re.search(r"KF\d{7}", replies[-2]).group(0)
+    reference = re.search(r"KF\d{7}", replies[-3]).group(0)
     assert state(app)["reference"] == reference
     assert state(app)["procedure"] is None and state(app)["locale"] == "en"
 
 
 def test_hkid_replacement_in_chinese(app, phone):
     replies = walk(phone, HKID_ZH)
-    reference = re.search(r"KF\d{7}", replies[-2]).group(0)
+    reference = re.search(r"KF\d{7}", replies[-3]).group(0)
     assert state(app)["reference"] == reference
     assert state(app)["locale"] == "zh-HK"
 
