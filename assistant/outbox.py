@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from .store import UTCDateTime, metadata
@@ -88,7 +89,7 @@ class OutboundMessage:
     expires_at: datetime | None = None
 
 
-def enqueue(session: Session, channel: str, address: str, body: str, kind: str,
+def enqueue(session: Session | Connection, channel: str, address: str, body: str, kind: str,
             now: datetime, conversation_id: int | None = None,
             expires_at: datetime | None = None) -> int:
     """Queue a message inside the caller's transaction; returns its id. ``expires_at``: not
@@ -206,20 +207,25 @@ def record_status(session: Session, provider_id: str, status: str, now: datetime
         c.provider_id == provider_id)) > 0
 
 
-def opt_out(session: Session, channel: str, address: str, now: datetime) -> None:
-    session.execute(sa.delete(opt_outs).where(opt_outs.c.channel == channel,
-                                              opt_outs.c.address == address))
-    session.execute(sa.insert(opt_outs).values(channel=channel, address=address, at=now))
+# Built once: an inbound SMS asks on every message whether its number opted out.
+_OPT_OUT_KEY = (opt_outs.c.channel == sa.bindparam("channel"),
+                opt_outs.c.address == sa.bindparam("address"))
+_IS_OPTED_OUT = sa.select(sa.func.count()).select_from(opt_outs).where(*_OPT_OUT_KEY)
+_DROP_OPT_OUT = sa.delete(opt_outs).where(*_OPT_OUT_KEY)
+_ADD_OPT_OUT = sa.insert(opt_outs)
 
 
-def opt_in(session: Session, channel: str, address: str) -> None:
-    session.execute(sa.delete(opt_outs).where(opt_outs.c.channel == channel,
-                                              opt_outs.c.address == address))
+def opt_out(session: Session | Connection, channel: str, address: str, now: datetime) -> None:
+    session.execute(_DROP_OPT_OUT, {"channel": channel, "address": address})
+    session.execute(_ADD_OPT_OUT, {"channel": channel, "address": address, "at": now})
 
 
-def is_opted_out(session: Session, channel: str, address: str) -> bool:
-    return session.scalar(sa.select(sa.func.count()).select_from(opt_outs).where(
-        opt_outs.c.channel == channel, opt_outs.c.address == address)) > 0
+def opt_in(session: Session | Connection, channel: str, address: str) -> None:
+    session.execute(_DROP_OPT_OUT, {"channel": channel, "address": address})
+
+
+def is_opted_out(session: Session | Connection, channel: str, address: str) -> bool:
+    return session.scalar(_IS_OPTED_OUT, {"channel": channel, "address": address}) > 0
 
 
 def now_utc() -> datetime:

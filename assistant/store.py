@@ -104,6 +104,8 @@ conversations = sa.Table(
     sa.Column("version", sa.Integer, nullable=False, server_default="0"),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    #: the seq of the conversation's last transcript line (migration 0005)
+    sa.Column("last_seq", sa.Integer, nullable=False, server_default="0"),
     sa.UniqueConstraint("channel", "address", name="uq_conversations_channel_address"),
     sa.Index("ix_conversations_queue", "status", "priority", "waiting_since"),
 )
@@ -152,6 +154,50 @@ channel_state = sa.Table(
 )
 
 
+# -- the statements of a turn, built once: a turn runs on every message, and building a statement
+# and its cache key costs SQLAlchemy more than SQLite takes to run it. Values go in bound
+# parameters, so each statement is compiled once per engine and then found in its cache.
+
+_conv = conversations.c
+_BY_ADDRESS = (_conv.channel == sa.bindparam("channel"), _conv.address == sa.bindparam("address"))
+# SQLite renders no FOR UPDATE: its BEGIN IMMEDIATE has already taken the lock.
+_LOCK = sa.select(conversations).where(*_BY_ADDRESS).with_for_update()
+# On SQLite the lock is taken before the first read, so the channel's document can come with the
+# row. Not on PostgreSQL: a row joined to the one that FOR UPDATE waited for would be read as it
+# was before the other turn committed. Kept as text: ``Turn.channel_data`` parses it per call.
+_LOCK_WITH_CHANNEL_DATA = (
+    sa.select(conversations, sa.type_coerce(channel_state.c.data, sa.Text).label("channel_data"))
+    .select_from(conversations.outerjoin(
+        channel_state, channel_state.c.conversation_id == _conv.id))
+    .where(*_BY_ADDRESS))
+_CREATE = {dialect.dialect.name: dialect.insert(conversations).on_conflict_do_nothing(
+    index_elements=["channel", "address"]) for dialect in (sqlite, postgresql)}
+_MIRRORED = ("state", "status", "locale", "procedure", "step", "escalation_reason", "priority",
+             "waiting_since", "turns")
+_UPDATE = {with_state: sa.update(conversations).where(_conv.id == sa.bindparam("_id")).values(
+    {name: sa.bindparam(f"_{name}")
+     for name in ("version", "updated_at", "last_seq", *(_MIRRORED if with_state else ()))})
+    for with_state in (False, True)}
+_ADD_LINES = sa.insert(transcript_lines)
+_ADD_EVENTS = sa.insert(events)
+
+_inbound = inbound_messages.c
+_REPLAY = sa.select(_inbound.output).where(_inbound.channel == sa.bindparam("channel"),
+                                           _inbound.key == sa.bindparam("key"))
+_REMEMBER = sa.insert(inbound_messages)
+
+_kept = channel_state.c
+_CHANNEL_DATA = sa.select(sa.type_coerce(_kept.data, sa.Text)).where(
+    _kept.conversation_id == sa.bindparam("conversation_id"))
+_DROP_CHANNEL_DATA = sa.delete(channel_state).where(
+    _kept.conversation_id == sa.bindparam("conversation_id"))
+_ADD_CHANNEL_DATA = sa.insert(channel_state)
+_SET_CHANNEL_DATA = sa.update(channel_state).where(
+    _kept.conversation_id == sa.bindparam("_conversation_id")).values(
+    data=sa.bindparam("_data"), updated_at=sa.bindparam("_updated_at"))
+_UNREAD = object()  # the channel's document has not been read in this turn yet
+
+
 @dataclass(frozen=True)
 class QueueEntry:
     conversation_id: int
@@ -185,17 +231,23 @@ class Event:
 
 @dataclass
 class Turn:
-    """One turn of one conversation, in its transaction: assign ``state``, add lines and events."""
+    """One turn of one conversation, in its transaction: assign ``state``, add lines and events.
+
+    ``session`` is the turn's SQLAlchemy ``Connection``, inside its open transaction: callers
+    ``execute``, ``scalar`` and ``begin_nested`` on it, as on a ``Session``."""
 
     conversation_id: int
     state: dict | None
-    session: Session
+    session: Connection
     now: datetime
     channel: str = ""
     #: when the conversation last had a turn (None for a new one): channels detect idleness
     last_active: datetime | None = None
     _lines: list = field(default_factory=list, repr=False)
     _events: list = field(default_factory=list, repr=False)
+    #: the channel's document as stored (JSON text, None if there is none), or _UNREAD. It
+    #: cannot change under us: the conversation is locked, and only its turns write it.
+    _channel_text: Any = field(default=_UNREAD, repr=False)
 
     def add_line(self, role: str, text: str, meta: dict | None = None) -> None:
         if role not in ROLES:
@@ -212,33 +264,43 @@ class Turn:
 
         A provider that retries a message (Twilio does, on a slow answer) gets the same answer,
         and the conversation does not move twice."""
-        return self.session.scalar(sa.select(inbound_messages.c.output).where(
-            inbound_messages.c.channel == self.channel, inbound_messages.c.key == key))
+        return self.session.scalar(_REPLAY, {"channel": self.channel, "key": key})
 
     def remember(self, key: str, output: Any) -> None:
         """Keep the answer to inbound message ``key``, committed with the turn."""
         json.dumps(output)
-        self.session.execute(sa.insert(inbound_messages).values(
-            channel=self.channel, key=key, conversation_id=self.conversation_id, output=output,
-            received_at=self.now))
+        self.session.execute(_REMEMBER, {
+            "channel": self.channel, "key": key, "conversation_id": self.conversation_id,
+            "output": output, "received_at": self.now})
 
     def channel_data(self) -> dict:
         """What the channel kept for this conversation with ``keep_channel_data`` ({} if none).
         The core never reads it."""
-        data = self.session.scalar(sa.select(channel_state.c.data).where(
-            channel_state.c.conversation_id == self.conversation_id))
-        return data or {}
+        if self._channel_text is _UNREAD:
+            self._channel_text = self.session.scalar(
+                _CHANNEL_DATA, {"conversation_id": self.conversation_id})
+        # parsed on each call, so that a caller changing what it got changes nothing kept
+        return (json.loads(self._channel_text) if self._channel_text else None) or {}
 
     def keep_channel_data(self, data: dict) -> None:
         """Replace the channel's document for this conversation (an empty one removes it),
         committed with the turn. The conversation is locked, so no one else writes it now."""
-        json.dumps(data)
-        c = channel_state.c
-        self.session.execute(sa.delete(channel_state).where(
-            c.conversation_id == self.conversation_id))
-        if data:
-            self.session.execute(sa.insert(channel_state).values(
-                conversation_id=self.conversation_id, data=data, updated_at=self.now))
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":")) if data else None
+        key = {"conversation_id": self.conversation_id}
+        if self._channel_text is _UNREAD:
+            self.session.execute(_DROP_CHANNEL_DATA, key)
+        elif self._channel_text is not None and text is not None:
+            self.session.execute(_SET_CHANNEL_DATA, {
+                "_conversation_id": self.conversation_id, "_data": data,
+                "_updated_at": self.now})
+            self._channel_text = text
+            return
+        elif self._channel_text is not None:
+            self.session.execute(_DROP_CHANNEL_DATA, key)
+        if text is not None:
+            self.session.execute(_ADD_CHANNEL_DATA, {
+                "conversation_id": self.conversation_id, "data": data, "updated_at": self.now})
+        self._channel_text = text
 
 
 class Store:
@@ -270,24 +332,26 @@ class Store:
 
     @contextmanager
     def turn(self, channel: str, address: str) -> Iterator[Turn]:
-        # An exception from the caller's block leaves through ``with Session``, which rolls back.
-        with self._writer, Session(self.engine) as session:
+        # A Connection, not a Session: a turn writes no ORM objects, and the Session's own work
+        # cost more than the statements. An exception from the caller's block leaves through
+        # ``with connect()``, which rolls back.
+        with self._writer, self.engine.connect() as conn:
             with _store_errors("load the conversation"):
-                session.begin()
+                conn.begin()
                 now = datetime.now(UTC)
-                row = self._lock(session, channel, address)
+                where = {"channel": channel, "address": address}
+                row = conn.execute(self._lock_query, where).one_or_none()
                 if row is None:  # a first turn; if another one races it, this insert does nothing
-                    new = {"channel": channel, "address": address, "created_at": now,
-                           "updated_at": now}
-                    session.execute(_insert_ignore(session, conversations, ["channel", "address"]),
-                                    new)
-                    row = self._lock(session, channel, address)
-            turn = Turn(row.id, row.state, session, now, channel,
+                    conn.execute(self._create, {**where, "created_at": now, "updated_at": now})
+                    row = conn.execute(self._lock_query, where).one()
+            turn = Turn(row.id, row.state, conn, now, channel,
                         row.updated_at if row.state is not None else None)
+            if self.sqlite:
+                turn._channel_text = row.channel_data
             yield turn
             with _store_errors("commit the turn"):
                 self._write(turn, row)
-                session.commit()
+                conn.commit()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -296,17 +360,28 @@ class Store:
                 session.begin():
             yield session
 
-    @staticmethod
-    def _lock(session: Session, channel: str, address: str):
-        query = sa.select(conversations).where(conversations.c.channel == channel,
-                                               conversations.c.address == address)
-        # SQLite renders no FOR UPDATE: its BEGIN IMMEDIATE has already taken the lock.
-        return session.execute(query.with_for_update()).one_or_none()
+    @property
+    def _lock_query(self):
+        return _LOCK_WITH_CHANNEL_DATA if self.sqlite else _LOCK
+
+    @property
+    def _create(self):
+        return _CREATE[self.engine.dialect.name]
 
     @staticmethod
     def _write(turn: Turn, row) -> None:
-        session, now, state = turn.session, turn.now, turn.state
-        values: dict[str, Any] = {"version": row.version + 1, "updated_at": now}
+        conn, now, state = turn.session, turn.now, turn.state
+        last_seq = row.last_seq
+        if turn._lines:
+            conn.execute(_ADD_LINES, [
+                {"conversation_id": row.id, "seq": last_seq + i, "at": now, **line}
+                for i, line in enumerate(turn._lines, start=1)])
+            last_seq += len(turn._lines)
+        if turn._events:
+            conn.execute(_ADD_EVENTS, [
+                {"conversation_id": row.id, "at": now, **e} for e in turn._events])
+        values: dict[str, Any] = {"_id": row.id, "_version": row.version + 1,
+                                  "_updated_at": now, "_last_seq": last_seq}
         if state is not None:
             status = state.get("status") or "bot"
             escalation = state.get("escalation") or {}
@@ -317,24 +392,13 @@ class Store:
             elif status == "bot":
                 since = None
             values.update(
-                state=state, status=status, locale=state.get("locale"),
-                procedure=state.get("procedure"), step=state.get("step"),
-                escalation_reason=escalation.get("reason"),
-                priority=None if priority is None else int(priority),
-                waiting_since=since, turns=int(state.get("turns") or 0),
+                _state=state, _status=status, _locale=state.get("locale"),
+                _procedure=state.get("procedure"), _step=state.get("step"),
+                _escalation_reason=escalation.get("reason"),
+                _priority=None if priority is None else int(priority),
+                _waiting_since=since, _turns=int(state.get("turns") or 0),
             )
-        if turn._lines:
-            t = transcript_lines.c
-            last = session.scalar(sa.select(sa.func.coalesce(sa.func.max(t.seq), 0))
-                                  .where(t.conversation_id == row.id))
-            session.execute(sa.insert(transcript_lines), [
-                {"conversation_id": row.id, "seq": last + i, "at": now, **line}
-                for i, line in enumerate(turn._lines, start=1)])
-        if turn._events:
-            session.execute(sa.insert(events), [
-                {"conversation_id": row.id, "at": now, **e} for e in turn._events])
-        session.execute(
-            sa.update(conversations).where(conversations.c.id == row.id).values(**values))
+        conn.execute(_UPDATE[state is not None], values)
 
     # -- reads: a plain (deferred) transaction, so that they never wait for the write lock on SQLite
 
@@ -419,12 +483,6 @@ def _store_errors(what: str) -> Iterator[None]:
         yield
     except SQLAlchemyError as error:
         raise StoreError(f"the store could not {what}") from error
-
-
-def _insert_ignore(session: Session, table: sa.Table, keys: list[str]):
-    """INSERT ... ON CONFLICT (keys) DO NOTHING, in the dialect of the session's database."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing(index_elements=keys)
 
 
 # SQLAlchemy's documented pysqlite recipe: take transaction control away from the sqlite3 module,

@@ -305,3 +305,53 @@ def test_waiting_since_is_set_on_waiting_and_cleared_back_with_the_bot(store):
     assert row(store).waiting_since is None
     again = turn_to("waiting")
     assert again > since and row(store).waiting_since == again
+
+
+def test_migration_0005_numbers_new_lines_after_the_existing_ones(db_url):
+    from alembic import command
+    from alembic.config import Config
+
+    from assistant.store import MIGRATIONS, make_engine
+
+    engine = make_engine(db_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    try:
+        with engine.begin() as conn:  # a database from before 0005, with two lines
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0004_channel_state")
+            conn.exec_driver_sql(
+                "INSERT INTO conversations (id, channel, address, created_at, updated_at) "
+                "VALUES (1, 'sms', '+85291234567', '2026-11-25 00:00:00', '2026-11-25 00:00:00')")
+            conn.exec_driver_sql(
+                "INSERT INTO transcript_lines (conversation_id, seq, role, text, at) VALUES "
+                "(1, 1, 'user', 'hi', '2026-11-25 00:00:00'), "
+                "(1, 2, 'assistant', 'hello', '2026-11-25 00:00:00')")
+    finally:
+        engine.dispose()
+    store = Store(db_url)
+    try:
+        with store.turn(SMS, PHONE) as turn:
+            turn.add_line("user", "again")
+        assert [(l.seq, l.text) for l in store.transcript(1)] == [
+            (1, "hi"), (2, "hello"), (3, "again")]
+        assert row(store).last_seq == 3
+    finally:
+        store.close()
+
+
+def test_channel_data_reads_what_this_turn_kept(store):
+    with store.turn(SMS, PHONE) as turn:
+        turn.keep_channel_data({"question": "Yes or no?"})
+        assert turn.channel_data() == {"question": "Yes or no?"}
+        turn.channel_data()["question"] = "changed by the caller"  # a copy: nothing kept changes
+        turn.keep_channel_data({"pages": ["(2/2)"]})
+        assert turn.channel_data() == {"pages": ["(2/2)"]}
+    with store.turn(SMS, PHONE) as turn:
+        assert turn.channel_data() == {"pages": ["(2/2)"]}
+        turn.keep_channel_data({})
+        assert turn.channel_data() == {}
+    with store.turn(SMS, PHONE) as turn:
+        turn.keep_channel_data({"question": "Which office?"})  # before any read of it
+    with store.turn(SMS, PHONE) as turn:
+        assert turn.channel_data() == {"question": "Which office?"}
