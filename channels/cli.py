@@ -160,22 +160,24 @@ def _chat_loop(assistant: Assistant, args) -> int:
     interactive = sys.stdin.isatty() and not args.json
     reply = assistant.turn(args.channel, args.address, Start(), locale=args.locale or "en")
     _show(assistant, args, None, reply, render)
-    stream = _stdin()
+    for line in _lines(interactive):
+        inp = _input_for(args.channel, line, reply)
+        reply = assistant.turn(args.channel, args.address, inp)
+        _show(assistant, args, line, reply, render)
+    return 0
+
+
+def _lines(interactive: bool):
+    """The user's turns, one per line of stdin, with a prompt on a terminal."""
+    # bytes in, replaced on decode: invalid UTF-8 must not end the conversation
+    stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
     while True:
         if interactive:
             print("> ", end="", flush=True)
         line = stream.readline()
         if not line:
-            return 0
-        line = line.rstrip("\r\n")
-        inp = _input_for(args.channel, line, reply)
-        reply = assistant.turn(args.channel, args.address, inp)
-        _show(assistant, args, line, reply, render)
-
-
-def _stdin():
-    # bytes in, replaced on decode: invalid UTF-8 must not end the conversation
-    return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+            return
+        yield line.rstrip("\r\n")
 
 
 def _sms_loop(assistant: Assistant, args) -> int:
@@ -186,21 +188,15 @@ def _sms_loop(assistant: Assistant, args) -> int:
     idle = parse_idle(os.environ.get("KAIFONG_SMS_IDLE_MINUTES"))
     if interactive:
         print("(Type a text message as the citizen would; M shows the next page.)", flush=True)
-    stream = _stdin()
-    while True:
-        if interactive:
-            print("> ", end="", flush=True)
-        line = stream.readline()
-        if not line:
-            return 0
-        messages = receive(assistant, InboundSms(args.address, line.rstrip("\r\n")), idle,
-                           locale=args.locale)
+    for line in _lines(interactive):
+        messages = receive(assistant, InboundSms(args.address, line), idle, locale=args.locale)
         for message in messages:
             print(message, flush=True)
             _print_segments(message)
         if not messages:
             print("(no reply)", flush=True)
         print(flush=True)
+    return 0
 
 
 def _print_segments(text: str) -> None:

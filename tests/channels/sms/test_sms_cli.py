@@ -11,7 +11,7 @@ import sys
 import threading
 
 import pytest
-from waitress.server import create_server
+from werkzeug.serving import make_server
 
 from assistant.catalogue import PROMPTS_DIR
 from channels.cli import main
@@ -80,12 +80,14 @@ def test_chat_json_is_unchanged_by_sms_paging(data_dir, capsys, monkeypatch):
 
 @pytest.fixture
 def server(app):
-    """The app behind a real waitress server on a free port."""
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
+    """The app behind a real HTTP server on a free port. (Werkzeug's, because it shuts down
+    cleanly from another thread; closing waitress's loop from outside can race it.)"""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
     thread.join(10)
 
 
