@@ -42,6 +42,7 @@ PRIORITY_DISTRESS, PRIORITY_MISSES, PRIORITY_ASKED = 0, 1, 2
 
 _FILLERS = re.compile(r"^(please|pls|plz|ok|okay|唔該|請|麻煩)\s*|\s*(please|pls|plz|呀|啊|啦|喇|吖|唔該)$")
 _FULLWIDTH_KEYS = str.maketrans("０１２３４５６７８９＊＃　", "0123456789*# ")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\ud800-\udfff]")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _YES_NO_GRAMMAR = {"en": ("yes", "no"), "zh-HK": ("係", "唔係", "好", "唔要")}
 
@@ -66,6 +67,7 @@ class _Turn:
         self.action: ActionRequest | None = None
         self.tags: list[str] = []
         self.rendered = False
+        self.written = ""      # what the citizen typed, as typed (for free-text answers)
 
     # -- small helpers -----------------------------------------------------------------------
 
@@ -199,6 +201,7 @@ class _Turn:
             raw = inp.digits.strip().rstrip("#")
         elif isinstance(inp, Text):
             raw = inp.text[:MAX_UNDERSTOOD * 4]
+            self.written = inp.text
         else:
             return "", None
         text = u.normalise(raw)[:MAX_UNDERSTOOD]
@@ -581,7 +584,10 @@ class _Turn:
         if qtype == "phone":
             return u.parse_hk_phone(text), None
         if qtype == "text":
-            return (text[:MAX_TEXT_SLOT] if text.strip() else None), None
+            # kept as written (case, full-width forms), only without control characters and
+            # runs of spaces: staff read it, and a reference like "KF0000422" stays legible
+            written = " ".join(_CONTROL.sub(" ", self.written).split()) or text
+            return (written[:MAX_TEXT_SLOT] if written.strip() else None), None
         return None, None
 
     def commit(self, step: Step, value: Any) -> None:

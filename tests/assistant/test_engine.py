@@ -349,3 +349,11 @@ def test_mask_hkid():
     assert mask_hkid("A123456(3)") == "A123***(*)"
     assert mask_hkid("AB987654(3)") == "AB987***(*)"
     assert mask_hkid("nonsense") == "***"
+
+
+def test_free_text_answers_are_kept_as_written(mini_catalogue):
+    flow = Flow(mini_catalogue)
+    flow.say("test procedure", "1", "yes", "70", "red", "today", "yes", "A123456(3)", "yes",
+             "91234567")
+    flow.say("Street Light OUTSIDE Block\x07 B,\n  Lei Cheng Uk")
+    assert flow.state["slots"]["note"] == "Street Light OUTSIDE Block B, Lei Cheng Uk"
