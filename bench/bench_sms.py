@@ -22,6 +22,7 @@ import http.client
 import json
 import os
 import platform
+import shutil
 import signal
 import socket
 import statistics
@@ -48,10 +49,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(app: str, port: int, env: dict, workers: int, threads: int) -> subprocess.Popen:
+def start_server(app: str, port: int, env: dict, workers: int, threads: int,
+                 cpus: set[int] | None) -> subprocess.Popen:
     cmd = [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
            "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
            "--log-level", "warning", app]
+    if cpus:
+        cmd = ["taskset", "-c", ",".join(map(str, sorted(cpus)))] + cmd
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
@@ -142,8 +146,17 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--database-url", help="e.g. a PostgreSQL URL (default: SQLite)")
+    parser.add_argument("--no-pin", action="store_true",
+                        help="do not give the server and the load generator separate CPUs")
     parser.add_argument("--out")
     args = parser.parse_args()
+    # The load generator is Python too: on a small machine it would take CPU from whichever
+    # server it is measuring. Half the CPUs for the server, the rest for the senders.
+    cpus = sorted(os.sched_getaffinity(0))
+    server_cpus = None
+    if not args.no_pin and len(cpus) >= 2 and shutil.which("taskset"):
+        server_cpus = set(cpus[:len(cpus) // 2])
+        os.sched_setaffinity(0, set(cpus[len(cpus) // 2:]))
     results = {}
     with tempfile.TemporaryDirectory() as data_dir:
         for name, app in (("bare", "bench.bare_app:create_bare_app()"),
@@ -155,7 +168,7 @@ def main() -> int:
             if args.database_url:
                 env["KAIFONG_DATABASE_URL"] = args.database_url
             print(f"{name}: starting gunicorn on {port}", file=sys.stderr)
-            server = start_server(app, port, env, args.workers, args.threads)
+            server = start_server(app, port, env, args.workers, args.threads, server_cpus)
             try:
                 load(port, 2.0, args.senders)            # warm up: imports, caches, first rows
                 results[name] = load(port, args.seconds, args.senders)
@@ -169,7 +182,9 @@ def main() -> int:
         "setup": {"server": "gunicorn gthread", "workers": args.workers, "threads": args.threads,
                   "senders": args.senders, "seconds": args.seconds,
                   "database": (args.database_url or "sqlite").split(":")[0],
-                  "load_generator": "python http.client, same machine"},
+                  "load_generator": "python http.client, same machine",
+                  "server_cpus": sorted(server_cpus) if server_cpus else "shared",
+                  "load_generator_cpus": sorted(os.sched_getaffinity(0))},
         "bare": floor, "kaifong": ours,
         "ratio": {"throughput_kaifong_over_bare": round(ours["requests_per_s"]
                                                         / floor["requests_per_s"], 3),
