@@ -10,11 +10,14 @@ This module reads files; the engine that walks the graph does not.
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
 import yaml
 
@@ -225,6 +228,24 @@ class Catalogue:
 
     def prompt(self, key: str) -> str:
         return self.prompts[key]
+
+
+_T = TypeVar("_T")
+
+
+def per_catalogue(build: Callable[[Catalogue], _T]) -> Callable[[Catalogue], _T]:
+    """``build(catalogue)`` once per catalogue, kept as long as the catalogue lives: a loaded
+    catalogue never changes, so what is derived from it (a router, normalised phrases) is too."""
+    cache: WeakKeyDictionary = WeakKeyDictionary()
+
+    @functools.wraps(build)
+    def get(catalogue: Catalogue) -> _T:
+        value = cache.get(catalogue)
+        if value is None:
+            value = cache[catalogue] = build(catalogue)
+        return value
+
+    return get
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,18 +12,16 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import date, timedelta
-from zoneinfo import ZoneInfo
 
 from .catalogue import Catalogue
 from .engine import advance
 from .errors import ServiceError
 from .model import (ActionResult, Choose, Digits, HandBack, Input, NoInput, Reply, Start, Text,
                     new_state)
-from .services import SERVICES, ServiceContext, seed_slots
+from .services import HONG_KONG, SERVICES, ServiceContext, seed_slots
 from .store import Store
 
 log = logging.getLogger(__name__)
-HONG_KONG = ZoneInfo("Asia/Hong_Kong")
 #: a procedure cannot chain more service calls than this in one turn (a loop in the data)
 MAX_ACTIONS_PER_TURN = 8
 

@@ -21,12 +21,11 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from rapidfuzz.distance import OSA
 
 from . import understanding as u
-from .catalogue import COMMANDS, PLACEHOLDER_RE, Catalogue, Procedure, Step
+from .catalogue import COMMANDS, PLACEHOLDER_RE, Catalogue, Procedure, Step, per_catalogue
 from .i18n import format_day, format_when
 from .model import (ActionRequest, ActionResult, Choose, Digits, Expect, HandBack, Input,
                     NoInput, Option, Reply, Start, Text, copy_state, new_state)
@@ -43,7 +42,6 @@ PRIORITY_DISTRESS, PRIORITY_MISSES, PRIORITY_ASKED = 0, 1, 2
 _FILLERS = re.compile(r"^(please|pls|plz|ok|okay|唔該|請|麻煩)\s*|\s*(please|pls|plz|呀|啊|啦|喇|吖|唔該)$")
 _FULLWIDTH_KEYS = str.maketrans("０１２３４５６７８９＊＃　", "0123456789*# ")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\ud800-\udfff]")
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _YES_NO_GRAMMAR = {"en": ("yes", "no"), "zh-HK": ("係", "唔係", "好", "唔要")}
 
 
@@ -206,10 +204,10 @@ class _Turn:
             return "", None
         text = u.normalise(raw)[:MAX_UNDERSTOOD]
         # keys are read before normalising, which would drop a leading "*" as punctuation
-        keys = re.sub(r"[^0-9*#]", "", raw.translate(_FULLWIDTH_KEYS)) if re.fullmatch(
-            r"[0-9*#\s]+", raw.translate(_FULLWIDTH_KEYS)) else None
-        key = keys.rstrip("#") or None if keys else None
-        return text, key
+        keys = raw.translate(_FULLWIDTH_KEYS)
+        if not re.fullmatch(r"[0-9*#\s]+", keys):
+            return text, None
+        return text, re.sub(r"[^0-9*#]", "", keys).rstrip("#") or None
 
     def reopen(self) -> None:
         locale = self.s["locale"]
@@ -515,7 +513,7 @@ class _Turn:
         """Free text at the menu. Returns a menu option's value to act on, or None when the
         reply is already decided (candidates offered, or nothing here for that request)."""
         s = self.s
-        if self.locale == "en" and _CJK.search(text) and "zh-HK" in self.cat.locales:
+        if self.locale == "en" and u.has_chinese(text) and "zh-HK" in self.cat.locales:
             s["locale"] = "zh-HK"
         result = router_for(self.cat).route(text)
         if result.decision == "start":
@@ -716,7 +714,8 @@ class _Turn:
             if s["slots"].get(name) is None:
                 continue
             value = self.display(name, s["slots"][name])
-            if self._question_for(name) and self._question_for(name).type == "hkid":
+            question = self._question_for(name)
+            if question is not None and question.type == "hkid":
                 value = mask_hkid(value)
             lines.append(line.format(label=self.t(labels.get(name, name)), value=value))
         self.parts.append("\n".join(lines))
@@ -870,24 +869,20 @@ class _Lexicon:
     distress_words: tuple[str, ...]
 
 
-_LEXICONS: "WeakKeyDictionary[Catalogue, _Lexicon]" = WeakKeyDictionary()
 #: words that ask to change language without naming one: they switch to the other language
 _LANGUAGE_ONLY = frozenset({"language", "change language", "語言", "轉語言"})
 
 
+@per_catalogue
 def lexicon(cat: Catalogue) -> _Lexicon:
-    lex = _LEXICONS.get(cat)
-    if lex is None:
-        commands, fuzzy = {}, {}
-        for name, by_locale in cat.commands.items():
-            phrases = {u.strip_punct(p) or p for ps in by_locale.values() for p in ps}
-            commands[name] = frozenset(phrases)
-            fuzzy[name] = tuple(p for p in phrases if p.isascii() and len(p) >= 4)
-        language = {locale: frozenset(u.strip_punct(p) for p in cat.commands.get(
-            "language", {}).get(locale, ())) - _LANGUAGE_ONLY for locale in cat.locales}
-        distress = [u.strip_punct(p) for ps in cat.distress.values() for p in ps]
-        lex = _Lexicon(commands, fuzzy, language,
-                       tuple(p.replace(" ", "") for p in distress if _CJK.search(p)),
-                       tuple(p for p in distress if not _CJK.search(p)))
-        _LEXICONS[cat] = lex
-    return lex
+    commands, fuzzy = {}, {}
+    for name, by_locale in cat.commands.items():
+        phrases = {u.strip_punct(p) or p for ps in by_locale.values() for p in ps}
+        commands[name] = frozenset(phrases)
+        fuzzy[name] = tuple(p for p in phrases if p.isascii() and len(p) >= 4)
+    language = {locale: frozenset(u.strip_punct(p) for p in cat.commands.get(
+        "language", {}).get(locale, ())) - _LANGUAGE_ONLY for locale in cat.locales}
+    distress = [u.strip_punct(p) for ps in cat.distress.values() for p in ps]
+    return _Lexicon(commands, fuzzy, language,
+                    tuple(p.replace(" ", "") for p in distress if u.has_chinese(p)),
+                    tuple(p for p in distress if not u.has_chinese(p)))

@@ -15,11 +15,11 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from weakref import WeakKeyDictionary
 
 from rapidfuzz import fuzz, process
 
-from .understanding import normalise, strip_punct
+from .catalogue import per_catalogue
+from .understanding import CJK_CHARS, normalise, strip_punct
 
 START_SCORE = 78        # a best score at least this ...
 START_MARGIN = 5        # ... and this far ahead of the next starts the procedure
@@ -28,7 +28,7 @@ EXTRA_PHRASE_BONUS = 3
 SUBSUMED_PENALTY = 20
 _SPECIFIC = {1: 0.9, 2: 0.95, 3: 1.0}    # by words (English) or characters - 1 (Chinese)
 
-_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+_CJK_RUN = re.compile(f"[{CJK_CHARS}]+")
 _LATIN_WORD = re.compile(r"[a-z0-9$]+")
 # Words that say nothing about which procedure is meant.
 STOPWORDS = frozenset("""
@@ -188,19 +188,13 @@ class Router:
         return RouteResult("candidates", close + [r for r in ranked if r not in close], None)
 
 
-_ROUTERS: "WeakKeyDictionary[object, Router]" = WeakKeyDictionary()
-
-
+@per_catalogue
 def router_for(catalogue) -> Router:
-    """The router of a catalogue, built once (the catalogue does not change once loaded)."""
-    router = _ROUTERS.get(catalogue)
-    if router is None:
-        phrases: dict[str, list[str]] = {}
-        for pid, proc in catalogue.procedures.items():
-            texts = [proc.title] + [catalogue.gettext(loc, proc.title) for loc in catalogue.locales]
-            for synonyms in proc.synonyms.values():
-                texts += list(synonyms)
-            phrases[pid] = texts
-        router = Router(phrases)
-        _ROUTERS[catalogue] = router
-    return router
+    """The router of a catalogue, built once."""
+    phrases: dict[str, list[str]] = {}
+    for pid, proc in catalogue.procedures.items():
+        texts = [proc.title] + [catalogue.gettext(loc, proc.title) for loc in catalogue.locales]
+        for synonyms in proc.synonyms.values():
+            texts += list(synonyms)
+        phrases[pid] = texts
+    return Router(phrases)

@@ -78,6 +78,17 @@ def strip_punct(text: str) -> str:
     return " ".join("".join(" " if _is_punct(ch) else ch for ch in s).split())
 
 
+#: the Chinese (CJK unified and compatibility) ideographs, as a regular-expression class body
+CJK_CHARS = "\u3400-\u9fff\uf900-\ufaff"
+_HAS_CHINESE = re.compile(f"[{CJK_CHARS}]")
+
+
+def has_chinese(text: str) -> bool:
+    """Any Chinese character in the text (what makes a message Chinese, or a phrase a run of
+    characters rather than words)."""
+    return _HAS_CHINESE.search(text) is not None
+
+
 def _is_cjk(ch: str) -> bool:
     return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" or "\u3040" <= ch <= "\u30ff"
 

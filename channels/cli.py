@@ -335,7 +335,7 @@ def cmd_validate(args) -> int:
     if catalogue is not None:
         problems += missing_translations(catalogue)
         problems += channel_translation_problems(catalogue)
-        problems += sms_budget_problems(catalogue)
+        problems += budget_problems(catalogue)
     if only_file:
         problems = [p for p in problems if p[0] in (only_file, "shared.yaml", "facts.yaml")]
     for file, step, problem in problems:
@@ -353,11 +353,6 @@ def channel_translation_problems(catalogue) -> list[tuple[str, str, str]]:
     return [("channels/sms", "", f"no {locale} translation for {msgid[:60]!r}")
             for locale in catalogue.locales if locale != "en"
             for msgid in SMS_TEXTS if catalogue.gettext(locale, msgid) == msgid]
-
-
-def sms_budget_problems(catalogue) -> list[tuple[str, str, str]]:
-    """Texts, sentences and questions with their options that would not fit in SMS pages."""
-    return budget_problems(catalogue)
 
 
 # -- sms-send (development) -------------------------------------------------------------------

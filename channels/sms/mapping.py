@@ -5,16 +5,15 @@ Nothing here logs, and nothing returned to a caller that failed a check carries 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from twilio.twiml.messaging_response import MessagingResponse
 
+from assistant.understanding import has_chinese
+
 __all__ = ["BadInbound", "InboundSms", "guess_locale", "inbound_from_form", "signed_url",
            "twiml"]
-
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 class BadInbound(ValueError):
@@ -63,4 +62,4 @@ def twiml(messages: Sequence[str]) -> str:
 
 def guess_locale(body: str) -> str:
     """The language of a first message, before the conversation has one: any Chinese -> zh-HK."""
-    return "zh-HK" if _CJK.search(body) else "en"
+    return "zh-HK" if has_chinese(body) else "en"
