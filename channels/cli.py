@@ -123,12 +123,9 @@ def cmd_serve(args) -> int:
         public = (app.config.get("PUBLIC_URL") or base).rstrip("/")
         print(f"  SMS webhook: {public}/sms   (status callback: {public}/sms/status)", flush=True)
     print("  chat:        kaifong chat --locale zh-HK   (in another terminal)", flush=True)
-    thread, stop = start_worker_thread(app)
+    thread, stop = start_worker_thread(app)   # says itself why, when it cannot start
     if thread is not None:
         print("  SMS outbox:  sending (worker thread started)", flush=True)
-    else:
-        print("  SMS outbox:  not sending: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and "
-              "TWILIO_FROM_NUMBER (messages wait in the outbox)", flush=True)
     try:
         serve(app, host=args.host, port=args.port, threads=8)
     finally:
