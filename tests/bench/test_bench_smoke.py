@@ -25,3 +25,21 @@ def test_core_benchmark_runs_and_prints_its_json(tmp_path):
             figures = doc[part][catalogue]
             assert figures["p50_ms"] > 0 and figures["p99_ms"] >= figures["p50_ms"]
     assert doc["catalogues"]["generated"]["procedures"] == 200
+
+
+@pytest.mark.slow
+def test_sms_benchmark_runs_all_three_servers(tmp_path):
+    out = tmp_path / "sms.json"
+    result = subprocess.run([sys.executable, "bench/bench_sms.py", "--seconds", "1",
+                             "--warmup", "0.5", "--senders", "4", "--out", str(out)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    doc = json.loads(result.stdout)
+    assert doc == json.loads(out.read_text())
+    for server in ("bare", "persisting", "kaifong"):
+        figures = doc[server]
+        assert figures["errors"] == 0 and figures["requests"] > 0
+        assert figures["p99_ms"] >= figures["p50_ms"] > 0
+    assert set(doc["ratio"]) == {"throughput_kaifong_over_bare", "p99_kaifong_over_bare",
+                                 "throughput_kaifong_over_persisting",
+                                 "p99_kaifong_over_persisting"}
