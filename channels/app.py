@@ -17,6 +17,7 @@ from assistant import Assistant, load_catalogue, router_for, seed_appointment_sl
 from assistant.store import Store, database_url
 
 from .sms.views import init_app as init_sms
+from .staff import init_app as init_staff
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -31,7 +32,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     # from_prefixed_env would JSON-decode values ("false" -> False); these are plain strings
     for key in ("DATA_DIR", "DATABASE_URL", "PUBLIC_URL", "SECRET_KEY", "STAFF_NUMBER",
-                "SMS_IDLE_MINUTES"):
+                "SMS_IDLE_MINUTES", "STAFF_SESSION_MINUTES", "STAFF_LOCK_MINUTES",
+                "STAFF_MAX_FAILED_LOGINS"):
         if f"KAIFONG_{key}" in os.environ:
             app.config[key] = os.environ[f"KAIFONG_{key}"]
     for key in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"):
@@ -41,6 +43,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_mapping(test_config)
     init_sms(app)       # only with TWILIO_AUTH_TOKEN (no signature check, no endpoint)
     init_assistant(app)
+    init_staff(app)     # the console; its secret key from KAIFONG_SECRET_KEY or DATA_DIR
     app.add_url_rule("/healthz", "healthz", healthz)
     return app
 

@@ -1,4 +1,5 @@
-"""The ``kaifong`` command: serve, chat, route, eval-routing, validate, sms-worker, sms-send.
+"""The ``kaifong`` command: serve, chat, route, eval-routing, validate, sms-worker, sms-send,
+staff add.
 
 The JSON shapes printed by ``chat --json`` and ``eval-routing --json`` are a contract (see
 DESIGN.md): programs outside the project read them. Human output goes to stdout; problems go to
@@ -8,6 +9,7 @@ stderr with a non-zero exit code.
 from __future__ import annotations
 
 import argparse
+import getpass
 import io
 import json
 import os
@@ -19,6 +21,7 @@ from assistant import (Assistant, Choose, Digits, Start, Text, load_catalogue, r
 from assistant.catalogue import PROMPTS_DIR, missing_translations
 from assistant.errors import AssistantError, CatalogueError
 from assistant.i18n import canonical_locale
+from assistant.staff import MIN_PASSWORD_LENGTH, STAFF_ROLES, StaffError, add_staff
 from assistant.store import Store, database_url
 
 from .sms.outbound import run_worker_cli, start_worker_thread, stop_worker_thread
@@ -98,6 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="MessageSid (default: a new one; the same one again is a Twilio retry)")
     p.add_argument("--media", type=int, default=0, help="pretend this many pictures came with it")
     p.set_defaults(func=cmd_sms_send)
+
+    p = sub.add_parser("staff", help="staff console accounts")
+    staff = p.add_subparsers(dest="staff_command", required=True)
+    p = staff.add_parser("add", help="create a staff account (password from a prompt, or the "
+                         "first line of stdin when it is not a terminal)")
+    p.add_argument("user")
+    p.add_argument("--role", required=True, choices=STAFF_ROLES)
+    p.set_defaults(func=cmd_staff_add)
     return parser
 
 
@@ -122,6 +133,8 @@ def cmd_serve(args) -> int:
     if "sms" in app.blueprints:      # registered only with TWILIO_AUTH_TOKEN
         public = (app.config.get("PUBLIC_URL") or base).rstrip("/")
         print(f"  SMS webhook: {public}/sms   (status callback: {public}/sms/status)", flush=True)
+    print(f"  staff:       {base}/staff/   (accounts: kaifong staff add USER --role agent)",
+          flush=True)
     print("  chat:        kaifong chat --locale zh-HK   (in another terminal)", flush=True)
     thread, stop = start_worker_thread(app)   # says itself why, when it cannot start
     if thread is not None:
@@ -350,6 +363,32 @@ def channel_translation_problems(catalogue) -> list[tuple[str, str, str]]:
     return [("channels/sms", "", f"no {locale} translation for {msgid[:60]!r}")
             for locale in catalogue.locales if locale != "en"
             for msgid in SMS_TEXTS if catalogue.gettext(locale, msgid) == msgid]
+
+
+# -- staff ------------------------------------------------------------------------------------
+
+def cmd_staff_add(args) -> int:
+    password = _new_password()
+    store = Store(database_url(os.environ))
+    try:
+        user = add_staff(store.engine, args.user, password, args.role)
+    finally:
+        store.close()
+    print(f"added {user.username} ({user.role})")
+    return 0
+
+
+def _new_password() -> str:
+    """Asked twice on a terminal; else the first line of stdin. Never echoed or printed."""
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if len(password) >= MIN_PASSWORD_LENGTH and getpass.getpass("Again: ") != password:
+            raise StaffError("the two passwords differ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise StaffError(f"the password must be at least {MIN_PASSWORD_LENGTH} characters")
+    return password
 
 
 # -- sms-send (development) -------------------------------------------------------------------

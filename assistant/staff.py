@@ -1,0 +1,149 @@
+"""Staff accounts: add one, and check a sign-in (password, lock-out) against the database.
+
+Passwords are kept only as Argon2 hashes (argon2-cffi's defaults). A sign-in is checked in one
+place, ``authenticate``, so the rules hold for every caller: an unknown user costs the same hash
+verification as a known one (the time taken does not say whether a name exists), and after
+``max_failures`` failed attempts in a row the account is locked for ``lock_for``, during which
+even the right password is refused. The caller gets ``None`` for every refusal, never why.
+
+It must not import Flask or anything of a channel, and it never logs or stores a password; it
+does no logging at all (the channel logs failed sign-ins, without the password).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from .errors import AssistantError
+from .store import UTCDateTime, metadata
+
+__all__ = ["MIN_PASSWORD_LENGTH", "STAFF_ROLES", "StaffError", "StaffUser", "add_staff",
+           "authenticate", "find_staff", "staff_users"]
+
+STAFF_ROLES = ("agent", "supervisor")
+MIN_PASSWORD_LENGTH = 12
+
+staff_users = sa.Table(
+    "staff_users", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("failed_logins", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("locked_until", UTCDateTime),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_login_at", UTCDateTime),
+    sa.UniqueConstraint("username", name="uq_staff_users_username"),
+)
+
+_hasher = PasswordHasher()
+# verified when the name is unknown, so that a refusal takes as long either way
+_DUMMY_HASH = _hasher.hash("not a password: only here to spend the same time")
+
+
+class StaffError(AssistantError, ValueError):
+    """A staff account that cannot be created: duplicate name, bad role, short password."""
+
+
+@dataclass(frozen=True)
+class StaffUser:
+    id: int
+    username: str
+    role: str
+    failed_logins: int
+    locked_until: datetime | None
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _user(row) -> StaffUser:
+    return StaffUser(row.id, row.username, row.role, row.failed_logins, row.locked_until,
+                     row.created_at, row.last_login_at)
+
+
+def add_staff(engine: Engine, username: str, password: str, role: str,
+              now: datetime | None = None) -> StaffUser:
+    username = username.strip()
+    if not username or len(username) > 64:
+        raise StaffError("a user name is 1 to 64 characters")
+    if role not in STAFF_ROLES:
+        raise StaffError(f"role must be one of {', '.join(STAFF_ROLES)}")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise StaffError(f"the password must be at least {MIN_PASSWORD_LENGTH} characters")
+    values = {"username": username, "password_hash": _hasher.hash(password), "role": role,
+              "failed_logins": 0, "created_at": now or _now()}
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.insert(staff_users).values(**values))
+    except IntegrityError:
+        raise StaffError(f"a staff user named {username!r} already exists") from None
+    found = find_staff(engine, username)
+    assert found is not None
+    return found
+
+
+def find_staff(engine: Engine, username: str) -> StaffUser | None:
+    with _reading(engine) as conn:
+        row = conn.execute(_by_name(username)).first()
+    return _user(row) if row else None
+
+
+def authenticate(engine: Engine, username: str, password: str, *, now: datetime | None = None,
+                 max_failures: int = 5, lock_for: timedelta = timedelta(minutes=15)
+                 ) -> StaffUser | None:
+    """The user when the password is right and the account is not locked; else ``None``.
+
+    The hash is verified outside any write transaction: Argon2 takes tens of milliseconds on
+    purpose, and on SQLite a write transaction holds the one writer lock that every citizen's
+    turn needs. The count of failures is then updated on the row, locked, so that attempts at
+    the same moment are each counted."""
+    now = now or _now()
+    with _reading(engine) as conn:
+        row = conn.execute(_by_name(username)).first()
+    stored = row.password_hash if row else _DUMMY_HASH
+    try:
+        good = _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        good = False
+    if row is None:
+        return None
+    with engine.begin() as conn:
+        row = conn.execute(sa.select(staff_users).where(staff_users.c.id == row.id)
+                           .with_for_update()).first()
+        if row is None:
+            return None     # removed meanwhile
+        where = staff_users.c.id == row.id
+        if row.locked_until is not None and row.locked_until > now:
+            return None     # locked: not even the right password, and no new failure counted
+        if not good:
+            # a lock that has run out starts the count afresh
+            failures = (0 if row.locked_until is not None else row.failed_logins) + 1
+            locked = now + lock_for if failures >= max_failures else None
+            conn.execute(sa.update(staff_users).where(where).values(
+                failed_logins=failures, locked_until=locked))
+            return None
+        values = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
+        if _hasher.check_needs_rehash(row.password_hash):
+            values["password_hash"] = _hasher.hash(password)
+        conn.execute(sa.update(staff_users).where(where).values(**values))
+    return find_staff(engine, row.username)
+
+
+def _by_name(username: str):
+    return sa.select(staff_users).where(staff_users.c.username == username.strip())
+
+
+def _reading(engine: Engine):
+    """A read that never waits for SQLite's writer lock (see the store's ``_sqlite_begin``)."""
+    return engine.connect().execution_options(kaifong_read_only=True)

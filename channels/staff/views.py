@@ -1,0 +1,182 @@
+"""The console's Flask views: sign-in, sign-out, the home page, and the guard in front of them.
+
+The guard (``_guard``, the blueprint's ``before_request``) runs before every view: it ends an idle
+session, sends anyone not signed in to the sign-in page (303 for GET, 401 otherwise) and checks
+the CSRF token of every POST. A new route under ``/staff`` is therefore protected without doing
+anything; only ``staff.login`` is open, and a test walks ``app.url_map`` to hold that.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from assistant.i18n import babel_name, canonical_locale
+from assistant.staff import authenticate, find_staff
+
+from ..i18n import N_
+from .csrf import FIELD, csrf_token, valid_csrf
+from .secret import load_or_create_secret_key
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates")
+
+OPEN_ENDPOINTS = frozenset({"staff.login"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+REFUSED = N_("That user name and password did not work. Check them and try again, or ask a "
+             "supervisor.")
+IDLE_ENDED = N_("You were signed out because the console was not used for a while.")
+SIGNED_OUT = N_("You have signed out.")
+#: the words the console adds in code (the templates hold the rest)
+TEXTS = (REFUSED, IDLE_ENDED, SIGNED_OUT)
+
+
+def init_app(app: Flask) -> None:
+    """Cookie settings, the secret key, the lock-out and idle settings; then the blueprint."""
+    config = app.config
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = load_or_create_secret_key(config["DATA_DIR"])
+    idle = _positive_int(config, "STAFF_SESSION_MINUTES", 30)
+    config["STAFF_SESSION_MINUTES"] = idle
+    config["STAFF_LOCK_MINUTES"] = _positive_int(config, "STAFF_LOCK_MINUTES", 15)
+    config["STAFF_MAX_FAILED_LOGINS"] = _positive_int(config, "STAFF_MAX_FAILED_LOGINS", 5)
+    config.setdefault("STAFF_CLOCK", None)       # tests inject one; None is the real clock
+    # Secure unless the service declares itself plain http (KAIFONG_PUBLIC_URL=http://...). With
+    # no public URL it stays Secure: browsers accept Secure cookies from http://localhost.
+    public = str(config.get("PUBLIC_URL") or "").strip().lower()
+    config["SESSION_COOKIE_SECURE"] = not public.startswith("http://")
+    config["SESSION_COOKIE_HTTPONLY"] = True
+    config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=idle)
+    app.register_blueprint(bp)
+
+
+def _positive_int(config, key: str, default: int) -> int:
+    value = config.get(key, default)
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"KAIFONG_{key} must be a whole number, not {value!r}") from None
+    if number < 1:
+        raise ValueError(f"KAIFONG_{key} must be at least 1, not {number}")
+    return number
+
+
+def _now() -> datetime:
+    clock = current_app.config.get("STAFF_CLOCK")
+    return clock() if clock else datetime.now(UTC)
+
+
+def _engine():
+    return current_app.extensions["kaifong"].store.engine
+
+
+def _locale() -> str:
+    return session.get("lang") or "en"
+
+
+def _(msgid: str) -> str:
+    return current_app.extensions["kaifong"].catalogue.gettext(_locale(), msgid)
+
+
+@bp.context_processor
+def _template_helpers():
+    locale = _locale()
+    return {"_": _, "csrf_token": lambda: csrf_token(session), "csrf_field": FIELD,
+            "html_lang": babel_name(locale).replace("_", "-"), "locale": locale,
+            "staff": g.get("staff")}
+
+
+@bp.before_request
+def _guard():
+    wanted = request.args.get("lang")
+    if wanted:
+        try:
+            session["lang"] = canonical_locale(wanted)
+        except ValueError:
+            pass                          # an unknown language keeps the one already chosen
+    g.staff = None
+    g.notice = None
+    now = _now()
+    seen = session.get("seen")
+    if "user" in session:
+        idle = timedelta(minutes=current_app.config["STAFF_SESSION_MINUTES"])
+        if not isinstance(seen, (int, float)) or now.timestamp() - seen > idle.total_seconds():
+            _end_session()
+            g.notice = IDLE_ENDED
+        else:
+            g.staff = find_staff(_engine(), session["user"])
+            if g.staff is None:           # the account is gone: so is the session
+                _end_session()
+    if g.staff is not None:
+        session["seen"] = now.timestamp()
+        session.permanent = True
+    elif request.endpoint not in OPEN_ENDPOINTS:
+        if request.method in SAFE_METHODS:
+            return redirect(url_for("staff.login"), 303)
+        abort(401)
+    if request.method not in SAFE_METHODS and not valid_csrf(session, request.form.get(FIELD)):
+        log.warning("staff console: POST %s refused, missing or wrong CSRF token", request.path)
+        abort(400)
+    return None
+
+
+def _end_session() -> None:
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if request.method == "GET":
+        if g.staff is not None:
+            return redirect(url_for("staff.home"), 303)
+        notice = g.notice or (SIGNED_OUT if request.args.get("signed_out") else None)
+        return render_template("staff/login.html", error=None, notice=notice, username="")
+    username = request.form.get("username", "").strip()
+    password = request.form.get("password", "")
+    config = current_app.config
+    user = authenticate(_engine(), username, password, now=_now(),
+                        max_failures=config["STAFF_MAX_FAILED_LOGINS"],
+                        lock_for=timedelta(minutes=config["STAFF_LOCK_MINUTES"]))
+    if user is None:
+        # the name is logged (never the password) so repeated attempts can be seen
+        log.warning("staff console: sign-in refused for user %r from %s", username[:64],
+                    request.remote_addr)
+        return render_template("staff/login.html", error=REFUSED, notice=None,
+                               username=username), 401
+    _end_session()                        # a new session (and CSRF token) for the signed-in user
+    session["user"] = user.username
+    session["seen"] = _now().timestamp()
+    session.permanent = True
+    log.info("staff console: %s signed in (%s)", user.username, user.role)
+    return redirect(url_for("staff.home"), 303)
+
+
+@bp.post("/logout")
+def logout():
+    log.info("staff console: %s signed out", g.staff.username)
+    _end_session()
+    return redirect(url_for("staff.login", signed_out=1), 303)
+
+
+@bp.get("/")
+def home():
+    return render_template("staff/home.html")
