@@ -5,8 +5,10 @@ Twilio, Vosk or pyttsx3, and nothing asks which channel it is talking to.
 
 from .catalogue import Catalogue, Procedure, Step, load_catalogue
 from .conversation import Assistant, seed_appointment_slots
+from .desk import Desk, mask_personal
 from .engine import advance
-from .errors import AssistantError, CatalogueError, ServiceError, StoreError
+from .errors import (AssistantError, CatalogueError, ClaimRefused, ServiceError, StaffActionError,
+                     StoreError)
 from .model import (ActionRequest, ActionResult, Choose, Digits, Expect, HandBack, Input, NoInput,
                     Option, Reply, Start, Text, new_state)
 from .routing import RouteResult, router_for
@@ -14,7 +16,8 @@ from .store import Store
 
 __all__ = [
     "ActionRequest", "ActionResult", "Assistant", "AssistantError", "Catalogue", "CatalogueError",
-    "Choose", "Digits", "Expect", "HandBack", "Input", "NoInput", "Option", "Procedure", "Reply",
-    "RouteResult", "ServiceError", "Start", "Step", "Store", "StoreError", "Text", "advance",
-    "load_catalogue", "new_state", "router_for", "seed_appointment_slots",
+    "Choose", "ClaimRefused", "Desk", "Digits", "Expect", "HandBack", "Input", "NoInput", "Option",
+    "Procedure", "Reply", "RouteResult", "ServiceError", "StaffActionError", "Start", "Step",
+    "Store", "StoreError", "Text", "advance", "load_catalogue", "mask_personal", "new_state",
+    "router_for", "seed_appointment_slots",
 ]

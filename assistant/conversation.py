@@ -122,20 +122,6 @@ class Assistant:
         if any(tag in reply.tags for tag in ("reprompt", "noinput")):
             t.add_event("miss", {"procedure": reply.procedure, "step": reply.step})
 
-    # -- staff side, used by the console (issue 4) and the tests ------------------------------
-
-    def hand_back(self, channel: str, address: str, note: str = "") -> Reply:
-        return self.turn(channel, address, HandBack(note))
-
-    def take(self, channel: str, address: str, staff: str) -> None:
-        """A member of staff takes the conversation: the assistant falls silent."""
-        with self.store.turn(channel, address) as t:
-            state = t.state or new_state()
-            before = state["status"]
-            state["status"] = "with_staff"
-            t.add_event("status", {"from": before, "to": "with_staff", "staff": staff})
-            t.state = state
-
 
 def seed_appointment_slots(store: Store, catalogue: Catalogue, days: int = 14,
                            start: date | None = None) -> None:

@@ -26,6 +26,7 @@ from rapidfuzz.distance import OSA
 
 from . import understanding as u
 from .catalogue import COMMANDS, PLACEHOLDER_RE, Catalogue, Procedure, Step, per_catalogue
+from .errors import StaffActionError
 from .i18n import format_day, format_when
 from .model import (ActionRequest, ActionResult, Choose, Digits, Expect, HandBack, Input,
                     NoInput, Option, Reply, Start, Text, copy_state, new_state)
@@ -168,7 +169,7 @@ class _Turn:
         if isinstance(inp, Start):
             return self.on_start()
         if isinstance(inp, HandBack):
-            return self.on_hand_back()
+            return self.on_hand_back(inp.procedure)
         if isinstance(inp, ActionResult):
             return self.on_action_result(inp)
         if s["status"] == "with_staff":
@@ -233,14 +234,20 @@ class _Turn:
             self.say(self.cat.prompt("handoff_still_waiting"))
             self.rendered = True
 
-    def on_hand_back(self) -> None:
+    def on_hand_back(self, procedure: str | None) -> None:
         s = self.s
+        if procedure is not None and procedure not in self.cat.procedures:
+            raise StaffActionError(f"no procedure {procedure!r} to hand back to")
         s["status"], s["escalation"], s["misses"] = "bot", None, 0
+        s["started"] = True
+        self.say(self.cat.prompt("handed_back"))
+        if procedure is not None:
+            return self.start_procedure(procedure)   # keeps the shared slots already given
         step = self.step()
         if step is None or step.kind not in ("question", "info"):
             # the procedure ended in the hand-off: carry on from the menu, keeping what was said
             s.update(procedure=None, step=None, history=[], pending=None)
-        self.say(self.cat.prompt("handed_back"))
+        return None
 
     def on_waiting(self, text: str, key: str | None) -> None:
         if text and self.is_distress(text):

@@ -4,7 +4,9 @@
      ├── CatalogueError (ValueError)        a procedure file or shared prompt is wrong
      ├── ConditionError (CatalogueError)    a branch condition cannot be parsed
      ├── StoreError (RuntimeError)          the database could not load or commit a turn
-     └── ServiceError (RuntimeError)        a service called by an action step failed unexpectedly
+     ├── ServiceError (RuntimeError)        a service called by an action step failed unexpectedly
+     └── StaffActionError (ValueError)      a member of staff asked for what cannot be done now
+          └── ClaimRefused                  someone else has the conversation, or no one waits
 
 Nothing here carries a citizen's message or personal data: messages name files, steps and problems.
 """
@@ -37,4 +39,14 @@ class ServiceError(AssistantError, RuntimeError):
     """A registered service failed in a way it did not report as a result."""
 
 
-__all__ = ["AssistantError", "CatalogueError", "ConditionError", "StoreError", "ServiceError"]
+class StaffActionError(AssistantError, ValueError):
+    """A staff action that cannot be done now: an unknown conversation or procedure, a reply to
+    a conversation the member of staff has not claimed, an unknown outcome."""
+
+
+class ClaimRefused(StaffActionError):
+    """The conversation is already with another member of staff, or is not waiting for one."""
+
+
+__all__ = ["AssistantError", "CatalogueError", "ClaimRefused", "ConditionError", "ServiceError",
+           "StaffActionError", "StoreError"]

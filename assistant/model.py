@@ -50,9 +50,11 @@ class Start:
 
 @dataclass(frozen=True)
 class HandBack:
-    """Staff hand the conversation back to the assistant."""
+    """Staff hand the conversation back to the assistant: where it was (``procedure`` None), or
+    at the start of the procedure the member of staff picked."""
 
     note: str = ""
+    procedure: str | None = None
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,7 @@ conversations = sa.Table(
     sa.Column("last_seq", sa.Integer, nullable=False, server_default="0"),
     sa.UniqueConstraint("channel", "address", name="uq_conversations_channel_address"),
     sa.Index("ix_conversations_queue", "status", "priority", "waiting_since"),
+    sa.Index("ix_conversations_updated_at", "updated_at"),   # migration 0007
 )
 transcript_lines = sa.Table(
     "transcript_lines", metadata,
@@ -243,6 +244,8 @@ class Turn:
     channel: str = ""
     #: when the conversation last had a turn (None for a new one): channels detect idleness
     last_active: datetime | None = None
+    #: the channel's address of the citizen (a phone number, a kiosk id)
+    address: str = ""
     _lines: list = field(default_factory=list, repr=False)
     _events: list = field(default_factory=list, repr=False)
     #: the channel's document as stored (JSON text, None if there is none), or _UNREAD. It
@@ -311,6 +314,10 @@ class Store:
         # SQLite's busy handler would make them sleep and poll (1, 2, 5 ... 100 ms), which is
         # what a waiting writer costs without it. Other processes still meet busy_timeout.
         self._writer = threading.RLock() if self.sqlite else contextlib.nullcontext()
+        #: notified after every committed turn of this process: a wake-up for the staff
+        #: console's live views, never their source of truth (other processes' turns are seen
+        #: by reading the database; see ``latest_change``)
+        self.committed = threading.Condition()
         try:
             self._migrate()
         except BaseException:
@@ -345,13 +352,15 @@ class Store:
                     conn.execute(self._create, {**where, "created_at": now, "updated_at": now})
                     row = conn.execute(self._lock_query, where).one()
             turn = Turn(row.id, row.state, conn, now, channel,
-                        row.updated_at if row.state is not None else None)
+                        row.updated_at if row.state is not None else None, address)
             if self.sqlite:
                 turn._channel_text = row.channel_data
             yield turn
             with _store_errors("commit the turn"):
                 self._write(turn, row)
                 conn.commit()
+        with self.committed:
+            self.committed.notify_all()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -417,6 +426,18 @@ class Store:
         with self._read() as conn:
             return conn.scalar(sa.select(conversations.c.id).where(
                 conversations.c.channel == channel, conversations.c.address == address))
+
+    def address_of(self, conversation_id: int) -> tuple[str, str] | None:
+        """(channel, address) of a conversation, or None if there is no such conversation."""
+        with self._read() as conn:
+            row = conn.execute(sa.select(conversations.c.channel, conversations.c.address)
+                               .where(conversations.c.id == conversation_id)).first()
+        return (row.channel, row.address) if row else None
+
+    def latest_change(self) -> datetime | None:
+        """When any conversation last changed (a turn, a claim, a reply), in any process."""
+        with self._read() as conn:
+            return conn.scalar(sa.select(sa.func.max(conversations.c.updated_at)))
 
     def queue(self, statuses=("waiting",), limit: int = 100) -> list[QueueEntry]:
         """Most urgent first (priority 0 before 1), then whoever has waited longest."""

@@ -13,9 +13,10 @@ from pathlib import Path
 from flask import Flask, current_app, jsonify
 from sqlalchemy import text
 
-from assistant import Assistant, load_catalogue, router_for, seed_appointment_slots
+from assistant import Assistant, Desk, load_catalogue, router_for, seed_appointment_slots
 from assistant.store import Store, database_url
 
+from .sms.delivery import sms_deliverer
 from .sms.views import init_app as init_sms
 from .staff import init_app as init_staff
 
@@ -55,7 +56,11 @@ def init_assistant(app: Flask) -> None:
     if app.config["SEED_SLOTS_DAYS"]:
         seed_appointment_slots(store, catalogue, days=int(app.config["SEED_SLOTS_DAYS"]))
     router_for(catalogue)   # built now, not on the first citizen's free-text request
-    app.extensions["kaifong"] = Assistant(catalogue, store)
+    assistant = app.extensions["kaifong"] = Assistant(catalogue, store)
+    desk = app.extensions["kaifong_desk"] = Desk(assistant)
+    # what staff send reaches the citizen through the citizen's own channel; the kiosk shows
+    # the transcript on its screen and needs no deliverer
+    desk.deliver_with("sms", sms_deliverer(assistant))
 
 
 def healthz():

@@ -9,7 +9,7 @@ No logging configuration here: the application owns logging.
 
 from alembic import context
 
-from assistant import outbox, services, staff  # noqa: F401  (their tables join the store's metadata)
+from assistant import desk, outbox, services, staff  # noqa: F401  (their tables join the store's metadata)
 from assistant.store import database_url, make_engine, metadata
 
 config = context.config

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant import Assistant, Start, Text, seed_appointment_slots
+from assistant import Assistant, Desk, Start, Text, seed_appointment_slots
 from assistant.model import NoInput
 from assistant.services import reference_is_valid
 
@@ -80,12 +80,13 @@ def test_queue_puts_distress_first(assistant, store):
 
 def test_staff_take_silences_the_assistant_and_hand_back_resumes(assistant, store):
     talk(assistant, "s", "lost my id card", "1", "person")
-    assistant.take("sms", "s", staff="agent1")
+    desk = Desk(assistant)
+    cid = store.conversation_id("sms", "s")
+    desk.claim(cid, "agent1")
     reply = assistant.turn("sms", "s", Text("hello?"))
     assert reply.silent
-    cid = store.conversation_id("sms", "s")
     assert store.transcript(cid)[-1].text == "hello?"      # the citizen's words still reach staff
-    back = assistant.hand_back("sms", "s")
+    back = desk.hand_back(cid, "agent1")
     assert back.step == "what_happened" and store.state("sms", "s")["status"] == "bot"
 
 

@@ -19,6 +19,7 @@ from assistant.errors import StoreError
 from assistant.model import new_state
 from assistant.outbox import outbox  # noqa: F401  (puts its tables on `metadata`)
 from assistant.services import SERVICES, ServiceContext  # also puts its tables on `metadata`
+from assistant.desk import staff_audit  # noqa: F401  (puts its table on `metadata`)
 from assistant.staff import staff_users  # noqa: F401  (puts its table on `metadata`)
 from assistant.store import Store, conversations, metadata
 

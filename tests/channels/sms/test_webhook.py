@@ -446,7 +446,8 @@ def test_keywords_work_while_waiting_for_and_talking_to_staff(app, phone):
     to_what_happened(phone)
     assert phone.say("person").startswith("I am passing you to a member of staff.")
     assert phone.say("HELP") == HELP_EN                 # no question: a person will answer
-    app.extensions["kaifong"].take("sms", NUMBER, "agent1")
+    desk = app.extensions["kaifong_desk"]
+    desk.claim(desk.queue()[0].id, "agent1")
     assert phone.say("it is still lost") == ""          # for the member of staff, not for us
     assert phone.say("HELP") == HELP_EN
     assert phone.say("STOP") == OPTED_OUT_EN

@@ -1,0 +1,326 @@
+"""The staff desk: what members of staff do with conversations the assistant handed over.
+
+Claim a waiting conversation (one member of staff at a time), reply to the citizen, hand the
+conversation back to the assistant (where it was, or at the start of a procedure), or close it
+with an outcome; read the queue and a transcript, with personal data masked unless someone
+asks to reveal it. Every one of these is written to ``staff_audit``, which nothing here (and
+nothing in the console) updates or deletes.
+
+Each change runs in the conversation's own turn (``Store.turn``), so it is serialised with the
+citizen's messages and with other staff: two members of staff claiming at once get one claim
+and one ``ClaimRefused``. What the citizen must hear (a person has joined, a staff reply, the
+assistant's next question after a hand-back) goes to the deliverer that the citizen's channel
+registered (``Desk.deliver_with``), called inside that same transaction, so that for SMS the
+outbox row exists exactly when the transcript line does. A channel with no deliverer (the kiosk
+shows the transcript on its screen) needs none.
+
+It must not import Flask or anything of a channel, and it logs nothing: staff names, numbers
+and messages stay in the database.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from .conversation import Assistant
+from .errors import ClaimRefused, StaffActionError
+from .model import HandBack, Reply
+from .store import JSONText, Line, Turn, UTCDateTime, conversations, metadata
+
+__all__ = ["AUDIT_ACTIONS", "OUTCOMES", "AuditEntry", "Deliverer", "Desk", "DeskConversation",
+           "mask_personal", "staff_audit"]
+
+#: how a member of staff may close a conversation
+OUTCOMES = ("resolved", "referred", "no_response")
+AUDIT_ACTIONS = ("viewed", "revealed", "claimed", "replied", "handed_back", "closed")
+#: statuses the console's queue shows: waiting for a person, or with one
+QUEUE_STATUSES = ("waiting", "with_staff")
+
+staff_audit = sa.Table(
+    "staff_audit", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("staff", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("conversation_id", sa.Integer,
+              sa.ForeignKey("conversations.id", ondelete="SET NULL")),
+    sa.Column("detail", JSONText),
+    sa.Index("ix_staff_audit_conversation", "conversation_id"),
+)
+
+#: called inside the conversation's transaction with what the citizen must receive: a staff
+#: member's own words (str) or the assistant's reply after a hand-back (Reply), and its kind
+Deliverer = Callable[[Turn, "str | Reply", str], None]
+
+
+@dataclass(frozen=True)
+class DeskConversation:
+    id: int
+    channel: str
+    address: str
+    status: str
+    locale: str | None
+    procedure: str | None
+    step: str | None
+    reason: str | None
+    priority: int | None
+    waiting_since: datetime | None
+    claimed_by: str | None
+    #: what the citizen already gave: procedure, step, slots (values masked unless revealed)
+    summary: dict
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    staff: str
+    action: str
+    conversation_id: int | None
+    detail: dict
+
+
+class Desk:
+    def __init__(self, assistant: Assistant):
+        self.assistant = assistant
+        self.store = assistant.store
+        self._deliverers: dict[str, Deliverer] = {}
+        self._lock = threading.Lock()
+
+    def deliver_with(self, channel: str, deliverer: Deliverer) -> None:
+        """A channel says how what staff send reaches its citizens."""
+        with self._lock:
+            self._deliverers[channel] = deliverer
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def queue(self, limit: int = 1000) -> list[DeskConversation]:
+        """Conversations waiting for a person or with one: the most urgent first (priority 0
+        before 1), then whoever has waited longest. Personal data masked."""
+        c = conversations.c
+        query = (sa.select(conversations).where(c.status.in_(QUEUE_STATUSES))
+                 .order_by(c.priority.is_(None), c.priority, c.waiting_since.is_(None),
+                           c.waiting_since, c.id).limit(limit))
+        with self.store._read() as conn:
+            return [_conversation(row, reveal=False) for row in conn.execute(query)]
+
+    def conversation(self, conversation_id: int, staff: str, *, reveal: bool = False
+                     ) -> tuple[DeskConversation, list[Line]]:
+        """One conversation and its whole transcript, for ``staff`` (audited as viewed, or as
+        revealed when ``reveal``: personal data shown unmasked)."""
+        with self.store._read() as conn:
+            row = conn.execute(sa.select(conversations)
+                               .where(conversations.c.id == conversation_id)).first()
+        if row is None:
+            raise StaffActionError("no such conversation")
+        lines = self.transcript(conversation_id, reveal=reveal)
+        self.audit(staff, "revealed" if reveal else "viewed", conversation_id)
+        return _conversation(row, reveal), lines
+
+    def transcript(self, conversation_id: int, after_seq: int = 0, *, reveal: bool = False
+                   ) -> list[Line]:
+        """Lines after ``after_seq`` (the live view asks for what is new). Not audited: the
+        view that shows them was."""
+        lines = [line for line in self.store.transcript(conversation_id) if line.seq > after_seq]
+        if reveal:
+            return lines
+        return [Line(x.seq, x.role, mask_personal(x.text), x.at, x.meta) for x in lines]
+
+    def audit_log(self, limit: int = 200, conversation_id: int | None = None
+                  ) -> list[AuditEntry]:
+        """Newest first."""
+        a = staff_audit.c
+        query = sa.select(staff_audit).order_by(a.id.desc()).limit(limit)
+        if conversation_id is not None:
+            query = query.where(a.conversation_id == conversation_id)
+        with self.store._read() as conn:
+            return [AuditEntry(r.id, r.at, r.staff, r.action, r.conversation_id, r.detail or {})
+                    for r in conn.execute(query)]
+
+    def wait_for_change(self, since: datetime | None, timeout: float,
+                        poll: float = 0.5) -> datetime | None:
+        """Block until a conversation changes after ``since`` (or ``timeout`` seconds pass);
+        return the newest change. Turns in this process wake it at once; other processes'
+        turns are seen within ``poll`` seconds, from the database."""
+        deadline = time.monotonic() + timeout
+        while True:
+            latest = self.store.latest_change()
+            if latest is not None and (since is None or latest > since):
+                return latest
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return latest
+            with self.store.committed:
+                self.store.committed.wait(min(poll, left))
+
+    # -- acting -------------------------------------------------------------------------------
+
+    def claim(self, conversation_id: int, staff: str) -> None:
+        """Take a waiting conversation; the citizen is told a person is with them. Raises
+        ``ClaimRefused`` when someone else has it or it is not waiting for a person."""
+        with self._turn(conversation_id) as t:
+            state = t.state or {}
+            escalation = state.get("escalation") or {}
+            if state.get("status") == "with_staff" and escalation.get("claimed_by") == staff:
+                return                    # claimed already, by the same person: nothing to do
+            if state.get("status") != "waiting":
+                raise ClaimRefused("the conversation is not waiting for a person")
+            state["status"] = "with_staff"
+            state["escalation"] = {**escalation, "claimed_by": staff,
+                                   "claimed_at": t.now.isoformat()}
+            t.add_event("status", {"from": "waiting", "to": "with_staff", "staff": staff})
+            said = self._prompt(state, "staff_joined")
+            t.add_line("assistant", said, {"desk": "claimed"})
+            t.state = state
+            self._deliver(t, said, "staff_joined")
+            self._audit_in(t, staff, "claimed")
+
+    def reply(self, conversation_id: int, staff: str, text: str) -> None:
+        """Words of the member of staff who has the conversation, to the citizen."""
+        text = text.strip()
+        if not text:
+            raise StaffActionError("an empty reply")
+        with self._turn(conversation_id) as t:
+            self._require_claimant(t, staff)
+            t.add_line("staff", text, {"staff": staff})
+            self._deliver(t, text, "staff_reply")
+            self._audit_in(t, staff, "replied", {"characters": len(text)})
+
+    def hand_back(self, conversation_id: int, staff: str, procedure: str | None = None,
+                  note: str = "") -> Reply:
+        """Back to the assistant: where the citizen was (``procedure`` None) or at the start of
+        ``procedure``. The citizen gets the assistant's next question at once."""
+        if procedure is not None and procedure not in self.assistant.catalogue.procedures:
+            raise StaffActionError("no such procedure")
+        with self._turn(conversation_id) as t:
+            self._require_claimant(t, staff)
+            if note.strip():
+                t.add_line("staff", note.strip(), {"staff": staff, "note": True})
+            reply = self.assistant.advance_in(t, HandBack("", procedure))
+            self._deliver(t, reply, "hand_back")
+            self._audit_in(t, staff, "handed_back", {"procedure": procedure})
+        return reply
+
+    def close(self, conversation_id: int, staff: str, outcome: str, note: str = "") -> None:
+        """Close with an outcome. The next message from the citizen starts with the assistant;
+        the transcript, with the note, stays."""
+        if outcome not in OUTCOMES:
+            raise StaffActionError(f"outcome must be one of {', '.join(OUTCOMES)}")
+        with self._turn(conversation_id) as t:
+            self._require_claimant(t, staff)
+            state = t.state
+            if note.strip():
+                t.add_line("staff", note.strip(), {"staff": staff, "note": True})
+            said = self._prompt(state, "staff_closed")
+            t.add_line("assistant", said, {"desk": "closed"})
+            self._deliver(t, said, "staff_closed")
+            t.add_event("status", {"from": state["status"], "to": "closed", "staff": staff,
+                                   "outcome": outcome})
+            state["status"] = "closed"
+            state["escalation"] = {**(state.get("escalation") or {}), "outcome": outcome}
+            t.state = state
+            self._audit_in(t, staff, "closed", {"outcome": outcome})
+
+    def audit(self, staff: str, action: str, conversation_id: int | None,
+              detail: dict | None = None) -> None:
+        """Write one audit row in a transaction of its own (for reads: viewed, revealed)."""
+        if action not in AUDIT_ACTIONS:
+            raise ValueError(f"unknown audit action {action!r}")
+        with self.store.transaction() as session:
+            session.execute(sa.insert(staff_audit).values(
+                at=datetime.now(UTC), staff=staff, action=action,
+                conversation_id=conversation_id, detail=detail or {}))
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _turn(self, conversation_id: int):
+        key = self.store.address_of(conversation_id)
+        if key is None:
+            raise StaffActionError("no such conversation")
+        return self.store.turn(*key)
+
+    @staticmethod
+    def _require_claimant(t: Turn, staff: str) -> None:
+        state = t.state or {}
+        if state.get("status") != "with_staff" or \
+                (state.get("escalation") or {}).get("claimed_by") != staff:
+            raise StaffActionError("claim the conversation first")
+
+    def _prompt(self, state: dict, name: str) -> str:
+        catalogue, locale = self.assistant.catalogue, state.get("locale") or "en"
+        return catalogue.gettext(locale, catalogue.prompt(name))
+
+    def _deliver(self, t: Turn, message: str | Reply, kind: str) -> None:
+        deliverer = self._deliverers.get(t.channel)
+        if deliverer is not None:
+            deliverer(t, message, kind)
+
+    @staticmethod
+    def _audit_in(t: Turn, staff: str, action: str, detail: dict | None = None) -> None:
+        t.session.execute(sa.insert(staff_audit).values(
+            at=t.now, staff=staff, action=action, conversation_id=t.conversation_id,
+            detail=detail or {}))
+
+
+def _conversation(row, reveal: bool) -> DeskConversation:
+    state = row.state or {}
+    escalation = state.get("escalation") or {}
+    summary = dict(escalation.get("summary") or {})
+    if not summary and state.get("procedure"):
+        summary = {"procedure": state.get("procedure"), "step": state.get("step"),
+                   "slots": dict(state.get("slots") or {})}
+    if not reveal:
+        summary["slots"] = {k: _mask_value(v) for k, v in (summary.get("slots") or {}).items()}
+    return DeskConversation(
+        id=row.id, channel=row.channel,
+        address=row.address if reveal else mask_personal(row.address),
+        status=row.status, locale=row.locale, procedure=row.procedure, step=row.step,
+        reason=row.escalation_reason, priority=row.priority, waiting_since=row.waiting_since,
+        claimed_by=escalation.get("claimed_by"), summary=summary, updated_at=row.updated_at)
+
+
+def _mask_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_personal(value)
+    if isinstance(value, dict):
+        return {k: _mask_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask_value(v) for v in value]
+    return value
+
+
+# an identity card number as people type it: A123456(7), a1234567, AB 123456 (A), Ａ１２３４５６（７）
+_LETTER = "A-Za-zＡ-Ｚａ-ｚ"
+_HKID = re.compile(rf"(?<![{_LETTER}])([{_LETTER}]{{1,2}})\s*(\d{{6}})"
+                   r"\s*[(（]?\s*([\dAaＡａ])\s*[)）]?(?!\d)")
+# a run of 6 or more digits, with spaces, dashes or dots between (phone numbers, dates of birth,
+# account numbers), not one that follows a letter (a reference such as KF12345678 is not
+# personal); the last two digits stay, so staff can tell numbers apart
+_DIGITS = re.compile(r"(?<![A-Za-z0-9])\+?\d(?:[\s\-.]?\d){5,}")
+
+
+def mask_personal(text: str) -> str:
+    """``text`` with identity card numbers and long numbers masked: "A123456(3)" becomes
+    "A******(*)", "+852 9123 4567" becomes "+*** **** **67". Full-width digits are masked
+    like ASCII ones."""
+    if not text:
+        return text
+    text = _HKID.sub(lambda m: m.group(1)[0] + "*" * (len(m.group(1)) - 1)
+                     + "******(*)", text)
+    return _DIGITS.sub(_mask_digits, text)
+
+
+def _mask_digits(m: re.Match) -> str:
+    s = m.group(0)
+    digits = [i for i, ch in enumerate(s) if ch.isdigit()]
+    keep = set(digits[-2:])
+    return "".join("*" if ch.isdigit() and i not in keep else ch for i, ch in enumerate(s))
