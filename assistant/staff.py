@@ -25,7 +25,7 @@ from .errors import AssistantError
 from .store import UTCDateTime, metadata
 
 __all__ = ["MIN_PASSWORD_LENGTH", "STAFF_ROLES", "StaffError", "StaffUser", "add_staff",
-           "authenticate", "find_staff", "staff_users"]
+           "any_staff", "authenticate", "change_password", "find_staff", "staff_users"]
 
 STAFF_ROLES = ("agent", "supervisor")
 MIN_PASSWORD_LENGTH = 12
@@ -40,6 +40,9 @@ staff_users = sa.Table(
     sa.Column("locked_until", UTCDateTime),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("last_login_at", UTCDateTime),
+    #: a password someone else chose (the demo supervisor's, printed once): replaced at the
+    #: first sign-in before anything else can be done (migration 0007)
+    sa.Column("must_change_password", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.UniqueConstraint("username", name="uq_staff_users_username"),
 )
 
@@ -49,7 +52,13 @@ _DUMMY_HASH = _hasher.hash("not a password: only here to spend the same time")
 
 
 class StaffError(AssistantError, ValueError):
-    """A staff account that cannot be created: duplicate name, bad role, short password."""
+    """A staff account that cannot be created or changed. ``code`` says why, for a page to put
+    in its own words: "short" (password), "same" (new password as the old), "wrong" (current
+    password), "invalid" (name, role, duplicate)."""
+
+    def __init__(self, message: str, code: str = "invalid"):
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,7 @@ class StaffUser:
     locked_until: datetime | None
     created_at: datetime
     last_login_at: datetime | None
+    must_change_password: bool = False
 
 
 def _now() -> datetime:
@@ -69,20 +79,20 @@ def _now() -> datetime:
 
 def _user(row) -> StaffUser:
     return StaffUser(row.id, row.username, row.role, row.failed_logins, row.locked_until,
-                     row.created_at, row.last_login_at)
+                     row.created_at, row.last_login_at, bool(row.must_change_password))
 
 
 def add_staff(engine: Engine, username: str, password: str, role: str,
-              now: datetime | None = None) -> StaffUser:
+              now: datetime | None = None, must_change_password: bool = False) -> StaffUser:
     username = username.strip()
     if not username or len(username) > 64:
         raise StaffError("a user name is 1 to 64 characters")
     if role not in STAFF_ROLES:
         raise StaffError(f"role must be one of {', '.join(STAFF_ROLES)}")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise StaffError(f"the password must be at least {MIN_PASSWORD_LENGTH} characters")
+    _check_password(password)
     values = {"username": username, "password_hash": _hasher.hash(password), "role": role,
-              "failed_logins": 0, "created_at": now or _now()}
+              "failed_logins": 0, "created_at": now or _now(),
+              "must_change_password": must_change_password}
     try:
         with engine.begin() as conn:
             conn.execute(sa.insert(staff_users).values(**values))
@@ -91,6 +101,37 @@ def add_staff(engine: Engine, username: str, password: str, role: str,
     found = find_staff(engine, username)
     assert found is not None
     return found
+
+
+def change_password(engine: Engine, username: str, current: str, new: str) -> None:
+    """Replace a password, given the current one (refused with ``StaffError`` otherwise); the
+    new one must differ from it. Clears ``must_change_password``."""
+    _check_password(new)
+    if new == current:
+        raise StaffError("choose a password you have not used here", "same")
+    with _reading(engine) as conn:
+        row = conn.execute(_by_name(username)).first()
+    try:
+        good = row is not None and _hasher.verify(row.password_hash, current)
+    except (VerificationError, InvalidHashError):
+        good = False
+    if not good:
+        raise StaffError("the current password is not right", "wrong")
+    new_hash = _hasher.hash(new)          # outside the transaction, as in authenticate
+    with engine.begin() as conn:
+        conn.execute(sa.update(staff_users).where(staff_users.c.id == row.id).values(
+            password_hash=new_hash, must_change_password=False))
+
+
+def any_staff(engine: Engine) -> bool:
+    with _reading(engine) as conn:
+        return conn.execute(sa.select(staff_users.c.id).limit(1)).first() is not None
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise StaffError(f"the password must be at least {MIN_PASSWORD_LENGTH} characters",
+                         "short")
 
 
 def find_staff(engine: Engine, username: str) -> StaffUser | None:

@@ -13,6 +13,7 @@ import getpass
 import io
 import json
 import os
+import secrets
 import sys
 from pathlib import Path
 
@@ -21,12 +22,13 @@ from assistant import (Assistant, Choose, Digits, Start, Text, load_catalogue, r
 from assistant.catalogue import PROMPTS_DIR, missing_translations
 from assistant.errors import AssistantError, CatalogueError
 from assistant.i18n import canonical_locale
-from assistant.staff import MIN_PASSWORD_LENGTH, STAFF_ROLES, StaffError, add_staff
+from assistant.staff import MIN_PASSWORD_LENGTH, STAFF_ROLES, StaffError, add_staff, any_staff
 from assistant.store import Store, database_url
 
 from .sms.outbound import run_worker_cli, start_worker_thread, stop_worker_thread
 from .kiosk.render import render_kiosk_text
 from .sms import TEXTS as SMS_TEXTS
+from .staff import TEXTS as STAFF_TEXTS
 from .sms.budget import budget_problems
 from .sms.inbound import parse_idle, receive
 from .sms.mapping import InboundSms
@@ -109,6 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("user")
     p.add_argument("--role", required=True, choices=STAFF_ROLES)
     p.set_defaults(func=cmd_staff_add)
+    p = staff.add_parser("demo", help="on a database with no staff yet, create the supervisor "
+                         f"{DEMO_SUPERVISOR!r} and print its password once (to be changed at the "
+                         "first sign-in); with staff already, do nothing")
+    p.set_defaults(func=cmd_staff_demo)
     return parser
 
 
@@ -140,10 +146,24 @@ def cmd_serve(args) -> int:
     if thread is not None:
         print("  SMS outbox:  sending (worker thread started)", flush=True)
     try:
-        serve(app, host=args.host, port=args.port, threads=8)
+        # each open staff console holds a thread for its live updates (up to a minute at a
+        # time), besides the threads that answer webhooks and pages
+        serve(app, host=args.host, port=args.port, threads=_threads(os.environ))
     finally:
         stop_worker_thread(thread, stop, timeout=30)
     return 0
+
+
+def _threads(environ) -> int:
+    value = environ.get("KAIFONG_THREADS", "").strip() or "32"
+    try:
+        threads = int(value)
+    except ValueError:
+        threads = 0
+    if threads < 1:
+        raise SystemExit(f"kaifong: KAIFONG_THREADS must be a whole number of at least 1, "
+                         f"not {value!r}")
+    return threads
 
 
 def cmd_sms_worker(args) -> int:
@@ -359,10 +379,12 @@ def cmd_validate(args) -> int:
 
 
 def channel_translation_problems(catalogue) -> list[tuple[str, str, str]]:
-    """The words the SMS channel adds (options, page markers, keyword replies), untranslated."""
-    return [("channels/sms", "", f"no {locale} translation for {msgid[:60]!r}")
+    """The words the channels add (SMS options, page markers and keyword replies; the staff
+    console's labels and canned replies), untranslated."""
+    return [(where, "", f"no {locale} translation for {msgid[:60]!r}")
             for locale in catalogue.locales if locale != "en"
-            for msgid in SMS_TEXTS if catalogue.gettext(locale, msgid) == msgid]
+            for where, texts in (("channels/sms", SMS_TEXTS), ("channels/staff", STAFF_TEXTS))
+            for msgid in texts if catalogue.gettext(locale, msgid) == msgid]
 
 
 # -- staff ------------------------------------------------------------------------------------
@@ -375,6 +397,27 @@ def cmd_staff_add(args) -> int:
     finally:
         store.close()
     print(f"added {user.username} ({user.role})")
+    return 0
+
+
+DEMO_SUPERVISOR = "demo-supervisor"
+
+
+def cmd_staff_demo(args) -> int:
+    store = Store(database_url(os.environ))
+    try:
+        if any_staff(store.engine):
+            print("staff:       accounts exist already (kaifong staff add USER --role agent "
+                  "adds more)")
+            return 0
+        password = secrets.token_urlsafe(12)
+        add_staff(store.engine, DEMO_SUPERVISOR, password, "supervisor",
+                  must_change_password=True)
+    finally:
+        store.close()
+    # printed once, here, and nowhere else: only its hash is kept
+    print(f"staff:       first sign-in: user {DEMO_SUPERVISOR}, one-time password {password}\n"
+          "             (you choose your own password at the first sign-in)")
     return 0
 
 

@@ -25,7 +25,7 @@ from flask import (
 )
 
 from assistant.i18n import babel_name, canonical_locale
-from assistant.staff import authenticate, find_staff
+from assistant.staff import StaffError, authenticate, change_password, find_staff
 
 from ..i18n import N_
 from .csrf import FIELD, csrf_token, valid_csrf
@@ -33,17 +33,38 @@ from .secret import load_or_create_secret_key
 
 log = logging.getLogger(__name__)
 
-bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates")
+bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates",
+               static_folder="static")
 
 OPEN_ENDPOINTS = frozenset({"staff.login"})
+#: what an open page fetches by itself (live updates): not activity, so the session still ends
+#: when the member of staff walks away from an open console
+PASSIVE_ENDPOINTS = frozenset({"staff.events", "staff.queue_fragment",
+                               "staff.conversation_events", "staff.lines", "staff.static"})
+#: all that a member of staff whose password must change first can reach
+CHANGE_FIRST_ENDPOINTS = frozenset({"staff.password", "staff.logout", "staff.static"})
+#: every console response: no resource from elsewhere, no framing, nothing kept in caches
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' "
+                               "'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; "
+                               "form-action 'self'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 REFUSED = N_("That user name and password did not work. Check them and try again, or ask a "
              "supervisor.")
 IDLE_ENDED = N_("You were signed out because the console was not used for a while.")
 SIGNED_OUT = N_("You have signed out.")
+PASSWORDS_DIFFER = N_("The two new passwords are not the same.")
+PASSWORD_SHORT = N_("The new password must be at least 12 characters long.")
+PASSWORD_SAME = N_("Choose a new password, not the one you have now.")
+PASSWORD_WRONG = N_("Your current password is not right.")
 #: the words the console adds in code (the templates hold the rest)
-TEXTS = (REFUSED, IDLE_ENDED, SIGNED_OUT)
+TEXTS = (REFUSED, IDLE_ENDED, SIGNED_OUT, PASSWORDS_DIFFER, PASSWORD_SHORT, PASSWORD_SAME,
+         PASSWORD_WRONG)
 
 
 def init_app(app: Flask) -> None:
@@ -124,7 +145,8 @@ def _guard():
             if g.staff is None:           # the account is gone: so is the session
                 _end_session()
     if g.staff is not None:
-        session["seen"] = now.timestamp()
+        if request.endpoint not in PASSIVE_ENDPOINTS:
+            session["seen"] = now.timestamp()
         session.permanent = True
     elif request.endpoint not in OPEN_ENDPOINTS:
         if request.method in SAFE_METHODS:
@@ -133,6 +155,11 @@ def _guard():
     if request.method not in SAFE_METHODS and not valid_csrf(session, request.form.get(FIELD)):
         log.warning("staff console: POST %s refused, missing or wrong CSRF token", request.path)
         abort(400)
+    if g.staff is not None and g.staff.must_change_password and \
+            request.endpoint not in CHANGE_FIRST_ENDPOINTS:
+        if request.method in SAFE_METHODS:
+            return redirect(url_for("staff.password"), 303)
+        abort(403)
     return None
 
 
@@ -170,6 +197,27 @@ def login():
     return redirect(url_for("staff.home"), 303)
 
 
+@bp.route("/password", methods=["GET", "POST"])
+def password():
+    if request.method == "GET":
+        return render_template("staff/password.html", error=None,
+                               first=g.staff.must_change_password)
+    new = request.form.get("new", "")
+    if new != request.form.get("again", ""):
+        error = PASSWORDS_DIFFER
+    else:
+        try:
+            change_password(_engine(), g.staff.username, request.form.get("current", ""), new)
+        except StaffError as problem:
+            error = {"short": PASSWORD_SHORT, "same": PASSWORD_SAME}.get(problem.code,
+                                                                        PASSWORD_WRONG)
+        else:
+            log.info("staff console: %s changed their password", g.staff.username)
+            return redirect(url_for("staff.home"), 303)
+    return render_template("staff/password.html", error=error,
+                           first=g.staff.must_change_password), 400
+
+
 @bp.post("/logout")
 def logout():
     log.info("staff console: %s signed out", g.staff.username)
@@ -177,6 +225,9 @@ def logout():
     return redirect(url_for("staff.login", signed_out=1), 303)
 
 
-@bp.get("/")
-def home():
-    return render_template("staff/home.html")
+@bp.after_request
+def _headers(response):
+    response.headers.update(SECURITY_HEADERS)
+    if request.endpoint != "staff.static":
+        response.headers["Cache-Control"] = "no-store"    # pages hold personal data
+    return response

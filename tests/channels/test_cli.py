@@ -178,3 +178,16 @@ def test_the_console_script_runs_as_a_new_process(tmp_path):
                             cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "old_age_allowance" in result.stdout
+
+
+@pytest.mark.parametrize("value,threads", [(None, 32), ("", 32), ("4", 4), (" 64 ", 64)])
+def test_serve_threads_from_the_environment(value, threads):
+    from channels.cli import _threads
+    assert _threads({} if value is None else {"KAIFONG_THREADS": value}) == threads
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "many", "1.5"])
+def test_serve_refuses_a_bad_thread_count(value):
+    from channels.cli import _threads
+    with pytest.raises(SystemExit, match="KAIFONG_THREADS"):
+        _threads({"KAIFONG_THREADS": value})

@@ -7,7 +7,8 @@ Create Date: 2026-11-26
 
 ``staff_audit`` gets rows and nothing else: no code updates or deletes them (the console has no
 such route). ``ix_conversations_updated_at`` lets the console ask for the newest change without
-reading every conversation. Portable across SQLite and PostgreSQL, like 0001.
+reading every conversation. ``staff_users.must_change_password`` marks a password someone
+else chose (the demo supervisor's), to be replaced at the first sign-in. Portable across SQLite and PostgreSQL, like 0001.
 """
 from collections.abc import Sequence
 
@@ -35,9 +36,14 @@ def upgrade() -> None:
     )
     op.create_index("ix_staff_audit_conversation", "staff_audit", ["conversation_id"])
     op.create_index("ix_conversations_updated_at", "conversations", ["updated_at"])
+    with op.batch_alter_table("staff_users") as batch:
+        batch.add_column(sa.Column("must_change_password", sa.Boolean, nullable=False,
+                                   server_default=sa.false()))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("staff_users") as batch:
+        batch.drop_column("must_change_password")
     op.drop_index("ix_conversations_updated_at", "conversations")
     op.drop_index("ix_staff_audit_conversation", "staff_audit")
     op.drop_table("staff_audit")

@@ -77,3 +77,46 @@ def test_on_a_terminal_the_password_is_asked_twice(capsys, monkeypatch):
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
     assert main(["staff", "add", "mei", "--role", "agent"]) == 1
     assert "differ" in capsys.readouterr().err
+
+
+def test_demo_supervisor_once_with_a_password_shown_once_and_to_be_changed(capsys, tmp_path,
+                                                                          monkeypatch):
+    assert main(["staff", "demo"]) == 0
+    out = capsys.readouterr().out
+    password = out.split("one-time password ", 1)[1].split()[0]
+    assert len(password) >= 12
+    [row] = rows()
+    assert (row.username, row.role, row.must_change_password) == ("demo-supervisor",
+                                                                 "supervisor", True)
+    assert password not in row.password_hash
+    assert main(["staff", "demo"]) == 0             # staff exist: nothing new, nothing shown
+    again = capsys.readouterr().out
+    assert "exist" in again and password not in again and len(rows()) == 1
+
+    # the first sign-in leads to the password page and nowhere else until it is changed
+    from tests.channels.staff.conftest import make_app, sign_in, token_in
+    app = make_app(tmp_path, monkeypatch, DATABASE_URL=database_url())
+    client = app.test_client()
+    assert sign_in(client, "demo-supervisor", password).status_code == 303
+    assert client.get("/staff/").headers["Location"].endswith("/staff/password")
+    assert client.get("/staff/audit").headers["Location"].endswith("/staff/password")
+    form = client.get("/staff/password").get_data(as_text=True)
+    token = token_in(form)
+    assert client.post("/staff/conversations/1/claim",
+                       data={"csrf_token": token}).status_code == 403
+    for new, again_, message in (("short", "short", "at least 12"),
+                                 ("a brand new secret", "another one here", "not the same"),
+                                 (password, password, "not the one you have now")):
+        response = client.post("/staff/password", data={
+            "csrf_token": token, "current": password, "new": new, "again": again_})
+        assert response.status_code == 400 and message in response.get_data(as_text=True)
+    wrong = client.post("/staff/password", data={
+        "csrf_token": token, "current": "not it at all!", "new": "a brand new secret",
+        "again": "a brand new secret"})
+    assert "current password is not right" in wrong.get_data(as_text=True)
+    done = client.post("/staff/password", data={
+        "csrf_token": token, "current": password, "new": "a brand new secret",
+        "again": "a brand new secret"})
+    assert done.status_code == 303 and client.get("/staff/").status_code == 200
+    assert rows()[0].must_change_password is False
+    app.extensions["kaifong"].store.close()

@@ -1,0 +1,279 @@
+"""The console's working pages: the queue, one conversation, the audit log, and their live
+updates (server-sent events).
+
+Views only: each one reads or acts through ``assistant.desk.Desk`` (which audits, masks and
+delivers) and renders a template. The blueprint's guard (``views._guard``) has already checked
+the sign-in and the CSRF token. Citizens' words reach the page only through Jinja's escaping or,
+live, as JSON put in place with ``textContent``: never as markup.
+
+Live updates are server-sent events that end after ``STREAM_SECONDS`` (the browser reconnects on
+its own), so an open console holds a server thread for a bounded time and a stream never outlives
+the session that opened it. They do not count as activity for the session's idle expiry.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+
+from flask import (Response, abort, current_app, g, redirect, render_template, request,
+                   stream_with_context, url_for)
+
+from assistant import Desk, StaffActionError
+
+from ..i18n import N_
+from .views import _locale as staff_locale
+from .views import bp
+
+#: a stream ends after this long; EventSource reconnects by itself
+STREAM_SECONDS = 55.0
+
+REASONS = {
+    "asked": N_("Asked for a person"),
+    "misses": N_("Not understood several times"),
+    "distress": N_("Distress words: contact them first"),
+    "service_failed": N_("A service failed"),
+}
+OUTCOME_LABELS = {
+    "resolved": N_("Resolved"),
+    "referred": N_("Referred to a department"),
+    "no_response": N_("No response from the citizen"),
+}
+CHANNELS = {"sms": N_("SMS"), "voice": N_("Phone"), "kiosk": N_("Kiosk"), "chat": N_("Chat")}
+ROLE_LABELS = {"user": N_("Citizen"), "assistant": N_("Assistant"), "staff": N_("Staff"),
+               "system": N_("System")}
+#: replies staff use again and again, sent in the citizen's language
+CANNED = {
+    "hello": N_("Hello, I am a member of staff. I have read what you told the assistant. How "
+                "can I help?"),
+    "moment": N_("Thank you. Please wait a moment while I check."),
+    "call_back": N_("We will call you back on this number within one working day."),
+    "visit": N_("Please visit the office with your identity card. Staff at the counter will "
+                "help you."),
+}
+CANNED_LABELS = {"hello": N_("Greeting"), "moment": N_("Please wait"),
+                 "call_back": N_("We will call back"), "visit": N_("Visit the office")}
+AUDIT_LABELS = {"viewed": N_("viewed"), "revealed": N_("revealed personal data"),
+                "claimed": N_("took"), "replied": N_("replied"), "handed_back": N_("gave back"),
+                "closed": N_("closed")}
+TEXTS = (*REASONS.values(), *AUDIT_LABELS.values(), *OUTCOME_LABELS.values(), *CHANNELS.values(), *ROLE_LABELS.values(),
+         *CANNED.values(), *CANNED_LABELS.values())
+
+
+def _desk() -> Desk:
+    return current_app.extensions["kaifong_desk"]
+
+
+def _t(msgid: str, locale: str | None = None) -> str:
+    catalogue = current_app.extensions["kaifong"].catalogue
+    return catalogue.gettext(locale or staff_locale(), msgid)
+
+
+@bp.app_template_filter("waited")
+def _waited(since: datetime | None) -> str:
+    if since is None:
+        return "-"
+    minutes = int((datetime.now(UTC) - since).total_seconds() // 60)
+    hours, minutes = divmod(max(minutes, 0), 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+
+
+@bp.context_processor
+def _console_helpers():
+    catalogue = current_app.extensions["kaifong"].catalogue
+
+    def procedure_title(pid: str | None) -> str:
+        proc = catalogue.procedures.get(pid) if pid else None
+        return _t(proc.title) if proc else "-"
+
+    def slot_label(pid: str | None, slot: str) -> str:
+        proc = catalogue.procedures.get(pid) if pid else None
+        label = proc.slot_labels().get(slot) if proc else None
+        return _t(label) if label else slot
+
+    def reason_label(reason: str | None) -> str:
+        # the core's own reasons are translated; a procedure's hand-off names its own reason
+        # (``housing_callback``), shown as words until the catalogue gives them labels
+        if not reason:
+            return "-"
+        return _t(REASONS[reason]) if reason in REASONS else reason.replace("_", " ")
+
+    return {"procedure_title": procedure_title, "slot_label": slot_label,
+            "reason_label": reason_label, "channels": CHANNELS,
+            "role_labels": ROLE_LABELS, "outcomes": OUTCOME_LABELS, "canned": CANNED_LABELS,
+            "audit_labels": AUDIT_LABELS}
+
+
+# -- the queue ------------------------------------------------------------------------------
+
+@bp.get("/")
+def home():
+    return render_template("staff/queue.html", queue=_desk().queue())
+
+
+@bp.get("/queue")
+def queue_fragment():
+    """The queue's table alone, for the live page to put in place."""
+    return render_template("staff/_queue_table.html", queue=_desk().queue())
+
+
+@bp.get("/events")
+def events():
+    """A "changed" event whenever any conversation changes; the page then fetches the table."""
+    return _stream(lambda since: ("changed", {}))
+
+
+# -- one conversation ----------------------------------------------------------------------
+
+@bp.get("/conversations/<int:cid>")
+def conversation(cid: int):
+    return _conversation_page(cid, reveal=False)
+
+
+@bp.post("/conversations/<int:cid>/reveal")
+def reveal(cid: int):
+    """Personal data unmasked, for this page only; audited as revealed."""
+    return _conversation_page(cid, reveal=True)
+
+
+@bp.get("/conversations/<int:cid>/lines")
+def lines(cid: int):
+    """New transcript lines after ``after`` (masked), as JSON, for the live page."""
+    after = request.args.get("after", type=int, default=0)
+    return _lines_json(cid, after)
+
+
+@bp.get("/conversations/<int:cid>/events")
+def conversation_events(cid: int):
+    after = request.args.get("after", type=int, default=0)
+    state = {"after": after}
+
+    def event(since):
+        new = _desk().transcript(cid, state["after"])
+        if not new:
+            return None
+        state["after"] = new[-1].seq
+        return "lines", _lines_payload(new)
+    return _stream(event)
+
+
+@bp.post("/conversations/<int:cid>/claim")
+def claim(cid: int):
+    return _act(cid, lambda desk, staff: desk.claim(cid, staff))
+
+
+@bp.post("/conversations/<int:cid>/reply")
+def reply(cid: int):
+    canned = request.form.get("canned")
+    text = request.form.get("text", "")
+    if canned:
+        if canned not in CANNED:
+            abort(400)
+        locale = _citizen_locale(cid)
+        text = _t(CANNED[canned], locale)
+    return _act(cid, lambda desk, staff: desk.reply(cid, staff, text[:1600]))
+
+
+@bp.post("/conversations/<int:cid>/hand-back")
+def hand_back(cid: int):
+    procedure = request.form.get("procedure") or None
+    note = request.form.get("note", "")[:2000]
+    return _act(cid, lambda desk, staff: desk.hand_back(cid, staff, procedure, note),
+                to_queue=True)
+
+
+@bp.post("/conversations/<int:cid>/close")
+def close(cid: int):
+    outcome = request.form.get("outcome", "")
+    note = request.form.get("note", "")[:2000]
+    return _act(cid, lambda desk, staff: desk.close(cid, staff, outcome, note), to_queue=True)
+
+
+# -- the audit log ----------------------------------------------------------------------------
+
+@bp.get("/audit")
+def audit():
+    if g.staff.role != "supervisor":
+        abort(403)
+    cid = request.args.get("conversation", type=int)
+    return render_template("staff/audit.html", entries=_desk().audit_log(500, cid),
+                           conversation_id=cid)
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+def _conversation_page(cid: int, reveal: bool):
+    try:
+        conv, transcript = _desk().conversation(cid, g.staff.username, reveal=reveal)
+    except StaffActionError:
+        abort(404)
+    catalogue = current_app.extensions["kaifong"].catalogue
+    procedures = sorted(((pid, _t(p.title)) for pid, p in catalogue.procedures.items()),
+                        key=lambda item: item[1])
+    return render_template("staff/conversation.html", conv=conv, lines=transcript,
+                           revealed=reveal, procedures=procedures,
+                           last_seq=transcript[-1].seq if transcript else 0,
+                           problem=request.args.get("problem"))
+
+
+def _act(cid: int, action, to_queue: bool = False):
+    try:
+        action(_desk(), g.staff.username)
+    except StaffActionError as error:
+        # the page says what went wrong in the staff member's words; nothing of the citizen's
+        problem = "claimed" if error.__class__.__name__ == "ClaimRefused" else "refused"
+        return redirect(url_for("staff.conversation", cid=cid, problem=problem), 303)
+    if to_queue:
+        return redirect(url_for("staff.home"), 303)
+    return redirect(url_for("staff.conversation", cid=cid), 303)
+
+
+def _citizen_locale(cid: int) -> str:
+    key = _desk().store.address_of(cid)
+    if key is None:
+        abort(404)
+    state = _desk().store.state(*key) or {}
+    return state.get("locale") or "en"
+
+
+def _lines_payload(lines) -> list[dict]:
+    return [{"seq": x.seq, "role": x.role, "who": _t(ROLE_LABELS.get(x.role, x.role)),
+             "staff": x.meta.get("staff"), "note": bool(x.meta.get("note")), "text": x.text,
+             "at": x.at.isoformat()} for x in lines]
+
+
+def _lines_json(cid: int, after: int):
+    return current_app.response_class(json.dumps(_lines_payload(_desk().transcript(cid, after)),
+                                                 ensure_ascii=False),
+                                      mimetype="application/json")
+
+
+def _stream(event):
+    """Server-sent events: ``event(since)`` returns (name, data) or None after each change."""
+    desk = _desk()
+    seconds = float(current_app.config.get("STAFF_STREAM_SECONDS", STREAM_SECONDS))
+
+    def generate():
+        yield "retry: 1000\n\n"
+        since = desk.store.latest_change()
+        first = event(None)
+        if first:
+            yield _sse(*first)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            changed = desk.wait_for_change(since, timeout=min(15.0, deadline - time.monotonic()))
+            if changed == since:
+                yield ": still here\n\n"      # a comment: keeps proxies from closing the stream
+                continue
+            since = changed
+            out = event(since)
+            if out:
+                yield _sse(*out)
+
+    return Response(stream_with_context(generate()), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+def _sse(name: str, data) -> str:
+    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"

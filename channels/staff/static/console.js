@@ -1,0 +1,64 @@
+// The staff console's live updates. Without JavaScript every page still works (reload it);
+// this only keeps the queue and the transcript current, from server-sent events.
+// Citizens' words are put in place with textContent, never as markup.
+(function () {
+  "use strict";
+
+  var queue = document.getElementById("queue");
+  if (queue && window.EventSource) {
+    var refreshing = false;
+    var refresh = function () {
+      if (refreshing) { return; }
+      refreshing = true;
+      fetch(queue.dataset.fragment, { credentials: "same-origin", cache: "no-store" })
+        .then(function (response) { return response.ok ? response.text() : null; })
+        .then(function (html) {
+          // server-rendered and escaped by the same templates as the page itself
+          if (html !== null) { queue.innerHTML = html; }
+        })
+        .finally(function () { refreshing = false; });
+    };
+    new EventSource(queue.dataset.live).addEventListener("changed", refresh);
+  }
+
+  var transcript = document.getElementById("transcript");
+  if (transcript && window.EventSource) {
+    var after = parseInt(transcript.dataset.after, 10) || 0;
+    var source = null;
+    var connect = function () {
+      source = new EventSource(transcript.dataset.live + "?after=" + after);
+      source.addEventListener("lines", function (event) {
+        JSON.parse(event.data).forEach(add);
+      });
+      // the stream ends on its own after a while; start again from the last line seen, so
+      // that nothing is shown twice and nothing is missed
+      source.addEventListener("error", function () {
+        source.close();
+        window.setTimeout(connect, 1000);
+      });
+    };
+    var add = function (line) {
+      if (line.seq <= after) { return; }
+      after = line.seq;
+      var item = document.createElement("li");
+      item.className = "line " + line.role + (line.note ? " note" : "");
+      var who = document.createElement("span");
+      who.className = "who";
+      who.textContent = line.who + (line.staff ? " (" + line.staff + ")" : "");
+      var time = document.createElement("time");
+      time.dateTime = line.at;
+      var at = new Date(line.at);
+      time.textContent = ("0" + at.getHours()).slice(-2) + ":" + ("0" + at.getMinutes()).slice(-2);
+      var text = document.createElement("span");
+      text.className = "text";
+      text.textContent = line.text;
+      item.appendChild(who);
+      item.appendChild(document.createTextNode(" "));
+      item.appendChild(time);
+      item.appendChild(document.createTextNode(" "));
+      item.appendChild(text);
+      transcript.appendChild(item);
+    };
+    connect();
+  }
+})();
