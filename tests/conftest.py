@@ -15,6 +15,9 @@ from assistant.catalogue import PROMPTS_DIR
 from assistant.engine import advance
 from assistant.model import ActionResult, Input, Reply, Start, Text
 
+# real-browser fixtures (live_server, browser, page, screenshot), for every test package
+pytest_plugins = ["tests.browser"]
+
 DATA = Path(__file__).parent / "data"
 TODAY = date(2026, 11, 25)   # a Wednesday
 
