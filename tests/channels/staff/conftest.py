@@ -42,12 +42,19 @@ def clock():
     return Clock()
 
 
+def app_with_staff(tmp_path, monkeypatch, accounts: dict[str, str], **config):
+    """The app with ``accounts`` (name -> role), each with ``PASSWORD``."""
+    app = make_app(tmp_path, monkeypatch, **config)
+    engine = app.extensions["kaifong"].store.engine
+    for name, role in accounts.items():
+        add_staff(engine, name, PASSWORD, role)
+    return app
+
+
 @pytest.fixture
 def app(tmp_path, monkeypatch, clock):
-    app = make_app(tmp_path, monkeypatch, STAFF_CLOCK=clock)
-    engine = app.extensions["kaifong"].store.engine
-    add_staff(engine, "mei", PASSWORD, "agent")
-    add_staff(engine, "wong", PASSWORD, "supervisor")
+    app = app_with_staff(tmp_path, monkeypatch, {"mei": "agent", "wong": "supervisor"},
+                         STAFF_CLOCK=clock)
     yield app
     app.extensions["kaifong"].store.close()
 

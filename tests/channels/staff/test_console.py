@@ -14,16 +14,14 @@ from assistant.outbox import outbox
 from assistant.staff import add_staff
 from tests.channels.sms.conftest import NUMBER, TOKEN, Phone
 
-from .conftest import PASSWORD, make_app, sign_in, token_in
+from .conftest import PASSWORD, app_with_staff, make_app, sign_in, token_in
 
 
 @pytest.fixture
 def app(tmp_path, monkeypatch):
-    app = make_app(tmp_path, monkeypatch, TWILIO_AUTH_TOKEN=TOKEN, SEED_SLOTS_DAYS=3)
-    engine = app.extensions["kaifong"].store.engine
-    add_staff(engine, "mei", PASSWORD, "agent")
-    add_staff(engine, "chan", PASSWORD, "agent")
-    add_staff(engine, "wong", PASSWORD, "supervisor")
+    app = app_with_staff(tmp_path, monkeypatch,
+                         {"mei": "agent", "chan": "agent", "wong": "supervisor"},
+                         TWILIO_AUTH_TOKEN=TOKEN, SEED_SLOTS_DAYS=3)
     yield app
     app.extensions["kaifong"].store.close()
 
