@@ -43,3 +43,24 @@ def test_sms_benchmark_runs_all_three_servers(tmp_path):
     assert set(doc["ratio"]) == {"throughput_kaifong_over_bare", "p99_kaifong_over_bare",
                                  "throughput_kaifong_over_persisting",
                                  "p99_kaifong_over_persisting"}
+
+
+@pytest.mark.slow
+def test_console_benchmark_runs(tmp_path):
+    out = tmp_path / "console.json"
+    result = subprocess.run([sys.executable, "bench/bench_console.py", "--quick", "--out",
+                             str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    doc = json.loads(result.stdout)
+    assert doc == json.loads(out.read_text())
+    for scenario in (doc["message_to_console"], doc["two_processes"]):
+        assert scenario["lost"] == 0
+        for part in ("message_to_console", "webhook_response"):
+            figures = scenario[part]
+            assert figures["n"] == scenario["messages"]
+            assert figures["p99_ms"] >= figures["p50_ms"] > 0
+    waiting = doc["setup"]["waiting"]
+    for part in (f"queue_page_{waiting}", f"queue_fragment_{waiting}"):
+        figures = doc[part]
+        assert figures["rows"] == figures["caption_count"] == waiting
+        assert figures["p99_ms"] >= figures["p50_ms"] > 0 and figures["bytes"] > 0
