@@ -130,7 +130,7 @@ class Desk:
                    ) -> list[Line]:
         """Lines after ``after_seq`` (the live view asks for what is new). Not audited: the
         view that shows them was."""
-        lines = [line for line in self.store.transcript(conversation_id) if line.seq > after_seq]
+        lines = self.store.transcript(conversation_id, after_seq)
         if reveal:
             return lines
         return [Line(x.seq, x.role, mask_personal(x.text), x.at, x.meta) for x in lines]
@@ -146,21 +146,42 @@ class Desk:
             return [AuditEntry(r.id, r.at, r.staff, r.action, r.conversation_id, r.detail or {})
                     for r in conn.execute(query)]
 
-    def wait_for_change(self, since: datetime | None, timeout: float,
-                        poll: float = 0.5) -> datetime | None:
-        """Block until a conversation changes after ``since`` (or ``timeout`` seconds pass);
-        return the newest change. Turns in this process wake it at once; other processes'
-        turns are seen within ``poll`` seconds, from the database."""
+    def queue_version(self) -> tuple:
+        """Changes whenever the queue does: someone joins or leaves it, or a conversation in it
+        moves. Conversations the assistant handles alone do not change it."""
+        c = conversations.c
+        with self.store._read() as conn:
+            row = conn.execute(sa.select(sa.func.count(), sa.func.max(c.updated_at))
+                               .where(c.status.in_(QUEUE_STATUSES))).one()
+        return tuple(row)
+
+    def conversation_version(self, conversation_id: int) -> tuple:
+        """Changes whenever the conversation does (a line, a status)."""
+        c = conversations.c
+        with self.store._read() as conn:
+            row = conn.execute(sa.select(c.last_seq, c.status, c.updated_at)
+                               .where(c.id == conversation_id)).first()
+        return tuple(row) if row else ()
+
+    def wait_for_change(self, version: Callable[[], Any], since: Any, timeout: float,
+                        poll: float = 0.5) -> Any:
+        """Block until ``version()`` differs from ``since`` (or ``timeout`` seconds pass), and
+        return it. Turns in this process wake the wait at once; other processes' turns are
+        seen within ``poll`` seconds, from the database."""
         deadline = time.monotonic() + timeout
         while True:
-            latest = self.store.latest_change()
-            if latest is not None and (since is None or latest > since):
-                return latest
+            now = version()
+            if now != since:
+                return now
             left = deadline - time.monotonic()
             if left <= 0:
-                return latest
+                return now
             with self.store.committed:
                 self.store.committed.wait(min(poll, left))
+
+    def queue_size(self) -> int:
+        """How many are waiting for a person or with one (the queue page may show fewer)."""
+        return self.queue_version()[0]
 
     # -- acting -------------------------------------------------------------------------------
 

@@ -316,7 +316,7 @@ class Store:
         self._writer = threading.RLock() if self.sqlite else contextlib.nullcontext()
         #: notified after every committed turn of this process: a wake-up for the staff
         #: console's live views, never their source of truth (other processes' turns are seen
-        #: by reading the database; see ``latest_change``)
+        #: by reading the database; see ``assistant.desk.Desk.wait_for_change``)
         self.committed = threading.Condition()
         try:
             self._migrate()
@@ -434,11 +434,6 @@ class Store:
                                .where(conversations.c.id == conversation_id)).first()
         return (row.channel, row.address) if row else None
 
-    def latest_change(self) -> datetime | None:
-        """When any conversation last changed (a turn, a claim, a reply), in any process."""
-        with self._read() as conn:
-            return conn.scalar(sa.select(sa.func.max(conversations.c.updated_at)))
-
     def queue(self, statuses=("waiting",), limit: int = 100) -> list[QueueEntry]:
         """Most urgent first (priority 0 before 1), then whoever has waited longest."""
         c = conversations.c
@@ -455,10 +450,11 @@ class Store:
             summary=((r.state or {}).get("escalation") or {}).get("summary") or {},
         ) for r in rows]
 
-    def transcript(self, conversation_id: int) -> list[Line]:
+    def transcript(self, conversation_id: int, after_seq: int = 0) -> list[Line]:
+        """The lines after ``after_seq`` (all of them by default), in order."""
         t = transcript_lines.c
         query = sa.select(t.seq, t.role, t.text, t.at, t.meta).where(
-            t.conversation_id == conversation_id).order_by(t.seq)
+            t.conversation_id == conversation_id, t.seq > after_seq).order_by(t.seq)
         with self._read() as conn:
             return [Line(r.seq, r.role, r.text, r.at, r.meta or {}) for r in conn.execute(query)]
 

@@ -274,7 +274,7 @@ def seed_waiting(app, start: int, count: int) -> float:
 def rows_in(page: str) -> tuple[int, int | None]:
     """(rows in the table's body, the number its caption gives)."""
     body = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0] if "<tbody>" in page else ""
-    caption = re.search(r"<caption>[^<:]*:\s*(\d+)\s*</caption>", page)
+    caption = re.search(r"<caption>[^<:]*:\s*(\d+)[^<]*</caption>", page)
     return body.count("<tr"), int(caption.group(1)) if caption else None
 
 
@@ -487,8 +487,7 @@ def main() -> int:
             "console_p50_over_webhook_p50": round(
                 one["message_to_console"]["p50_ms"] / one["webhook_response"]["p50_ms"], 2),
         },
-        # Desk.queue(limit=1000): past 1,000 the page shows the first 1,000 and its caption
-        # counts what it shows, not who is waiting
+        # past 1,000 the page shows the first 1,000 and its caption says how many wait
         "queue_beyond_waiting": {"conversations_in_queue": args.waiting + 1,
                                  "rows_shown": shown, "caption_says": caption},
     }

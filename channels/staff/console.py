@@ -28,6 +28,9 @@ from .views import bp
 
 #: a stream ends after this long; EventSource reconnects by itself
 STREAM_SECONDS = 55.0
+#: the queue page shows this many (the most urgent, then the longest waiting) and says how
+#: many more there are
+QUEUE_ROWS = 1000
 
 REASONS = {
     "asked": N_("Asked for a person"),
@@ -109,19 +112,25 @@ def _console_helpers():
 
 @bp.get("/")
 def home():
-    return render_template("staff/queue.html", queue=_desk().queue())
+    return render_template("staff/queue.html", **_queue())
 
 
 @bp.get("/queue")
 def queue_fragment():
     """The queue's table alone, for the live page to put in place."""
-    return render_template("staff/_queue_table.html", queue=_desk().queue())
+    return render_template("staff/_queue_table.html", **_queue())
+
+
+def _queue() -> dict:
+    desk = _desk()
+    limit = int(current_app.config.get("STAFF_QUEUE_ROWS", QUEUE_ROWS))
+    return {"queue": desk.queue(limit), "total": desk.queue_size()}
 
 
 @bp.get("/events")
 def events():
-    """A "changed" event whenever any conversation changes; the page then fetches the table."""
-    return _stream(lambda since: ("changed", {}))
+    """A "changed" event whenever the queue changes; the page then fetches the table."""
+    return _stream(_desk().queue_version, lambda: ("changed", {}))
 
 
 # -- one conversation ----------------------------------------------------------------------
@@ -149,13 +158,15 @@ def conversation_events(cid: int):
     after = request.args.get("after", type=int, default=0)
     state = {"after": after}
 
-    def event(since):
-        new = _desk().transcript(cid, state["after"])
+    def event():
+        new = desk.transcript(cid, state["after"])
         if not new:
             return None
         state["after"] = new[-1].seq
         return "lines", _lines_payload(new)
-    return _stream(event)
+
+    desk = _desk()
+    return _stream(lambda: desk.conversation_version(cid), event)
 
 
 @bp.post("/conversations/<int:cid>/claim")
@@ -249,25 +260,27 @@ def _lines_json(cid: int, after: int):
                                       mimetype="application/json")
 
 
-def _stream(event):
-    """Server-sent events: ``event(since)`` returns (name, data) or None after each change."""
+def _stream(version, event):
+    """Server-sent events: ``event()`` returns (name, data) or None, at the start and after
+    each change of ``version()``."""
     desk = _desk()
     seconds = float(current_app.config.get("STAFF_STREAM_SECONDS", STREAM_SECONDS))
 
     def generate():
         yield "retry: 1000\n\n"
-        since = desk.store.latest_change()
-        first = event(None)
+        since = version()
+        first = event()
         if first:
             yield _sse(*first)
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            changed = desk.wait_for_change(since, timeout=min(15.0, deadline - time.monotonic()))
+            changed = desk.wait_for_change(version, since,
+                                           timeout=min(15.0, deadline - time.monotonic()))
             if changed == since:
                 yield ": still here\n\n"      # a comment: keeps proxies from closing the stream
                 continue
             since = changed
-            out = event(since)
+            out = event()
             if out:
                 yield _sse(*out)
 

@@ -108,11 +108,15 @@ def _engine():
 
 
 def _locale() -> str:
-    return session.get("lang") or "en"
+    # read once a request: a page of the queue asks for it several times a row
+    if "staff_lang" not in g:
+        g.staff_lang = session.get("lang") or "en"
+    return g.staff_lang
 
 
-def _(msgid: str) -> str:
-    return current_app.extensions["kaifong"].catalogue.gettext(_locale(), msgid)
+def _(msgid: str, **values) -> str:
+    text = current_app.extensions["kaifong"].catalogue.gettext(_locale(), msgid)
+    return text % values if values else text
 
 
 @bp.context_processor

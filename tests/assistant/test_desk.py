@@ -192,11 +192,15 @@ def test_the_sms_deliverer_queues_in_the_same_transaction(assistant, store):
 
 
 def test_wait_for_change_wakes_on_a_turn_and_times_out_without_one(assistant, store, desk):
-    waiting(assistant, store)
-    since = store.latest_change()
+    cid = waiting(assistant, store)
+    talk(assistant, "+85290000002", "lost my id card")       # with the assistant, not queued
+    queue, conversation = desk.queue_version(), desk.conversation_version(cid)
+    assert queue[0] == desk.queue_size() == 1
     started = time.monotonic()
-    assert desk.wait_for_change(since, timeout=0.3, poll=0.1) == since
+    assert desk.wait_for_change(desk.queue_version, queue, timeout=0.3, poll=0.1) == queue
     assert time.monotonic() - started >= 0.25
+    assistant.turn("sms", "+85290000002", Text("1"))
+    assert desk.queue_version() == queue                     # not a change of the queue
 
     def later():
         time.sleep(0.2)
@@ -204,9 +208,12 @@ def test_wait_for_change_wakes_on_a_turn_and_times_out_without_one(assistant, st
 
     thread = threading.Thread(target=later)
     thread.start()
-    changed = desk.wait_for_change(since, timeout=10, poll=5)
+    started = time.monotonic()
+    changed = desk.wait_for_change(lambda: desk.conversation_version(cid), conversation,
+                                   timeout=10, poll=5)
     thread.join()
-    assert changed > since
+    assert changed != conversation and time.monotonic() - started < 4   # woken, not polled
+    assert desk.queue_version() != queue
 
 
 @pytest.mark.parametrize("text,masked", [

@@ -198,3 +198,13 @@ def test_live_updates_do_not_keep_an_idle_session_alive(tmp_path, monkeypatch):
     clock.advance(minutes=3)
     assert mei.get("/staff/queue").status_code == 303     # 31 idle minutes: signed out
     app.extensions["kaifong"].store.close()
+
+
+def test_a_long_queue_says_how_many_wait_beyond_the_rows_shown(app):
+    app.config["STAFF_QUEUE_ROWS"] = 2
+    for n in range(3):
+        Phone(app.test_client(), number=f"+8529100000{n}").conversation("lost my id card",
+                                                                         "person")
+    html = page(agent(app), "/staff/queue")
+    assert "People waiting: 3 (the first 2 are shown)" in html
+    assert html.count("<tr") == 3        # the header and two rows
