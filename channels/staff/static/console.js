@@ -7,16 +7,25 @@
   var queue = document.getElementById("queue");
   if (queue && window.EventSource) {
     var refreshing = false;
+    var again = false;
     var refresh = function () {
-      if (refreshing) { return; }
+      // a change announced while a fetch is on its way may not be in that fetch's answer:
+      // fetch once more when it is done, or the queue would miss it until the next change
+      if (refreshing) { again = true; return; }
       refreshing = true;
+      again = false;
       fetch(queue.dataset.fragment, { credentials: "same-origin", cache: "no-store" })
         .then(function (response) { return response.ok ? response.text() : null; })
         .then(function (html) {
           // server-rendered and escaped by the same templates as the page itself
           if (html !== null) { queue.innerHTML = html; }
         })
-        .finally(function () { refreshing = false; });
+        // a failed fetch waits for the next event (a reconnected stream sends one at once)
+        .catch(function () {})
+        .finally(function () {
+          refreshing = false;
+          if (again) { refresh(); }
+        });
     };
     new EventSource(queue.dataset.live).addEventListener("changed", refresh);
   }
