@@ -84,6 +84,7 @@ def init_app(app: Flask) -> None:
     config["SESSION_COOKIE_HTTPONLY"] = True
     config["SESSION_COOKIE_SAMESITE"] = "Lax"
     config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=idle)
+    config["SESSION_REFRESH_EACH_REQUEST"] = False
     app.register_blueprint(bp)
 
 
@@ -150,8 +151,12 @@ def _guard():
                 _end_session()
     if g.staff is not None:
         if request.endpoint not in PASSIVE_ENDPOINTS:
+            # passive requests leave the cookie alone: one answered late (a live update still
+            # running when the page changed language, or signed out) must not put back an
+            # older session (SESSION_REFRESH_EACH_REQUEST is off: an unchanged session sends
+            # no cookie)
             session["seen"] = now.timestamp()
-        session.permanent = True
+            session.permanent = True
     elif request.endpoint not in OPEN_ENDPOINTS:
         if request.method in SAFE_METHODS:
             return redirect(url_for("staff.login"), 303)

@@ -208,3 +208,17 @@ def test_a_long_queue_says_how_many_wait_beyond_the_rows_shown(app):
     html = page(agent(app), "/staff/queue")
     assert "People waiting: 3 (the first 2 are shown)" in html
     assert html.count("<tr") == 3        # the header and two rows
+
+
+def test_live_update_requests_never_set_the_session_cookie(app, phone):
+    # a late answer to one of them must not bring back an older session (a language, a user)
+    app.config["STAFF_STREAM_SECONDS"] = 0.1
+    phone.conversation("lost my id card", "person")
+    cid = conversation_id(app)
+    mei = agent(app)
+    for url in ("/staff/queue", "/staff/events", f"/staff/conversations/{cid}/lines",
+                f"/staff/conversations/{cid}/events", "/staff/static/console.js"):
+        with mei.get(url) as response:
+            assert response.status_code == 200, url
+            assert "Set-Cookie" not in response.headers, url
+    assert "Set-Cookie" in mei.get("/staff/?lang=zh-HK").headers       # a page the staff opened
