@@ -21,7 +21,6 @@ and messages stay in the database.
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ import sqlalchemy as sa
 from .conversation import Assistant
 from .errors import ClaimRefused, StaffActionError
 from .model import HandBack, Reply
-from .store import JSONText, Line, Turn, UTCDateTime, conversations, metadata
+from .store import JSONText, Line, Turn, UTCDateTime, conversations, metadata, queue_query
 
 __all__ = ["AUDIT_ACTIONS", "OUTCOMES", "AuditEntry", "Deliverer", "Desk", "DeskConversation",
            "mask_personal", "staff_audit"]
@@ -94,24 +93,19 @@ class Desk:
         self.assistant = assistant
         self.store = assistant.store
         self._deliverers: dict[str, Deliverer] = {}
-        self._lock = threading.Lock()
 
     def deliver_with(self, channel: str, deliverer: Deliverer) -> None:
-        """A channel says how what staff send reaches its citizens."""
-        with self._lock:
-            self._deliverers[channel] = deliverer
+        """A channel says how what staff send reaches its citizens (at start-up)."""
+        self._deliverers[channel] = deliverer
 
     # -- reading ------------------------------------------------------------------------------
 
     def queue(self, limit: int = 1000) -> list[DeskConversation]:
         """Conversations waiting for a person or with one: the most urgent first (priority 0
         before 1), then whoever has waited longest. Personal data masked."""
-        c = conversations.c
-        query = (sa.select(conversations).where(c.status.in_(QUEUE_STATUSES))
-                 .order_by(c.priority.is_(None), c.priority, c.waiting_since.is_(None),
-                           c.waiting_since, c.id).limit(limit))
         with self.store._read() as conn:
-            return [_conversation(row, reveal=False) for row in conn.execute(query)]
+            return [_conversation(row, reveal=False)
+                    for row in conn.execute(queue_query(QUEUE_STATUSES, limit))]
 
     def conversation(self, conversation_id: int, staff: str, *, reveal: bool = False
                      ) -> tuple[DeskConversation, list[Line]]:

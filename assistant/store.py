@@ -44,7 +44,7 @@ from sqlalchemy.orm import Session
 from assistant.errors import StoreError
 
 __all__ = ["ROLES", "Event", "Line", "QueueEntry", "Store", "Turn", "UTCDateTime", "channel_state",
-           "database_url", "make_engine", "metadata"]
+           "database_url", "make_engine", "metadata", "queue_query"]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 ROLES = ("user", "assistant", "staff", "system")
@@ -436,13 +436,8 @@ class Store:
 
     def queue(self, statuses=("waiting",), limit: int = 100) -> list[QueueEntry]:
         """Most urgent first (priority 0 before 1), then whoever has waited longest."""
-        c = conversations.c
-        query = (sa.select(conversations).where(c.status.in_(list(statuses)))
-                 .order_by(c.priority.is_(None), c.priority, c.waiting_since.is_(None),
-                           c.waiting_since, c.id)
-                 .limit(limit))
         with self._read() as conn:
-            rows = conn.execute(query).all()
+            rows = conn.execute(queue_query(statuses, limit)).all()
         return [QueueEntry(
             conversation_id=r.id, channel=r.channel, address=r.address, status=r.status,
             reason=r.escalation_reason, priority=r.priority, since=r.waiting_since,
@@ -467,6 +462,16 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def queue_query(statuses, limit: int):
+    """The conversations in ``statuses``, most urgent first (priority 0 before 1), then whoever
+    has waited longest: the one order of every queue (the store's, the staff desk's)."""
+    c = conversations.c
+    return (sa.select(conversations).where(c.status.in_(list(statuses)))
+            .order_by(c.priority.is_(None), c.priority, c.waiting_since.is_(None),
+                      c.waiting_since, c.id)
+            .limit(limit))
 
 
 def make_engine(url: str) -> Engine:

@@ -13,8 +13,7 @@ from assistant import Assistant, Reply
 from assistant.outbox import enqueue
 from assistant.store import Turn
 
-from .inbound import CHANNEL
-from .pages import footer_for, paginate
+from .inbound import CHANNEL, first_page
 from .render import SmsText, sms_text
 
 __all__ = ["sms_deliverer"]
@@ -25,19 +24,14 @@ def sms_deliverer(assistant: Assistant):
 
     def deliver(t: Turn, message: str | Reply, kind: str) -> None:
         locale = (t.state or {}).get("locale") or "en"
-        kept = t.channel_data()
-        question = kept.get("question", "")
         if isinstance(message, Reply):
             text = sms_text(message, gettext)
             question = text.question
         else:
             text = SmsText((message,))
-        pages = paginate(text.groups, footer_for(gettext, locale))
-        if not pages:
-            return
-        enqueue(t.session, CHANNEL, t.address, pages[0], kind, t.now,
-                conversation_id=t.conversation_id)
-        t.keep_channel_data({k: v for k, v in (("pages", pages[1:]), ("question", question))
-                             if v})
+            question = t.channel_data().get("question", "")
+        for page in first_page(t, text, gettext, locale, question):
+            enqueue(t.session, CHANNEL, t.address, page, kind, t.now,
+                    conversation_id=t.conversation_id)
 
     return deliver

@@ -172,13 +172,24 @@ class _Inbound:
     def send(self, text: SmsText, question: str | None = None) -> list[str]:
         """The first page now; the others kept for "M". ``question``: what a later HELP or
         picture message asks again (unchanged if None)."""
-        pages = paginate(text.groups, footer_for(self.gettext, self.locale))
-        self.keep(pages[1:], self.kept.get("question", "") if question is None else question)
-        return pages[:1]
+        return first_page(self.t, text, self.gettext, self.locale,
+                          self.kept.get("question", "") if question is None else question)
 
     def keep(self, pages: list[str], question: str) -> None:
-        self.t.keep_channel_data({k: v for k, v in (("pages", pages), ("question", question))
-                                  if v})
+        keep_pages(self.t, pages, question)
+
+
+def first_page(t, text: SmsText, gettext, locale: str, question: str) -> list[str]:
+    """``text`` cut into pages: the first to send now (none for an empty text), the others
+    kept in the conversation's channel state for "M", with ``question`` (what a later HELP or
+    picture message asks again). Used for replies and for what staff send."""
+    pages = paginate(text.groups, footer_for(gettext, locale))
+    keep_pages(t, pages[1:], question)
+    return pages[:1]
+
+
+def keep_pages(t, pages: list[str], question: str) -> None:
+    t.keep_channel_data({k: v for k, v in (("pages", pages), ("question", question)) if v})
 
 
 def parse_idle(value) -> timedelta:

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from flask import (Response, abort, current_app, g, redirect, render_template, request,
                    stream_with_context, url_for)
 
-from assistant import Desk, StaffActionError
+from assistant import ClaimRefused, Desk, StaffActionError
 
 from ..i18n import N_
 from .views import _locale as staff_locale
@@ -233,7 +233,7 @@ def _act(cid: int, action, to_queue: bool = False):
         action(_desk(), g.staff.username)
     except StaffActionError as error:
         # the page says what went wrong in the staff member's words; nothing of the citizen's
-        problem = "claimed" if error.__class__.__name__ == "ClaimRefused" else "refused"
+        problem = "claimed" if isinstance(error, ClaimRefused) else "refused"
         return redirect(url_for("staff.conversation", cid=cid, problem=problem), 303)
     if to_queue:
         return redirect(url_for("staff.home"), 303)
