@@ -18,7 +18,10 @@ from assistant.store import Store, database_url
 
 from .sms.delivery import sms_deliverer
 from .sms.views import init_app as init_sms
+from .kiosk import init_app as init_kiosk
+from .speech import init_app as init_speech
 from .staff import init_app as init_staff
+from .voice import init_app as init_voice
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -31,12 +34,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         LOCALES_DIR=None,
         SEED_SLOTS_DAYS=14,
     )
-    # from_prefixed_env would JSON-decode values ("false" -> False); these are plain strings
-    for key in ("DATA_DIR", "DATABASE_URL", "PUBLIC_URL", "SECRET_KEY", "STAFF_NUMBER",
-                "SMS_IDLE_MINUTES", "STAFF_SESSION_MINUTES", "STAFF_LOCK_MINUTES",
-                "STAFF_MAX_FAILED_LOGINS"):
-        if f"KAIFONG_{key}" in os.environ:
-            app.config[key] = os.environ[f"KAIFONG_{key}"]
+    # every KAIFONG_X becomes config X, as the plain string it is (from_prefixed_env would
+    # JSON-decode it: "false" -> False, "0800" -> an error); each reader parses and checks its own
+    for name, value in os.environ.items():
+        if name.startswith("KAIFONG_") and len(name) > len("KAIFONG_"):
+            app.config[name[len("KAIFONG_"):]] = value
     for key in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"):
         if key in os.environ:
             app.config[key] = os.environ[key]
@@ -45,6 +47,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     init_sms(app)       # only with TWILIO_AUTH_TOKEN (no signature check, no endpoint)
     init_assistant(app)
     init_staff(app)     # the console; its secret key from KAIFONG_SECRET_KEY or DATA_DIR
+    init_speech(app)    # one synthesiser and audio cache for the kiosk and the phone
+    init_kiosk(app)
+    init_voice(app)     # only with TWILIO_AUTH_TOKEN, as for SMS
     app.add_url_rule("/healthz", "healthz", healthz)
     return app
 

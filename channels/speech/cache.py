@@ -1,0 +1,212 @@
+"""The speech service and its audio cache: clips addressed by what they say and how.
+
+A ``Clip`` is (text, voice, words a minute, sample rate); its id is a hash of those, so the same
+prompt in the same voice is one file, whoever asked for it. Two formats: ``kiosk`` (22,050 Hz,
+the engine's own) and ``phone`` (8,000 Hz, what a telephone carries).
+
+``ensure`` synthesises a clip now (the phone channel needs the file before it sends TwiML, and
+falls back to ``<Say>`` when it is None); ``want`` only notes what a page will ask for and
+synthesises it in the background (the kiosk's page is not held up, and ``GET /audio/<id>.wav``
+finishes the job if the button is pressed first). A note is the clip's text in a small JSON file
+beside the audio: only prompts go there, never personal values (see ``spell``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import queue
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+from .engine import EspeakWorker, SynthesisFailed
+
+log = logging.getLogger(__name__)
+
+#: sample rate of each audio format
+FORMATS = {"kiosk": 22050, "phone": 8000}
+#: bump when the engine's output changes for the same inputs (old files are then not reused)
+CACHE_VERSION = "1"
+DEFAULT_VOICES = {"en": "gmw/en", "zh-HK": "sit/yue"}
+DEFAULT_RATE = 160
+RATE_LIMITS = (80, 400)
+#: what ``spell`` says for characters the engine would read badly or not at all
+_SPELLING = {"(": None, ")": None, " ": None, "-": None, "#": None}
+
+
+@dataclass(frozen=True)
+class Clip:
+    text: str
+    locale: str
+    voice: str
+    rate: int
+    sample_rate: int
+
+    @property
+    def id(self) -> str:
+        key = "\0".join([CACHE_VERSION, self.voice, str(self.rate), str(self.sample_rate),
+                         self.text])
+        return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+    @property
+    def url(self) -> str:
+        return f"/audio/{self.id}.wav"
+
+
+#: a source of the clips to render ahead of time: (catalogue) -> clips
+StaticSource = Callable[[object, "Speech"], Iterable[Clip]]
+
+
+class Speech:
+    """One per app (``speech_for(app)``): voices, rate, the cache directory and the engine."""
+
+    def __init__(self, directory: Path | str, voices: dict[str, str] | None = None,
+                 rate: int = DEFAULT_RATE, engine=None):
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.voices = dict(DEFAULT_VOICES if voices is None else voices)
+        self.rate = int(rate)
+        self.engine = engine if engine is not None else EspeakWorker()
+        self.static_sources: list[StaticSource] = []
+        self._queue: queue.Queue[Clip] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._thread_lock = threading.Lock()
+        self._failed: set[str] = set()
+
+    # -- clips -------------------------------------------------------------------------------
+
+    def clip(self, text: str, locale: str, fmt: str = "kiosk") -> Clip:
+        text = " ".join(text.split())
+        if not text:
+            raise ValueError("a clip needs some text")
+        voice = self.voices.get(locale) or self.voices["en"]
+        return Clip(text, locale, voice, self.rate, FORMATS[fmt])
+
+    def spell(self, value: str, locale: str, fmt: str = "kiosk") -> list[Clip]:
+        """A personal value as one clip per character ("A", "1", "2" ...), so that nothing in
+        the cache, or in a clip id, holds the value itself."""
+        clips = []
+        for ch in str(value):
+            said = _SPELLING.get(ch, ch)
+            if said:
+                clips.append(self.clip(said, locale, fmt))
+        return clips
+
+    def path(self, clip: Clip | str) -> Path:
+        cid = clip if isinstance(clip, str) else clip.id
+        return self.directory / f"{cid}.wav"
+
+    def ready(self, clip: Clip) -> bool:
+        return self.path(clip).exists()
+
+    # -- synthesis ---------------------------------------------------------------------------
+
+    def ensure(self, clip: Clip) -> Path | None:
+        """The clip's file, synthesised now if missing; None when synthesis failed (logged)."""
+        path = self.path(clip)
+        if path.exists():
+            return path
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".wav")
+        os.close(fd)
+        try:
+            self.engine.synthesise(clip.text, clip.voice, clip.rate, clip.sample_rate, Path(tmp))
+            os.replace(tmp, path)     # atomic: a reader sees the whole file or none
+        except (SynthesisFailed, OSError) as exc:
+            # the clip id and voice only: the text of a prompt can carry a filled-in value
+            log.error("speech: synthesis failed for clip %s (voice %s, %d Hz): %s",
+                      clip.id, clip.voice, clip.sample_rate, exc)
+            self._failed.add(clip.id)
+            return None
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return path
+
+    def want(self, clips: Iterable[Clip]) -> None:
+        """Note clips a page will ask for, and synthesise the missing ones in the background."""
+        for clip in clips:
+            if self.path(clip).exists():
+                continue
+            note = self.directory / f"{clip.id}.json"
+            if not note.exists():
+                tmp = note.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+                tmp.write_text(json.dumps({"text": clip.text, "locale": clip.locale,
+                                           "voice": clip.voice, "rate": clip.rate,
+                                           "sample_rate": clip.sample_rate}), encoding="utf-8")
+                os.replace(tmp, note)
+            self._queue.put(clip)
+            self._start_thread()
+
+    def noted(self, clip_id: str) -> Clip | None:
+        """A clip that ``want`` noted (by any process sharing the directory), or None."""
+        try:
+            data = json.loads((self.directory / f"{clip_id}.json").read_text(encoding="utf-8"))
+            clip = Clip(data["text"], data["locale"], data["voice"], int(data["rate"]),
+                        int(data["sample_rate"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return clip if clip.id == clip_id else None
+
+    def _start_thread(self) -> None:
+        with self._thread_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._drain, name="kaifong-speech-queue",
+                                                daemon=True)
+                self._thread.start()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                clip = self._queue.get(timeout=5)
+            except queue.Empty:
+                return
+            try:
+                self.ensure(clip)
+            finally:
+                self._queue.task_done()
+
+    def wait_background(self, timeout: float = 60.0) -> None:
+        """For tests and the command line: until the background queue is empty."""
+        done = threading.Event()
+        threading.Thread(target=lambda: (self._queue.join(), done.set()), daemon=True).start()
+        done.wait(timeout)
+
+    # -- ahead of time -----------------------------------------------------------------------
+
+    def static_clips(self, catalogue) -> list[Clip]:
+        """Every clip the channels say they will need, without repeats, in a stable order."""
+        seen: dict[str, Clip] = {}
+        for source in self.static_sources:
+            for clip in source(catalogue, self):
+                seen.setdefault(clip.id, clip)
+        return list(seen.values())
+
+    def prerender(self, clips: Iterable[Clip],
+                  progress: Callable[[int, int, int], None] | None = None) -> tuple[int, int]:
+        """Synthesise the missing ones; returns (synthesised, failed). ``progress(done, total,
+        failed)`` is called after each clip."""
+        clips = list(clips)
+        missing = [c for c in clips if not self.ready(c)]
+        made = failed = 0
+        for i, clip in enumerate(missing, 1):
+            if self.ensure(clip) is None:
+                failed += 1
+            else:
+                made += 1
+            if progress:
+                progress(i, len(missing), failed)
+        return made, failed
+
+    def close(self) -> None:
+        close = getattr(self.engine, "close", None)
+        if close:
+            close()
+
+
+def speech_for(app) -> Speech:
+    return app.extensions["kaifong_speech"]
