@@ -602,7 +602,7 @@ def _question(sid: str, raw: dict, fields: dict, next_map: dict | None, problem)
     for key in ("min", "max"):
         if raw.get(key) is not None:
             fields[key] = float(raw[key])
-    fields["confirm"] = bool(raw.get("confirm", qtype in ("hkid", "appointment")))
+    fields["confirm"] = bool(raw.get("confirm", qtype in ("hkid", "phone", "appointment")))
     fields["personal"] = bool(raw.get("personal", qtype in PERSONAL_TYPES))
 
 

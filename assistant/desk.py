@@ -35,7 +35,7 @@ from .model import HandBack, Reply
 from .store import JSONText, Line, Turn, UTCDateTime, conversations, metadata, queue_query
 
 __all__ = ["AUDIT_ACTIONS", "OUTCOMES", "AuditEntry", "Deliverer", "Desk", "DeskConversation",
-           "mask_personal", "staff_audit"]
+           "mask_personal", "request_call_back", "staff_audit"]
 
 #: how a member of staff may close a conversation
 OUTCOMES = ("resolved", "referred", "no_response")
@@ -76,6 +76,9 @@ class DeskConversation:
     #: what the citizen already gave: procedure, step, slots (values masked unless revealed)
     summary: dict
     updated_at: datetime | None
+    #: a call-back the citizen is waiting for: {"number" (masked unless revealed), "due" (an
+    #: aware datetime or None: as soon as staff can), "why"}; None when none was asked for
+    callback: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -286,6 +289,25 @@ class Desk:
             detail=detail or {}))
 
 
+def request_call_back(t: Turn, number: str, due: datetime | None, why: str) -> None:
+    """Inside a channel's turn of a conversation that is waiting for a person: the citizen will
+    be called back on ``number`` (from ``due``, or as soon as staff can when None). ``why``:
+    "closed" (outside office hours), "no_answer" (no one took the transfer), "no_line" (no staff
+    number to transfer to). The queue shows it, with the number masked until revealed."""
+    state = t.state or {}
+    escalation = dict(state.get("escalation") or {})
+    if state.get("status") != "waiting" or not escalation:
+        raise StaffActionError("a call-back needs a conversation waiting for a person")
+    if escalation.get("reason") != "distress":      # distress stays the reason, and first
+        escalation["asked_reason"] = escalation.get("reason")
+        escalation["reason"] = "callback"
+    escalation["callback"] = {"number": number, "due": due.isoformat() if due else None,
+                              "why": why, "asked_at": t.now.isoformat()}
+    t.state = {**state, "escalation": escalation}
+    t.add_event("callback", {"why": why, "due": escalation["callback"]["due"]})
+    t.add_line("system", "(asked to be called back)", {"callback": why})
+
+
 def _conversation(row, reveal: bool) -> DeskConversation:
     state = row.state or {}
     escalation = state.get("escalation") or {}
@@ -300,7 +322,17 @@ def _conversation(row, reveal: bool) -> DeskConversation:
         address=row.address if reveal else mask_personal(row.address),
         status=row.status, locale=row.locale, procedure=row.procedure, step=row.step,
         reason=row.escalation_reason, priority=row.priority, waiting_since=row.waiting_since,
-        claimed_by=escalation.get("claimed_by"), summary=summary, updated_at=row.updated_at)
+        claimed_by=escalation.get("claimed_by"), summary=summary, updated_at=row.updated_at,
+        callback=_callback(escalation.get("callback"), reveal))
+
+
+def _callback(callback: dict | None, reveal: bool) -> dict | None:
+    if not callback:
+        return None
+    due = callback.get("due")
+    return {"number": callback.get("number") if reveal else mask_personal(
+                callback.get("number") or ""),
+            "due": datetime.fromisoformat(due) if due else None, "why": callback.get("why")}
 
 
 def _mask_value(value: Any) -> Any:

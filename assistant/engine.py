@@ -39,6 +39,10 @@ MAX_UNDERSTOOD = 500
 MAX_TEXT_SLOT = 1000
 
 PRIORITY_DISTRESS, PRIORITY_MISSES, PRIORITY_ASKED = 0, 1, 2
+#: a recognised answer heard with less confidence than this is read back to be confirmed
+LOW_CONFIDENCE = 0.5
+#: answers that are read back one character at a time
+SPELLED_TYPES = frozenset({"hkid", "phone"})
 
 _FILLERS = re.compile(r"^(please|pls|plz|ok|okay|唔該|請|麻煩)\s*|\s*(please|pls|plz|呀|啊|啦|喇|吖|唔該)$")
 _FULLWIDTH_KEYS = str.maketrans("０１２３４５６７８９＊＃　", "0123456789*# ")
@@ -67,6 +71,8 @@ class _Turn:
         self.tags: list[str] = []
         self.rendered = False
         self.written = ""      # what the citizen typed, as typed (for free-text answers)
+        self.confidence: float | None = None   # the recogniser's, for what was said
+        self.spell: list[str] = []
 
     # -- small helpers -----------------------------------------------------------------------
 
@@ -201,6 +207,7 @@ class _Turn:
         elif isinstance(inp, Text):
             raw = inp.text[:MAX_UNDERSTOOD * 4]
             self.written = inp.text
+            self.confidence = inp.confidence
         else:
             return "", None
         text = u.normalise(raw)[:MAX_UNDERSTOOD]
@@ -552,7 +559,8 @@ class _Turn:
         if value is None:
             return self.miss(message=problem[0] if problem else None,
                              **(problem[1] if problem else {}))
-        if step.confirm:
+        heard_badly = self.confidence is not None and self.confidence < LOW_CONFIDENCE
+        if step.confirm or heard_badly:
             self.s["pending"] = {"kind": "confirm", "value": value}
             self.s["misses"] = 0
             return None
@@ -713,6 +721,7 @@ class _Turn:
                 return None
         # the reference first: if only one message is read, or only one page, it is that one
         self.say(self.cat.prompt("reference"))
+        self.spell.append(s["reference"])
         self.say(step.say)
         lines = [self.t(self.cat.prompt("summary_heading"))]
         labels = self.proc().slot_labels()
@@ -724,6 +733,8 @@ class _Turn:
             question = self._question_for(name)
             if question is not None and question.type == "hkid":
                 value = mask_hkid(value)
+            if question is not None and question.type in SPELLED_TYPES:
+                self.spell.append(value)
             lines.append(line.format(label=self.t(labels.get(name, name)), value=value))
         self.parts.append("\n".join(lines))
         self.flags["ended"] = True
@@ -810,6 +821,8 @@ class _Turn:
             self.prompt = self.fill(self.t(self.cat.prompt("confirm")), {"value": value})
             expect_kind = "yes_no"
             self.tags.append("confirm")
+            if step.type in SPELLED_TYPES:
+                self.spell.append(value)
         elif kind == "resume":
             self.prompt = self.t(self.cat.prompt("resume_choice"))
         elif kind == "candidates":
@@ -856,7 +869,43 @@ class _Turn:
             reference=s.get("reference"),
             action=self.action,
             tags=tuple(self.tags),
+            progress=self.progress(),
+            spell=tuple(dict.fromkeys(v for v in self.spell if v)),
         )
+
+    def progress(self) -> tuple[int, int] | None:
+        s, step = self.s, self.step()
+        if s["status"] != "bot" or step is None or step.kind != "question":
+            return None
+        if (s["pending"] or {}).get("kind") not in (None, "confirm"):
+            return None
+        proc = self.proc()
+        asked = sum(1 for sid in s["history"]
+                    if sid in proc.steps and proc.steps[sid].kind == "question")
+        asked = max(asked, 1)
+        return asked, asked - 1 + questions_ahead(self.cat)[proc.id][step.id]
+
+
+@per_catalogue
+def questions_ahead(cat: Catalogue) -> dict[str, dict[str, int]]:
+    """For every step of every procedure: the most questions a citizen can still be asked from
+    it, itself included (a loop back, as an action's on_failure, counts once)."""
+    out: dict[str, dict[str, int]] = {}
+    for proc in cat.procedures.values():
+        memo: dict[str, int] = {}
+
+        def ahead(sid: str, path: frozenset) -> int:
+            if sid in memo:
+                return memo[sid]
+            step = proc.steps.get(sid)
+            if step is None or sid in path:
+                return 0
+            best = max((ahead(t, path | {sid}) for t in step.targets()), default=0)
+            memo[sid] = best + (step.kind == "question")
+            return memo[sid]
+
+        out[proc.id] = {sid: ahead(sid, frozenset()) for sid in proc.steps}
+    return out
 
 
 def mask_hkid(value: str) -> str:

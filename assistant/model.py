@@ -19,9 +19,12 @@ from typing import Any, Union
 
 @dataclass(frozen=True)
 class Text:
-    """Something the citizen typed or said (already transcribed)."""
+    """Something the citizen typed or said (already transcribed). ``confidence`` is a speech
+    recogniser's, from 0 to 1 (None when typed): an answer heard with little confidence is read
+    back for the citizen to confirm."""
 
     text: str
+    confidence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,12 @@ class Reply:
     action: ActionRequest | None = None
     #: hints for channels: "help", "repeat", "reprompt", "confirm", "consent" and similar
     tags: tuple[str, ...] = ()
+    #: (this question's number, the most questions this procedure can still ask, counting this
+    #: one and those before it) while a procedure asks something; None elsewhere
+    progress: tuple[int, int] | None = None
+    #: values in ``parts`` to be spoken one character at a time (an identity card number or phone
+    #: number read back, the reference): personal, or meant to be written down
+    spell: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:

@@ -104,6 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--media", type=int, default=0, help="pretend this many pictures came with it")
     p.set_defaults(func=cmd_sms_send)
 
+    p = sub.add_parser("speech", help="the synthesised audio of the kiosk and the phone")
+    speech = p.add_subparsers(dest="speech_command", required=True)
+    p = speech.add_parser("prerender", help="synthesise every prompt the channels will play "
+                          "that is not in the audio cache yet, with a progress bar")
+    p.add_argument("--format", choices=("kiosk", "phone"), default=None,
+                   help="only this format (default: both)")
+    p.set_defaults(func=cmd_speech_prerender)
+
     p = sub.add_parser("staff", help="staff console accounts")
     staff = p.add_subparsers(dest="staff_command", required=True)
     p = staff.add_parser("add", help="create a staff account (password from a prompt, or the "
@@ -142,6 +150,7 @@ def cmd_serve(args) -> int:
     print(f"  staff:       {base}/staff/   (accounts: kaifong staff add USER --role agent)",
           flush=True)
     print("  chat:        kaifong chat --locale zh-HK   (in another terminal)", flush=True)
+    start_prerender_thread(app)
     thread, stop = start_worker_thread(app)   # says itself why, when it cannot start
     if thread is not None:
         print("  SMS outbox:  sending (worker thread started)", flush=True)
@@ -164,6 +173,67 @@ def _threads(environ) -> int:
         raise SystemExit(f"kaifong: KAIFONG_THREADS must be a whole number of at least 1, "
                          f"not {value!r}")
     return threads
+
+
+def cmd_speech_prerender(args) -> int:
+    from .app import create_app
+    from .speech import FORMATS, speech_for
+
+    app = create_app()
+    speech = speech_for(app)
+    try:
+        clips = speech.static_clips(app.extensions["kaifong"].catalogue)
+        if args.format:
+            clips = [c for c in clips if c.sample_rate == FORMATS[args.format]]
+        cached = sum(1 for c in clips if speech.ready(c))
+        print(f"{len(clips)} prompts, {cached} already in {speech.directory}", flush=True)
+        made, failed = speech.prerender(clips, progress=_progress_bar(sys.stderr))
+    finally:
+        speech.close()
+    print(f"synthesised {made}, failed {failed}", flush=True)
+    return 1 if failed else 0
+
+
+def _progress_bar(stream, width: int = 40):
+    """A bar redrawn in place on a terminal; elsewhere (a log, CI) a line every tenth."""
+    tty = stream.isatty()
+    shown = {"step": -1}
+
+    def show(done: int, total: int, failed: int) -> None:
+        step = (100 if tty else 10) * done // max(total, 1)
+        if step == shown["step"] and done != total:
+            return
+        shown["step"] = step
+        filled = width * done // max(total, 1)
+        extra = f", {failed} failed" if failed else ""
+        line = f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total}{extra}"
+        stream.write(f"\r{line}" + ("\n" if done == total else "") if tty else f"{line}\n")
+        stream.flush()
+    return show
+
+
+def start_prerender_thread(app):
+    """At start-up: the prompts missing from the audio cache, in the background (the service
+    answers meanwhile; a clip asked for first is synthesised on demand)."""
+    import threading
+
+    from .speech import speech_for
+
+    speech = speech_for(app)
+    clips = speech.static_clips(app.extensions["kaifong"].catalogue)
+    missing = [c for c in clips if not speech.ready(c)]
+    if not missing:
+        return None
+
+    def run():
+        made, failed = speech.prerender(missing)
+        print(f"  audio:       {made} prompts synthesised"
+              + (f", {failed} failed (see the log)" if failed else ""), flush=True)
+
+    thread = threading.Thread(target=run, name="kaifong-prerender", daemon=True)
+    thread.start()
+    print(f"  audio:       synthesising {len(missing)} prompts in the background", flush=True)
+    return thread
 
 
 def cmd_sms_worker(args) -> int:

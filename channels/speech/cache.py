@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import queue
+import re
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ DEFAULT_VOICES = {"en": "gmw/en", "zh-HK": "sit/yue"}
 DEFAULT_RATE = 160
 RATE_LIMITS = (80, 400)
 #: what ``spell`` says for characters the engine would read badly or not at all
-_SPELLING = {"(": None, ")": None, " ": None, "-": None, "#": None}
+_SPELLING = {"(": None, ")": None, " ": None, "-": None, "#": None, "*": None}
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,18 @@ class Speech:
             said = _SPELLING.get(ch, ch)
             if said:
                 clips.append(self.clip(said, locale, fmt))
+        return clips
+
+    def say(self, text: str, locale: str, fmt: str = "kiosk",
+            spell: Iterable[str] = ()) -> list[Clip]:
+        """A text as clips: a sentence each (sentences recur across prompts, so the cache holds
+        each once), with every value in ``spell`` spelled out where it appears."""
+        clips: list[Clip] = []
+        for piece, spelled in _split_spelled(text, [v for v in spell if v]):
+            if spelled:
+                clips += self.spell(piece, locale, fmt)
+            else:
+                clips += [self.clip(s, locale, fmt) for s in sentences(piece)]
         return clips
 
     def path(self, clip: Clip | str) -> Path:
@@ -206,6 +219,31 @@ class Speech:
         close = getattr(self.engine, "close", None)
         if close:
             close()
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])|\n+")
+
+
+def sentences(text: str) -> list[str]:
+    """Sentences (and lines) of a text, without those with nothing to say (a lone full stop)."""
+    return [s.strip() for s in _SENTENCE_END.split(text)
+            if s and any(ch.isalnum() for ch in s)]
+
+
+def _split_spelled(text: str, values: list[str]) -> list[tuple[str, bool]]:
+    """``text`` cut into (piece, spelled?) around each occurrence of the values."""
+    if not values:
+        return [(text, False)]
+    pattern = re.compile("|".join(re.escape(v) for v in sorted(values, key=len, reverse=True)))
+    out, at = [], 0
+    for m in pattern.finditer(text):
+        if m.start() > at:
+            out.append((text[at:m.start()], False))
+        out.append((m.group(0), True))
+        at = m.end()
+    if at < len(text):
+        out.append((text[at:], False))
+    return out
 
 
 def speech_for(app) -> Speech:

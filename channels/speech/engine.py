@@ -9,9 +9,12 @@ request thread. Nothing here logs the text being spoken.
 
 from __future__ import annotations
 
+import json
 import logging
-import multiprocessing as mp
 import os
+import select
+import subprocess
+import sys
 import threading
 import wave
 from pathlib import Path
@@ -22,41 +25,56 @@ log = logging.getLogger(__name__)
 NATIVE_RATE = 22050
 
 
+class NoAudio(ValueError):
+    """The engine wrote a file with no samples in it."""
+
+
 class SynthesisFailed(Exception):
     """A clip could not be synthesised (engine missing, hung, or failed); the caller falls back."""
 
 
-def _worker_main(conn) -> None:  # pragma: no cover - runs in the child process
-    import contextlib
-    import io
+def _worker_main() -> None:  # pragma: no cover - runs in the child process
+    """``python -m channels.speech.engine``: one JSON job a line on stdin, one answer a line."""
+    # answers go to the real stdout; anything the engine prints goes nowhere
+    answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+
+    def answer(status: str, detail: str | None = None) -> None:
+        answers.write(json.dumps([status, detail]) + "\n")
+        answers.flush()
 
     try:
         import pyttsx3
 
         engine = pyttsx3.init("espeak")
     except Exception as exc:  # the parent reports it, once per clip asked
-        conn.send(("error", f"engine unavailable: {type(exc).__name__}: {exc}"))
+        answer("error", f"engine unavailable: {type(exc).__name__}: {exc}")
         return
-    conn.send(("ready", None))
-    while True:
+    answer("ready")
+    for line in sys.stdin:
         try:
-            job = conn.recv()
-        except EOFError:
-            return
-        text, voice, rate, sample_rate, path = job
-        try:
+            text, voice, rate, sample_rate, path = json.loads(line)
             native = f"{path}.native.wav"
             engine.setProperty("voice", voice)
             engine.setProperty("rate", rate)
-            # pyttsx3 prints "Audio saved to ..." on stdout: keep it out of the service's output
-            with contextlib.redirect_stdout(io.StringIO()):
+            # now and then the engine hands back an empty file (seen with one-letter clips while
+            # other processes synthesise): one more try before the clip counts as failed
+            for attempt in (1, 2):
                 engine.save_to_file(text, native)
                 engine.runAndWait()
-            _convert(native, path, sample_rate)
-            os.unlink(native)
-            conn.send(("ok", None))
+                try:
+                    _convert(native, path, sample_rate)
+                    break
+                except NoAudio:
+                    if attempt == 2:
+                        raise
+                finally:
+                    if os.path.exists(native):
+                        os.unlink(native)
+            answer("ok")
         except Exception as exc:
-            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+            answer("error", f"{type(exc).__name__}: {exc}")
 
 
 def _convert(source: str, target: str, sample_rate: int) -> None:
@@ -69,7 +87,7 @@ def _convert(source: str, target: str, sample_rate: int) -> None:
         raise ValueError(f"unexpected audio from the engine: {channels} channels, {width} bytes")
     samples = np.frombuffer(frames, dtype="<i2")
     if not len(samples):
-        raise ValueError("the engine produced no audio")
+        raise NoAudio("the engine produced no audio")
     if rate != sample_rate:
         import soxr
 
@@ -83,60 +101,71 @@ def _convert(source: str, target: str, sample_rate: int) -> None:
 
 
 class EspeakWorker:
-    """The parent's handle on the worker process; thread-safe, one clip at a time."""
+    """The parent's handle on the worker process; thread-safe, one clip at a time.
+
+    A plain subprocess (``python -m channels.speech.engine``), not multiprocessing: it needs
+    nothing from the parent's ``__main__``, so it starts the same under waitress, gunicorn, the
+    command line and pytest."""
 
     def __init__(self, timeout: float = 20.0):
         self.timeout = timeout
         self._lock = threading.Lock()
-        self._proc = None
-        self._conn = None
+        self._proc: subprocess.Popen | None = None
 
     def synthesise(self, text: str, voice: str, rate: int, sample_rate: int, path: Path) -> None:
         with self._lock:
-            conn = self._ensure()
-            conn.send((text, voice, int(rate), int(sample_rate), str(path)))
-            if not conn.poll(self.timeout):
-                self._stop()
-                raise SynthesisFailed(f"the engine took more than {self.timeout:g} s")
+            proc = self._ensure()
             try:
-                status, detail = conn.recv()
-            except EOFError:
+                proc.stdin.write(json.dumps([text, voice, int(rate), int(sample_rate),
+                                             str(path)]) + "\n")
+                proc.stdin.flush()
+            except OSError:
                 self._stop()
                 raise SynthesisFailed("the engine process ended") from None
+            status, detail = self._answer(proc)
             if status != "ok":
                 raise SynthesisFailed(detail)
 
-    def _ensure(self):
-        if self._proc is not None and self._proc.is_alive():
-            return self._conn
+    def _answer(self, proc: subprocess.Popen) -> tuple[str, str | None]:
+        ready, _, _ = select.select([proc.stdout], [], [], self.timeout)
+        if not ready:
+            self._stop()
+            raise SynthesisFailed(f"the engine took more than {self.timeout:g} s")
+        line = proc.stdout.readline()
+        if not line:
+            self._stop()
+            raise SynthesisFailed("the engine process ended")
+        status, detail = json.loads(line)
+        return status, detail
+
+    def _ensure(self) -> subprocess.Popen:
+        if self._proc is not None and self._proc.poll() is None:
+            return self._proc
         self._stop()
-        ctx = mp.get_context("spawn")   # no fork of a threaded server
-        parent, child = ctx.Pipe()
-        proc = ctx.Process(target=_worker_main, args=(child,), daemon=True,
-                           name="kaifong-speech")
-        proc.start()
-        child.close()
-        if not parent.poll(self.timeout):
-            proc.kill()
-            raise SynthesisFailed("the engine did not start")
-        try:
-            status, detail = parent.recv()
-        except EOFError:
-            raise SynthesisFailed("the engine process ended at start") from None
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "channels.speech.engine"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, encoding="utf-8",
+            cwd=str(Path(__file__).resolve().parents[2]), bufsize=1)
+        self._proc = proc
+        status, detail = self._answer(proc)
         if status != "ready":
-            proc.join(5)
+            self._stop()
             raise SynthesisFailed(detail)
-        self._proc, self._conn = proc, parent
-        return parent
+        return proc
 
     def _stop(self) -> None:
         if self._proc is not None:
             self._proc.kill()
-            self._proc.join(5)
-        if self._conn is not None:
-            self._conn.close()
-        self._proc = self._conn = None
+            self._proc.wait(5)
+            for pipe in (self._proc.stdin, self._proc.stdout):
+                if pipe:
+                    pipe.close()
+        self._proc = None
 
     def close(self) -> None:
         with self._lock:
             self._stop()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    _worker_main()

@@ -34,8 +34,8 @@ def talk(assistant, address, *turns, channel="sms", locale="en"):
 
 
 HKID_EN = ["lost my id card", "1", "1", "1", "yes", "A123456(3)", "yes", "9123 4567",
-           "sham shui po", "1", "yes"]
-HKID_ZH = ["我唔見咗身份證", "1", "1", "1", "係", "A123456(3)", "係", "91234567", "深水埗", "1",
+           "yes", "sham shui po", "1", "yes"]
+HKID_ZH = ["我唔見咗身份證", "1", "1", "1", "係", "A123456(3)", "係", "91234567", "係", "深水埗", "1",
            "好"]
 
 
@@ -158,6 +158,6 @@ def test_a_failing_service_hands_over_without_losing_the_turn(catalogue, store):
     seed_appointment_slots(store, catalogue, days=3)
     assistant = Assistant(catalogue, store, services={"find_slots": broken})
     replies = talk(assistant, "f", "lost my id card", "1", "1", "1", "yes", "A123456(3)", "yes",
-                   "91234567", "1")
+                   "91234567", "yes", "1")
     assert replies[-1].handed_off
     assert store.state("sms", "f")["escalation"]["reason"] == "no_appointment_times"

@@ -44,7 +44,10 @@ def test_every_step_kind_from_greeting_to_reference(flow):
     assert flow.say("yes").expect.kind == "hkid"
     assert flow.say("a123456 3").prompt == "You gave: A123456(3). Is that right?"
     assert flow.say("係").expect.kind == "phone"
-    assert flow.say("+852 9123-4567").expect.kind == "text"
+    reply = flow.say("+852 9123-4567")
+    assert reply.prompt == "You gave: 9123 4567. Is that right?"     # read back, and spelled
+    assert reply.spell == ("9123 4567",) and reply.progress == (6, 8)   # 6th of at most 8
+    assert flow.say("yes").expect.kind == "text"
     reply = flow.say("nothing more")
     assert reply.step == "pick_time" and len(reply.options) == 2  # action ran, times offered
     assert flow.say("1").tags == ("confirm",)                     # an appointment is read back
@@ -57,6 +60,33 @@ def test_every_step_kind_from_greeting_to_reference(flow):
     assert "Phone: 9123 4567" in text
     assert "Your reference number is KF0000010" in text
     assert flow.state["slots"] == {"age": 70, "hkid": "A123456(3)", "phone": "91234567"}
+    # what a voice spells: the reference and the personal values as the summary shows them
+    assert reply.spell == ("KF0000010", "A123***(*)", "9123 4567")
+    assert reply.progress is None                                 # no procedure now
+
+
+def test_progress_counts_questions_asked_and_the_most_still_ahead(mini_catalogue):
+    flow = Flow(mini_catalogue)
+    assert flow.last.progress is None                             # the menu
+    assert flow.say("test procedure").progress is None            # information, not a question
+    first = flow.say("ok")
+    assert first.prompt == "Do you have a card?" and first.progress[0] == 1
+    second = flow.say("yes")
+    assert second.progress[0] == 2 and second.progress[1] <= first.progress[1]
+    assert flow.say("nonsense").progress == second.progress       # a miss is the same question
+
+
+def test_an_answer_heard_with_little_confidence_is_read_back(mini_catalogue):
+    flow = Flow(mini_catalogue)
+    flow.say("test procedure", "ok", "yes")
+    reply = flow.send(Text("seventy", confidence=0.31))
+    assert reply.tags == ("confirm",) and reply.prompt == "You gave: 70. Is that right?"
+    assert reply.expect.kind == "yes_no"
+    assert flow.send(Text("yes", confidence=0.9)).step == "colour"
+    # heard clearly: no read-back (this step has none of its own)
+    flow = Flow(mini_catalogue)
+    flow.say("test procedure", "ok", "yes")
+    assert flow.send(Text("seventy", confidence=0.93)).step == "colour"
 
 
 def test_branch_otherwise_and_end_with_issued_reference(flow):
@@ -79,7 +109,7 @@ def test_action_failure_goes_to_on_failure(mini_catalogue):
     services["find_slots"] = lambda args: ActionResult(False, {"error": "no_slots"})
     flow = Flow(mini_catalogue, services=services)
     reply = flow.say("test procedure", "1", "yes", "70", "red", "today", "yes", "A123456(3)",
-                     "yes", "91234567", "none")
+                     "yes", "91234567", "yes", "none")
     assert "No times." in reply.text and flow.state["status"] == "waiting"
 
 
@@ -88,7 +118,7 @@ def test_slot_taken_while_choosing_finds_times_again(mini_catalogue):
     services["book_slot"] = lambda args: ActionResult(False, {"error": "slot_taken"})
     flow = Flow(mini_catalogue, services=services)
     reply = flow.say("test procedure", "1", "yes", "70", "red", "today", "yes", "A123456(3)",
-                     "yes", "91234567", "none", "1", "yes")
+                     "yes", "91234567", "yes", "none", "1", "yes")
     assert reply.step == "pick_time" and not reply.ended
 
 
@@ -236,7 +266,7 @@ def test_declining_the_collection_statement_asks_nothing_personal(mini_catalogue
 def test_nothing_already_given_is_asked_again(mini_catalogue):
     flow = Flow(mini_catalogue)
     flow.say("test procedure", "1", "yes", "70", "red", "today", "yes", "A123456(3)", "yes",
-             "91234567", "x", "1", "yes")
+             "91234567", "yes", "x", "1", "yes")
     assert flow.last.ended
     # the same conversation, a second time: age, identity card and phone are not asked again
     reply = flow.say("test procedure", "1", "yes")
@@ -354,6 +384,6 @@ def test_mask_hkid():
 def test_free_text_answers_are_kept_as_written(mini_catalogue):
     flow = Flow(mini_catalogue)
     flow.say("test procedure", "1", "yes", "70", "red", "today", "yes", "A123456(3)", "yes",
-             "91234567")
+             "91234567", "yes")
     flow.say("Street Light OUTSIDE Block\x07 B,\n  Lei Cheng Uk")
     assert flow.state["slots"]["note"] == "Street Light OUTSIDE Block B, Lei Cheng Uk"

@@ -41,7 +41,7 @@ def chat(capsys, monkeypatch, lines, *extra):
 
 
 def test_chat_json_walks_a_procedure_to_its_reference(capsys, monkeypatch):
-    turns = ["lost my id card", "1", "1", "1", "yes", "A123456(3)", "yes", "9123 4567", "1",
+    turns = ["lost my id card", "1", "1", "1", "yes", "A123456(3)", "yes", "9123 4567", "yes", "1",
              "1", "yes"]
     objects = chat(capsys, monkeypatch, turns, "--address", "+85291234567")
     assert len(objects) == len(turns) + 1

@@ -24,7 +24,8 @@ HKID_EN = [
     ("yes", "What is your identity card number? If you do not know it, say PERSON."),
     ("a123456 3", "You gave: A123456(3). Is that right?\n\nReply 1 for Yes\nReply 2 for No"),
     ("1", "What phone number can we use for a reminder?"),
-    ("9123 4567", "Which office is easiest for you to go to?\n\n"
+    ("9123 4567", "You gave: 9123 4567. Is that right?\n\nReply 1 for Yes\nReply 2 for No"),
+    ("yes", "Which office is easiest for you to go to?\n\n"
                   "Reply 1 for Sham Shui Po District Office\nReply 2 for Kwun Tong District Office\n"
                   "Reply 3 for Wan Chai District Office\nReply 4 for Sha Tin District Office"),
     ("sham shui po", re.compile(rf"Which time suits you\?\n\n(Reply \d for {WHEN}\n?){{4}}")),
@@ -56,7 +57,8 @@ HKID_ZH = [
     ("係", "你嘅身份證號碼係幾多？如果唔記得，請講「真人」。"),
     ("A123456(3)", "你俾嘅係：A123456(3)。啱唔啱？\n\n回覆 1：係\n回覆 2：唔係"),
     ("1", "我哋可以用邊個電話號碼發提示俾你？"),
-    ("91234567", "你去邊個辦事處最方便？\n\n回覆 1：深水埗民政事務處\n回覆 2：觀塘民政事務處\n"
+    ("91234567", "你俾嘅係：9123 4567。啱唔啱？\n\n回覆 1：係\n回覆 2：唔係"),
+    ("係", "你去邊個辦事處最方便？\n\n回覆 1：深水埗民政事務處\n回覆 2：觀塘民政事務處\n"
                  "回覆 3：灣仔民政事務處\n回覆 4：沙田民政事務處"),
     ("深水埗", re.compile(rf"邊個時間啱你？\n\n(回覆 \d：{WHEN_ZH}\n?){{4}}")),
     ("1", re.compile(rf"你俾嘅係：{WHEN_ZH}。啱唔啱？\n\n回覆 1：係\n回覆 2：唔係")),
