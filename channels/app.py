@@ -19,6 +19,7 @@ from assistant.store import Store, database_url
 from .sms.delivery import sms_deliverer
 from .sms.views import init_app as init_sms
 from .kiosk import init_app as init_kiosk
+from .simulator import init_app as init_simulators
 from .speech import init_app as init_speech
 from .staff import init_app as init_staff
 from .voice import init_app as init_voice
@@ -50,6 +51,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     init_speech(app)    # one synthesiser and audio cache for the kiosk and the phone
     init_kiosk(app)
     init_voice(app)     # only with TWILIO_AUTH_TOKEN, as for SMS
+    init_simulators(app)    # only with KAIFONG_SIMULATORS=on, and only for this machine
     app.add_url_rule("/healthz", "healthz", healthz)
     return app
 

@@ -128,6 +128,7 @@ class Speech:
         os.close(fd)
         try:
             self.engine.synthesise(clip.text, clip.voice, clip.rate, clip.sample_rate, Path(tmp))
+            self._note(clip)          # what it says, for the simulators and the next process
             os.replace(tmp, path)     # atomic: a reader sees the whole file or none
         except (SynthesisFailed, OSError) as exc:
             # the clip id and voice only: the text of a prompt can carry a filled-in value
@@ -145,15 +146,19 @@ class Speech:
         for clip in clips:
             if self.path(clip).exists():
                 continue
-            note = self.directory / f"{clip.id}.json"
-            if not note.exists():
-                tmp = note.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-                tmp.write_text(json.dumps({"text": clip.text, "locale": clip.locale,
-                                           "voice": clip.voice, "rate": clip.rate,
-                                           "sample_rate": clip.sample_rate}), encoding="utf-8")
-                os.replace(tmp, note)
+            self._note(clip)
             self._queue.put(clip)
             self._start_thread()
+
+    def _note(self, clip: Clip) -> None:
+        note = self.directory / f"{clip.id}.json"
+        if note.exists():
+            return
+        tmp = note.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_text(json.dumps({"text": clip.text, "locale": clip.locale, "voice": clip.voice,
+                                   "rate": clip.rate, "sample_rate": clip.sample_rate}),
+                       encoding="utf-8")
+        os.replace(tmp, note)
 
     def noted(self, clip_id: str) -> Clip | None:
         """A clip that ``want`` noted (by any process sharing the directory), or None."""

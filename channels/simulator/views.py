@@ -1,0 +1,210 @@
+"""The simulators' pages. Each exchange goes through ``app.test_client()`` to the real webhook,
+signed with the twilio library's ``RequestValidator`` for the address the webhook checks; nothing
+of the channel is imitated here. What a page shows of a conversation is read back from the
+store's transcript (replies, and what staff sent), or from the TwiML the webhook answered."""
+
+from __future__ import annotations
+
+import ipaddress
+import uuid
+import xml.etree.ElementTree as ET
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, url_for
+from twilio.request_validator import RequestValidator
+
+from ..speech import speech_for
+
+bp = Blueprint("simulator", __name__, url_prefix="/simulator", template_folder="templates",
+               static_folder="static")
+
+DEFAULT_NUMBER = "+85291234567"
+SERVICE_NUMBER = "+85230000000"
+ACCOUNT = "AC" + "0" * 32
+
+
+def init_app(app: Flask) -> bool:
+    """Register the simulators when ``KAIFONG_SIMULATORS`` is on (and a token signs for them)."""
+    value = str(app.config.get("SIMULATORS", "off")).strip().lower()
+    if value not in ("on", "off", "true", "false", "1", "0", "yes", "no", ""):
+        raise ValueError(f"KAIFONG_SIMULATORS must be on or off, not {value!r}")
+    if value not in ("on", "true", "1", "yes"):
+        return False
+    if not (app.config.get("TWILIO_AUTH_TOKEN") or "").strip():
+        raise ValueError("KAIFONG_SIMULATORS=on needs TWILIO_AUTH_TOKEN: the simulators sign "
+                         "their requests with it, as Twilio does (./scripts/serve makes one)")
+    app.register_blueprint(bp)
+    return True
+
+
+@bp.before_request
+def only_this_machine():
+    try:
+        local = ipaddress.ip_address(request.remote_addr or "").is_loopback
+    except ValueError:
+        local = False
+    if not local:
+        abort(403)
+
+
+@bp.after_request
+def headers(response):
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; media-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.get("/")
+def index():
+    return render_template("simulator/index.html", sms="sms" in current_app.blueprints,
+                           phone="voice" in current_app.blueprints)
+
+
+# -- SMS ----------------------------------------------------------------------------------------
+
+@bp.route("/sms", methods=["GET", "POST"])
+def sms():
+    if "sms" not in current_app.blueprints:
+        abort(404)
+    number = _number(request.values.get("from"))
+    error = None
+    if request.method == "POST":
+        body = request.form.get("body", "")
+        if not body.strip():
+            error = "Type a message first."
+        else:
+            status, _ = post_as_twilio("/sms", sms_form(number, body))
+            if status != 200:
+                error = f"The webhook answered {status}."
+            else:
+                return redirect(url_for(".sms", **{"from": number}) + "#last")
+    return render_template("simulator/sms.html", number=number, lines=_lines("sms", number),
+                           error=error)
+
+
+def sms_form(number: str, body: str) -> dict[str, str]:
+    sid = "SM" + uuid.uuid4().hex
+    return {"ApiVersion": "2010-04-01", "AccountSid": ACCOUNT, "MessageSid": sid,
+            "SmsMessageSid": sid, "SmsSid": sid, "SmsStatus": "received", "From": number,
+            "To": SERVICE_NUMBER, "Body": body, "NumMedia": "0", "NumSegments": "1"}
+
+
+def _lines(channel: str, address: str):
+    store = current_app.extensions["kaifong"].store
+    cid = store.conversation_id(channel, address)
+    return [] if cid is None else store.transcript(cid)
+
+
+# -- the phone ----------------------------------------------------------------------------------
+
+@bp.route("/phone", methods=["GET", "POST"])
+def phone():
+    if "voice" not in current_app.blueprints:
+        abort(404)
+    number = _number(request.values.get("from"))
+    if request.method == "GET":
+        return render_template("simulator/phone.html", number=number, call=None, verbs=[],
+                               error=None)
+    call = request.form.get("call") or "CA" + uuid.uuid4().hex
+    target = request.form.get("action") or "/voice"
+    form = call_form(call, number)
+    if request.form.get("start"):
+        target = "/voice"
+    elif "digits" in request.form:
+        form["Digits"] = request.form["digits"]
+    elif request.form.get("speech", "").strip():
+        form["SpeechResult"] = request.form["speech"].strip()
+        form["Confidence"] = request.form.get("confidence") or "0.9"
+    elif request.form.get("dial"):
+        form["DialCallStatus"] = request.form["dial"]
+    # else: the caller said and pressed nothing (Gather timed out): Twilio goes on to the verb
+    # after the Gather, which the page offers as "Stay silent"
+    error, verbs = None, []
+    for _ in range(5):       # follow <Redirect> as Twilio does
+        status, twiml = post_as_twilio(_path_of(target), form)
+        if status != 200:
+            error = f"The webhook answered {status}."
+            break
+        verbs = read_twiml(twiml)
+        redirect_to = next((v["url"] for v in verbs if v["verb"] == "Redirect"), None)
+        if not redirect_to or any(v["verb"] in ("Gather", "Dial") for v in verbs):
+            break
+        target, form = redirect_to, call_form(call, number)
+    return render_template("simulator/phone.html", number=number, call=call, verbs=verbs,
+                           error=error)
+
+
+def call_form(call: str, number: str) -> dict[str, str]:
+    return {"ApiVersion": "2010-04-01", "AccountSid": ACCOUNT, "CallSid": call, "From": number,
+            "To": SERVICE_NUMBER, "Caller": number, "Called": SERVICE_NUMBER,
+            "CallStatus": "in-progress", "Direction": "inbound"}
+
+
+def read_twiml(twiml: str) -> list[dict]:
+    """The verbs of a TwiML answer as the page shows them: what is played or said (with the
+    clip's text from the audio cache), what a Gather waits for, where a Dial goes."""
+    speech = speech_for(current_app)
+    verbs = []
+
+    def spoken(el) -> dict:
+        if el.tag == "Play":
+            url = (el.text or "").strip()
+            clip_id = urlsplit(url).path.rsplit("/", 1)[-1].removesuffix(".wav")
+            clip = speech.noted(clip_id)
+            return {"verb": "Play", "url": urlsplit(url).path,
+                    "text": clip.text if clip else ""}
+        return {"verb": "Say", "text": (el.text or "").strip(),
+                "language": el.get("language", "")}
+
+    for el in ET.fromstring(twiml):
+        if el.tag in ("Play", "Say"):
+            verbs.append(spoken(el))
+        elif el.tag == "Gather":
+            verbs.append({"verb": "Gather", "action": el.get("action") or "",
+                          "input": el.get("input") or "dtmf",
+                          "hints": el.get("hints") or "", "language": el.get("language") or "",
+                          "finish": el.get("finishOnKey", "#"),
+                          "inside": [spoken(c) for c in el if c.tag in ("Play", "Say")]})
+        elif el.tag == "Redirect":
+            verbs.append({"verb": "Redirect", "url": (el.text or "").strip()})
+        elif el.tag == "Dial":
+            number = (el.findtext("Number") or el.text or "").strip()
+            verbs.append({"verb": "Dial", "action": el.get("action") or "", "number": number})
+        elif el.tag == "Hangup":
+            verbs.append({"verb": "Hangup"})
+        else:
+            verbs.append({"verb": el.tag})
+    return verbs
+
+
+# -- signing and posting ------------------------------------------------------------------------
+
+def post_as_twilio(path: str, form: dict[str, str]) -> tuple[int, str]:
+    """POST ``form`` to this app's ``path`` as Twilio would: signed for the address the webhook
+    checks (``KAIFONG_PUBLIC_URL`` when set, else this server's own)."""
+    app = current_app._get_current_object()
+    host = request.host_url.rstrip("/")
+    public = (app.config.get("PUBLIC_URL") or "").rstrip("/")
+    url = (public or host) + path
+    signature = RequestValidator(app.config["TWILIO_AUTH_TOKEN"].strip()).compute_signature(
+        url, form)
+    with app.test_client() as client:
+        response = client.post(path, data=form, base_url=host,
+                               headers={"X-Twilio-Signature": signature})
+        return response.status_code, response.get_data(as_text=True)
+
+
+def _path_of(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def _number(value: str | None) -> str:
+    value = (value or "").strip()
+    digits = value.lstrip("+")
+    if value and digits.isdigit() and 8 <= len(digits) <= 15:
+        return value if value.startswith("+") else "+852" + digits if len(digits) == 8 else "+" + digits
+    return DEFAULT_NUMBER

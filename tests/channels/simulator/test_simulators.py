@@ -1,0 +1,118 @@
+"""The SMS and phone simulators: off unless asked for, this machine only, and what they send
+reaches the real webhooks signed as Twilio would (a wrong token is refused there, as Twilio's
+would be)."""
+
+from __future__ import annotations
+
+import re
+import wave
+
+import pytest
+
+from channels import create_app
+from channels.speech import speech_for
+from tests.browser import assert_no_axe_violations
+
+TOKEN = "simulator-test-token-0123456789"
+
+
+class FakeEngine:
+    """A short real WAV for every clip: these tests are about the simulator, not the voice."""
+
+    def synthesise(self, text, voice, rate, sample_rate, path):
+        with wave.open(str(path), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(sample_rate)
+            w.writeframes(b"\x00\x01" * (sample_rate // 10))
+
+
+def make_app(tmp_path, monkeypatch, **config):
+    for name in ("KAIFONG_PUBLIC_URL", "TWILIO_AUTH_TOKEN", "KAIFONG_DATABASE_URL",
+                 "KAIFONG_SIMULATORS"):
+        monkeypatch.delenv(name, raising=False)
+    settings = {"DATA_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'sim.db'}",
+                "SEED_SLOTS_DAYS": 3, "TWILIO_AUTH_TOKEN": TOKEN, "SIMULATORS": "on",
+                "SPEECH_ENGINE": FakeEngine()}
+    settings.update(config)
+    return create_app(settings)
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    app = make_app(tmp_path, monkeypatch)
+    yield app
+    app.extensions["kaifong"].store.close()
+
+
+def local(client):
+    return client  # the test client's remote address is 127.0.0.1
+
+
+def test_off_by_default_and_refused_when_misconfigured(tmp_path, monkeypatch):
+    app = make_app(tmp_path, monkeypatch, SIMULATORS="off")
+    assert app.test_client().get("/simulator/").status_code == 404
+    with pytest.raises(ValueError, match="KAIFONG_SIMULATORS"):
+        make_app(tmp_path, monkeypatch, SIMULATORS="maybe")
+    with pytest.raises(ValueError, match="TWILIO_AUTH_TOKEN"):
+        make_app(tmp_path, monkeypatch, TWILIO_AUTH_TOKEN="")
+
+
+def test_only_this_machine_may_use_them(app):
+    client = app.test_client()
+    assert client.get("/simulator/").status_code == 200
+    far = client.get("/simulator/", environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    assert far.status_code == 403
+    sent = client.post("/simulator/sms", data={"from": "+85291234567", "body": "hello"},
+                       environ_base={"REMOTE_ADDR": "10.0.0.7"})
+    assert sent.status_code == 403
+    assert app.extensions["kaifong"].store.conversation_id("sms", "+85291234567") is None
+
+
+def test_a_text_goes_through_the_signed_webhook_and_the_reply_shows(app):
+    client = app.test_client()
+    response = client.post("/simulator/sms", data={"from": "+85291234567",
+                                                    "body": "lost my id card"})
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "lost my id card" in page and "identity card" in page.lower()
+    assert "no-store" in client.get("/simulator/sms").headers["Cache-Control"]
+
+
+def test_a_wrong_token_is_refused_by_the_webhook_not_waved_through(app):
+    app.config["TWILIO_AUTH_TOKEN"] = "not-the-token-the-webhook-checks"
+    client = app.test_client()
+    page = client.post("/simulator/sms", data={"from": "+85291234567", "body": "hello"})
+    assert page.status_code == 200 and "answered 403" in page.get_data(as_text=True)
+    assert app.extensions["kaifong"].store.conversation_id("sms", "+85291234567") is None
+
+
+def test_a_call_plays_the_prompts_and_takes_keys(app):
+    client = app.test_client()
+    page = client.post("/simulator/phone", data={"from": "+85291234567", "start": "1"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200, html
+    clips = re.findall(r'src="(/audio/[0-9a-f]{32}\.wav)"', html)
+    assert clips, html
+    for url in clips[:3]:
+        audio = client.get(url)
+        assert audio.status_code == 200 and audio.data[:4] == b"RIFF"
+        audio.close()
+    call = re.search(r'name="call" value="(CA[0-9a-f]+)"', html).group(1)
+    action = re.search(r'name="action" value="([^"]+)"', html).group(1)
+    # press 2 for English at the language menu: the next prompts are English
+    page = client.post("/simulator/phone", data={"from": "+85291234567", "call": call,
+                                                 "action": action, "digits": "2"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "answered" not in html
+    texts = [speech_for(app).noted(c.split("/")[-1][:-4]) for c in
+             re.findall(r'src="(/audio/[0-9a-f]{32}\.wav)"', html)]
+    assert any(t and t.locale == "en" for t in texts)
+
+
+@pytest.mark.slow
+def test_the_simulator_pages_pass_axe(app, live_server, page):
+    base = live_server(app)
+    for path in ("/simulator/", "/simulator/sms", "/simulator/phone"):
+        page.goto(base + path)
+        assert_no_axe_violations(page)
