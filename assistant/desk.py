@@ -163,8 +163,9 @@ class Desk:
     def wait_for_change(self, version: Callable[[], Any], since: Any, timeout: float,
                         poll: float = 0.5) -> Any:
         """Block until ``version()`` differs from ``since`` (or ``timeout`` seconds pass), and
-        return it. Turns in this process wake the wait at once; other processes' turns are
-        seen within ``poll`` seconds, from the database."""
+        return it. Turns in this process wake the wait at once, and so do other processes'
+        on PostgreSQL (LISTEN/NOTIFY); otherwise they are seen within ``poll`` seconds, from
+        the database."""
         deadline = time.monotonic() + timeout
         while True:
             now = version()
@@ -173,8 +174,9 @@ class Desk:
             left = deadline - time.monotonic()
             if left <= 0:
                 return now
-            with self.store.committed:
-                self.store.committed.wait(min(poll, left))
+            # with other processes heard, the period only covers a lost notification
+            period = poll * 10 if self.store.hears_other_processes else poll
+            self.store.wait_committed(min(period, left))
 
     def queue_size(self) -> int:
         """How many are waiting for a person or with one (the queue page may show fewer)."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -42,6 +43,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from assistant.errors import StoreError
+
+log = logging.getLogger(__name__)
+#: PostgreSQL's channel for "a turn was committed" (the payload is empty: nothing personal)
+NOTIFY_CHANNEL = "kaifong_changes"
 
 __all__ = ["ROLES", "Event", "Line", "QueueEntry", "Store", "Turn", "UTCDateTime", "channel_state",
            "database_url", "make_engine", "metadata", "queue_query"]
@@ -180,6 +185,7 @@ _UPDATE = {with_state: sa.update(conversations).where(_conv.id == sa.bindparam("
      for name in ("version", "updated_at", "last_seq", *(_MIRRORED if with_state else ()))})
     for with_state in (False, True)}
 _ADD_LINES = sa.insert(transcript_lines)
+_NOTIFY = sa.text(f"SELECT pg_notify('{NOTIFY_CHANNEL}', '')")
 _ADD_EVENTS = sa.insert(events)
 
 _inbound = inbound_messages.c
@@ -318,6 +324,8 @@ class Store:
         #: console's live views, never their source of truth (other processes' turns are seen
         #: by reading the database; see ``assistant.desk.Desk.wait_for_change``)
         self.committed = threading.Condition()
+        self._listener: _Listener | None = None
+        self._listener_lock = threading.Lock()
         try:
             self._migrate()
         except BaseException:
@@ -358,6 +366,8 @@ class Store:
             yield turn
             with _store_errors("commit the turn"):
                 self._write(turn, row)
+                if not self.sqlite:   # delivered at commit, to every process that listens
+                    conn.execute(_NOTIFY)
                 conn.commit()
         with self.committed:
             self.committed.notify_all()
@@ -460,8 +470,75 @@ class Store:
         with self._read() as conn:
             return [Event(r.kind, r.data or {}, r.at) for r in conn.execute(query)]
 
+    def wait_committed(self, timeout: float) -> None:
+        """Sleep until a turn commits, or ``timeout`` seconds pass. In this process a commit
+        wakes it at once; on PostgreSQL, so does another process's (LISTEN/NOTIFY). Callers
+        check the database after waking: a wake-up is a hint, never the news itself."""
+        if not self.sqlite:
+            self._listen()
+        with self.committed:
+            self.committed.wait(timeout)
+
+    @property
+    def hears_other_processes(self) -> bool:
+        """True while commits of other processes wake ``wait_committed`` (PostgreSQL, with the
+        listener connected); else they are seen only by reading the database again."""
+        return self._listener is not None and self._listener.connected.is_set()
+
+    def _listen(self) -> None:
+        with self._listener_lock:
+            if self._listener is None:
+                self._listener = _Listener(self.engine.url, self.committed)
+                self._listener.start()
+
     def close(self) -> None:
+        if self._listener is not None:
+            self._listener.stop()
         self.engine.dispose()
+
+
+class _Listener(threading.Thread):
+    """One connection per process that LISTENs for other processes' commits on PostgreSQL and
+    wakes ``Store.committed``. When the connection fails it says so once, and tries again every
+    few seconds; meanwhile waiters fall back to reading the database on a short period."""
+
+    def __init__(self, url, committed: threading.Condition):
+        super().__init__(name="kaifong-store-listener", daemon=True)
+        self.conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.committed = committed
+        self.connected = threading.Event()
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        import psycopg
+
+        failed_before = False
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5) as conn:
+                    conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    self.connected.set()
+                    failed_before = False
+                    self._wake()        # anything committed while we were not listening
+                    while not self._stop.is_set():
+                        for _ in conn.notifies(timeout=1.0):
+                            self._wake()
+            except psycopg.Error as error:
+                if not failed_before:
+                    log.warning("store: cannot listen for other processes' changes (%s); "
+                                "live views read the database every half second meanwhile",
+                                type(error).__name__)
+                failed_before = True
+            finally:
+                self.connected.clear()
+            self._stop.wait(3)
+
+    def _wake(self) -> None:
+        with self.committed:
+            self.committed.notify_all()
+
+    def stop(self) -> None:
+        self._stop.set()
 
 
 def queue_query(statuses, limit: int):

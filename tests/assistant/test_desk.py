@@ -230,3 +230,37 @@ def test_wait_for_change_wakes_on_a_turn_and_times_out_without_one(assistant, st
 ])
 def test_mask_personal(text, masked):
     assert mask_personal(text) == masked
+
+
+@pytest.mark.postgres
+def test_on_postgresql_another_process_commit_wakes_the_wait(db_url, open_store, catalogue):
+    """Two stores on one database stand for two app processes: a turn committed through one
+    wakes a console waiting in the other by LISTEN/NOTIFY, not by the waiter's polling (which
+    is set longer than the whole wait here)."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's; SQLite is one process")
+    here, there = open_store(), open_store()
+    desk = Desk(Assistant(catalogue, here))
+    other = Assistant(catalogue, there)
+    talk(other, "+85291230000", "person")
+    cid = here.conversation_id("sms", "+85291230000")
+    since = desk.conversation_version(cid)
+    here.wait_committed(0.01)                               # starts the listener
+    for _ in range(100):
+        if here.hears_other_processes:
+            break
+        time.sleep(0.05)
+    assert here.hears_other_processes
+
+    def later():
+        time.sleep(0.3)
+        other.turn("sms", "+85291230000", Text("still there?"))
+
+    thread = threading.Thread(target=later)
+    thread.start()
+    started = time.monotonic()
+    changed = desk.wait_for_change(lambda: desk.conversation_version(cid), since,
+                                   timeout=30, poll=60)
+    thread.join()
+    # without the notification the wait would end only at its 30 s timeout
+    assert changed != since and time.monotonic() - started < 15
