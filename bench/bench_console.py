@@ -364,6 +364,26 @@ def message_to_console(app, console_port: int, webhook_port: int, messages: int,
 
 # -- the run -----------------------------------------------------------------------------------
 
+def throwaway_postgres(admin_url: str):
+    """A new empty database next to ADMIN_URL's, and a function that drops it."""
+    import sqlalchemy as sa
+
+    from assistant.store import make_engine
+
+    admin = make_engine(admin_url).execution_options(isolation_level="AUTOCOMMIT")
+    name = f"kaifong_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = admin.url.set(database=name).render_as_string(hide_password=False)
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return url, drop
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, default=200)
@@ -378,6 +398,11 @@ def main() -> int:
                         help="do not give the server and this script separate CPUs")
     parser.add_argument("--quick", action="store_true",
                         help="20 messages, 100 waiting, 10 pages (the smoke test)")
+    parser.add_argument("--postgres", metavar="ADMIN_URL", default=None,
+                        help="run on PostgreSQL instead of SQLite: a throw-away database is made "
+                             "through ADMIN_URL (e.g. postgresql://postgres@127.0.0.1:5432/test) "
+                             "and dropped afterwards; other processes' turns then arrive by "
+                             "LISTEN/NOTIFY")
     parser.add_argument("--out")
     args = parser.parse_args()
     if args.quick:
@@ -393,6 +418,8 @@ def main() -> int:
 
     doc: dict = {}
     servers: list = []
+    database_url, drop_database = throwaway_postgres(args.postgres) if args.postgres else (None,
+                                                                                          None)
     with tempfile.TemporaryDirectory() as data_dir:
         port, port_b = free_port(), free_port()
         base = dict(os.environ, KAIFONG_DATA_DIR=data_dir, TWILIO_AUTH_TOKEN=TOKEN,
@@ -404,6 +431,8 @@ def main() -> int:
         os.environ.update(KAIFONG_DATA_DIR=data_dir, TWILIO_AUTH_TOKEN=TOKEN)
         for name in ("KAIFONG_DATABASE_URL", "KAIFONG_SECRET_KEY"):
             os.environ.pop(name, None)
+        if database_url:
+            base["KAIFONG_DATABASE_URL"] = os.environ["KAIFONG_DATABASE_URL"] = database_url
         os.environ["KAIFONG_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
         from assistant.staff import add_staff
         from channels import create_app
@@ -450,6 +479,8 @@ def main() -> int:
             for server in servers:
                 stop_server(server)
             app.extensions["kaifong"].store.close()
+            if drop_database:
+                drop_database()
 
     with_rows = pages[args.waiting]
     fewer = pages[small]
@@ -457,14 +488,17 @@ def main() -> int:
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
                     "cpus": os.cpu_count()},
         "setup": {"server": "gunicorn gthread, channels:create_app()", "workers": 1,
-                  "threads": args.threads, "database": "sqlite (WAL)",
+                  "threads": args.threads,
+                  "database": "postgresql" if args.postgres else "sqlite (WAL)",
                   "client": "python http.client on loopback, same machine",
                   "server_cpus": sorted(server_cpus) if server_cpus else "shared",
                   "client_cpus": sorted(os.sched_getaffinity(0)),
                   "live_path": "one process: the store's threading.Condition, notified after "
                                "each commit, wakes the stream, which reads the transcript; "
-                               "other processes' turns are seen by polling max(updated_at) "
-                               "every 0.5 s (Desk.wait_for_change)",
+                               + ("other processes' turns wake it by PostgreSQL's "
+                                  "LISTEN/NOTIFY" if args.postgres else
+                                  "other processes' turns are seen by polling the database "
+                                  "every 0.5 s (Desk.wait_for_change)"),
                   "messages": args.messages, "gap_ms": args.gap_ms,
                   "waiting": args.waiting, "pages": args.pages,
                   "seeded_by": "Assistant.turn in the benchmark process: Start, "
