@@ -104,6 +104,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--media", type=int, default=0, help="pretend this many pictures came with it")
     p.set_defaults(func=cmd_sms_send)
 
+    p = sub.add_parser("voice-call", help="call a running server as Twilio would: signed voice "
+                       "webhooks, following the TwiML (development; TWILIO_AUTH_TOKEN)")
+    p.add_argument("turns", nargs="*", help="keys (1, 91234567#, *2), say:WORDS, silence, or "
+                   "dial:STATUS (how a transfer ends: completed, no-answer, busy)")
+    p.add_argument("--url", default="http://127.0.0.1:8080",
+                   help="the server's address as Twilio calls it (KAIFONG_PUBLIC_URL)")
+    p.add_argument("--from", dest="caller", default="+85291234567")
+    p.add_argument("--to", default=os.environ.get("TWILIO_FROM_NUMBER") or "+85230000000")
+    p.add_argument("--audio-dir", default=None, help="the server's audio cache, to print what "
+                   "each clip says (default: KAIFONG_DATA_DIR/audio when it exists)")
+    p.set_defaults(func=cmd_voice_call)
+
     p = sub.add_parser("speech", help="the synthesised audio of the kiosk and the phone")
     speech = p.add_subparsers(dest="speech_command", required=True)
     p = speech.add_parser("prerender", help="synthesise every prompt the channels will play "
@@ -149,6 +161,9 @@ def cmd_serve(args) -> int:
         print(f"  SMS webhook: {public}/sms   (status callback: {public}/sms/status)", flush=True)
     print(f"  staff:       {base}/staff/   (accounts: kaifong staff add USER --role agent)",
           flush=True)
+    if "simulator" in app.blueprints:
+        print(f"  simulators:  {base}/simulator/   (text messages and a phone call, as Twilio "
+              "would send them)", flush=True)
     print("  chat:        kaifong chat --locale zh-HK   (in another terminal)", flush=True)
     start_prerender_thread(app)
     thread, stop = start_worker_thread(app)   # says itself why, when it cannot start
@@ -236,6 +251,19 @@ def start_prerender_thread(app):
     return thread
 
 
+def cmd_voice_call(args) -> int:
+    from .voice.devtools import run_call
+
+    token = os.environ.get("TWILIO_AUTH_TOKEN", "").strip()
+    if not token:
+        print("kaifong: set TWILIO_AUTH_TOKEN to the server's token to sign the calls",
+              file=sys.stderr)
+        return 2
+    audio_dir = args.audio_dir or Path(os.environ.get("KAIFONG_DATA_DIR") or "var") / "audio"
+    return run_call(args.url, token, args.caller, args.turns, to=args.to,
+                    audio_dir=audio_dir if Path(audio_dir).is_dir() else None)
+
+
 def cmd_sms_worker(args) -> int:
     return run_worker_cli()
 
@@ -256,6 +284,13 @@ def cmd_chat(args) -> int:
 def _chat_loop(assistant: Assistant, args) -> int:
     if args.channel == "sms" and not args.json:
         return _sms_loop(assistant, args)
+    if args.channel == "voice" and not args.json:
+        from .voice.devtools import voice_chat
+        interactive = sys.stdin.isatty()
+        if interactive:
+            print("(Press keys as the caller would: 1, 91234567#, *2; or type what they say; an "
+                  "empty line is silence.)", flush=True)
+        return voice_chat(assistant, args, _lines(interactive), os.environ)
     render = RENDERERS[args.channel]
     interactive = sys.stdin.isatty() and not args.json
     reply = assistant.turn(args.channel, args.address, Start(), locale=args.locale or "en")

@@ -12,6 +12,8 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from assistant.understanding import has_chinese
 
+from ..twilio_auth import signed_url  # re-exported: the SMS channel's public helper since issue 3
+
 __all__ = ["BadInbound", "InboundSms", "guess_locale", "inbound_from_form", "signed_url",
            "twiml"]
 
@@ -42,14 +44,6 @@ def inbound_from_form(form: Mapping[str, str]) -> InboundSms:
     return InboundSms(address=address, body=form.get("Body") or "",
                       sid=(form.get("MessageSid") or form.get("SmsSid") or None),
                       media=media, opt_out_type=form.get("OptOutType") or None)
-
-
-def signed_url(public_base: str | None, request_url: str, path: str, query: str) -> str:
-    """The address Twilio signed: behind a proxy, the public base (``KAIFONG_PUBLIC_URL``) with
-    this request's path and query string; without one, the URL as this server received it."""
-    if not public_base:
-        return request_url
-    return public_base.rstrip("/") + path + (f"?{query}" if query else "")
 
 
 def twiml(messages: Sequence[str]) -> str:

@@ -17,14 +17,14 @@ import sys
 import traceback
 from dataclasses import dataclass
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, Response, current_app, request
 from twilio.request_validator import RequestValidator
 
+from ..twilio_auth import forbidden, parse_public_url, signed
 from . import outbound  # the outbox worker's half of the channel: delivery reports
 from .inbound import parse_idle, receive
-from .mapping import BadInbound, inbound_from_form, signed_url, twiml
+from .mapping import BadInbound, inbound_from_form, twiml
 
 __all__ = ["NO_TOKEN", "SmsConfig", "bp", "init_app"]
 
@@ -53,7 +53,7 @@ def init_app(app: Flask) -> bool:
         print(NO_TOKEN, file=sys.stderr, flush=True)
         return False
     app.extensions["kaifong_sms"] = SmsConfig(
-        RequestValidator(token), _public_url(app.config.get("PUBLIC_URL")),
+        RequestValidator(token), parse_public_url(app.config.get("PUBLIC_URL")),
         parse_idle(app.config.get("SMS_IDLE_MINUTES")))
     app.register_blueprint(bp)
     return True
@@ -93,16 +93,11 @@ def status():
 
 
 def _signed(config: SmsConfig) -> bool:
-    signature = request.headers.get("X-Twilio-Signature")
-    if not signature:
-        return False
-    url = signed_url(config.public_url, request.url, request.path,
-                     request.query_string.decode("latin-1"))
-    return config.validator.validate(url, request.form, signature)
+    return signed(config.validator, config.public_url)
 
 
 def _forbidden() -> Response:
-    return Response("forbidden\n", 403, mimetype="text/plain")   # never anything of the request
+    return forbidden()
 
 
 def _log_failure(what: str, error: BaseException) -> None:
@@ -110,12 +105,3 @@ def _log_failure(what: str, error: BaseException) -> None:
     frames = "".join(traceback.format_tb(error.__traceback__))
     log.error("SMS: handling %s failed with %s\n%s", what, type(error).__name__, frames)
 
-
-def _public_url(value: str | None) -> str | None:
-    if not value:
-        return None
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
-        raise ValueError("KAIFONG_PUBLIC_URL must be the address Twilio calls, such as "
-                         "https://kaifong.example.org")
-    return value

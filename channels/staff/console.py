@@ -17,10 +17,21 @@ import json
 import time
 from datetime import UTC, datetime
 
-from flask import (Response, abort, current_app, g, redirect, render_template, request,
-                   stream_with_context, url_for)
+from flask import (
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 
 from assistant import ClaimRefused, Desk, StaffActionError
+from assistant.conversation import HONG_KONG
+from assistant.i18n import format_when
 
 from ..i18n import N_
 from .views import _locale as staff_locale
@@ -37,7 +48,15 @@ REASONS = {
     "misses": N_("Not understood several times"),
     "distress": N_("Distress words: contact them first"),
     "service_failed": N_("A service failed"),
+    "callback": N_("Asked to be called back"),
 }
+#: why a caller waits for a call-back (``assistant.desk.request_call_back``)
+CALL_BACK_WHY = {
+    "closed": N_("called outside office hours"),
+    "no_answer": N_("no one answered the transfer"),
+    "no_line": N_("no staff line to transfer to"),
+}
+AS_SOON_AS_POSSIBLE = N_("as soon as possible")
 OUTCOME_LABELS = {
     "resolved": N_("Resolved"),
     "referred": N_("Referred to a department"),
@@ -60,7 +79,7 @@ CANNED_LABELS = {"hello": N_("Greeting"), "moment": N_("Please wait"),
 AUDIT_LABELS = {"viewed": N_("viewed"), "revealed": N_("revealed personal data"),
                 "claimed": N_("took"), "replied": N_("replied"), "handed_back": N_("gave back"),
                 "closed": N_("closed")}
-TEXTS = (*REASONS.values(), *AUDIT_LABELS.values(), *OUTCOME_LABELS.values(), *CHANNELS.values(), *ROLE_LABELS.values(),
+TEXTS = (*REASONS.values(), *CALL_BACK_WHY.values(), AS_SOON_AS_POSSIBLE, *AUDIT_LABELS.values(), *OUTCOME_LABELS.values(), *CHANNELS.values(), *ROLE_LABELS.values(),
          *CANNED.values(), *CANNED_LABELS.values())
 
 
@@ -102,8 +121,15 @@ def _console_helpers():
             return "-"
         return _t(REASONS[reason]) if reason in REASONS else reason.replace("_", " ")
 
+    def call_back_when(callback: dict) -> str:
+        due = callback.get("due")
+        if due is None:
+            return _t(AS_SOON_AS_POSSIBLE)
+        return format_when(due.astimezone(HONG_KONG), staff_locale())
+
     return {"procedure_title": procedure_title, "slot_label": slot_label,
-            "reason_label": reason_label, "channels": CHANNELS,
+            "reason_label": reason_label, "call_back_when": call_back_when,
+            "call_back_why": CALL_BACK_WHY, "channels": CHANNELS,
             "role_labels": ROLE_LABELS, "outcomes": OUTCOME_LABELS, "canned": CANNED_LABELS,
             "audit_labels": AUDIT_LABELS}
 

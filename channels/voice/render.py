@@ -1,21 +1,21 @@
-"""Reply -> words to speak on the phone: the message, then "say X or press 1" for each option
-(every spoken choice can also be pressed). The TwiML and speech engines come with the phone
-issue. Pure; no I/O."""
+"""Reply -> what the caller hears, as text, with the keys that do something: the core's own view
+of the phone (``kaifong chat --channel voice --json`` and the chat of any channel-less run).
+Pure; no I/O. The call flow itself (language menu, "*" and a second key, the offer of a text
+message, transfers) is ``channels.voice.call``; ``kaifong chat --channel voice`` without
+``--json`` runs that."""
 
 from __future__ import annotations
 
 from assistant.model import Reply
 
-from ..i18n import N_
+from .callstep import reply_step
 
-SPOKEN_OPTION = N_("For {label}, press {key}.")
+__all__ = ["render_speech"]
 
 
 def render_speech(reply: Reply, gettext) -> str:
     if reply.silent:
         return ""
-    spoken = list(reply.parts)
-    for o in reply.options:
-        spoken.append(gettext(reply.locale, SPOKEN_OPTION).format(
-            label=o.label, key=o.key.replace("*", "star ")))
-    return " ".join(p.replace("\n", " ") for p in spoken)
+    step = reply_step(reply, gettext, timeout=10)
+    keys = "; ".join(f"{key} = {label}" for key, label in step.keys)
+    return step.text + (f" [keys: {keys}]" if keys else "")

@@ -1,0 +1,120 @@
+"""The phone's speech: a call step's words as 8 kHz clips of the shared speech service, and
+every clip the phone can be known to need ahead of time (``phone_clips``, a static source).
+
+``PhoneAudio.sounds`` synthesises what is missing now (Twilio fetches the URL as soon as it
+reads the TwiML) and falls back to Twilio's ``<Say>`` for a piece that cannot be synthesised (the
+speech service logs the failure, without the text). Spelled pieces are one clip per character, so
+no clip, file or clip id holds a personal value.
+"""
+
+from __future__ import annotations
+
+from assistant.catalogue import PLACEHOLDER_RE
+from assistant.model import Option
+
+from ..speech import Clip, Speech
+from .callstep import FIRST_OPTIONS, MORE_KEY, MORE_OPTIONS, PROGRESS, CallStep, Speak, option_line
+from .callstep import TEXTS as STEP_TEXTS
+from .twiml import Sound
+
+__all__ = ["FORMAT", "PhoneAudio", "phone_clips"]
+
+FORMAT = "phone"
+#: what a spelled value can be made of (identity card numbers, phone numbers, references)
+SPELLING = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+class PhoneAudio:
+    def __init__(self, speech: Speech, base_url: str):
+        self.speech = speech
+        self.base_url = base_url.rstrip("/")
+
+    def clips(self, speak: Speak) -> list[Clip]:
+        """A sentence a clip (the speech service's ``say``), or a character a clip."""
+        if speak.spell:
+            return self.speech.spell(speak.text.upper(), speak.locale, FORMAT)
+        return self.speech.say(speak.text, speak.locale, FORMAT)
+
+    def sounds(self, step: CallStep) -> list[Sound]:
+        out: list[Sound] = []
+        for speak in step.speak:
+            for clip in self.clips(speak):
+                if self.speech.ensure(clip) is not None:
+                    out.append(Sound(url=self.base_url + clip.url))
+                else:
+                    out.append(Sound(text=clip.text, locale=clip.locale))
+        return out
+
+
+def phone_clips(catalogue, speech: Speech):
+    """Every clip the phone says that does not depend on the caller: the catalogue's prompts and
+    steps (with facts filled in, as the core fills them), each choice as "For X, press N", the
+    channel's own words, where a question stands, and the characters values are spelled with."""
+    for locale in catalogue.locales:
+        yield from _clips_in(catalogue, speech, locale)
+
+
+def _clips_in(catalogue, speech: Speech, locale: str):
+    from .call import TEXTS as CALL_TEXTS
+
+    def t(msgid: str) -> str:
+        return catalogue.gettext(locale, msgid)
+
+    def said(text: str):
+        filled = _fill_facts(catalogue, locale, t(text))
+        if filled is not None and filled.strip():
+            yield from speech.say(filled, locale, FORMAT)
+
+    def option(label: str, key: str, value: str = ""):
+        line = option_line(Option(key, value, t(label)), locale, catalogue.gettext)
+        yield from speech.say(line, locale, FORMAT)
+
+    for msgid in catalogue.prompts.values():
+        yield from said(msgid)
+    for msgid in (*STEP_TEXTS, *CALL_TEXTS):
+        if not PLACEHOLDER_RE.search(msgid):
+            yield from said(msgid)
+    for msgid in (MORE_OPTIONS, FIRST_OPTIONS):
+        yield from speech.say(t(msgid).format(key=MORE_KEY), locale, FORMAT)
+    for key, name in (("1", "yes"), ("2", "no"), ("1", "next"), ("1", "carry_on"),
+                      ("2", "start_again"), ("0", "person")):
+        yield from option(catalogue.prompt(name), key, name)
+    for i, group in enumerate(catalogue.menu, 1):
+        yield from option(group.label, str(i))
+        for j, pid in enumerate(group.procedures, 1):
+            yield from option(catalogue.procedures[pid].title, str(j))
+    for proc in catalogue.procedures.values():
+        for key in "123":                # a candidate list offers up to three procedures
+            yield from option(proc.title, key)
+        for step in proc.steps.values():
+            for text in (step.say, step.ask, step.help, step.hint):
+                if text:
+                    yield from said(text)
+            for i, opt in enumerate(step.options, 1):
+                yield from option(opt.label, str(i))
+    most = max((sum(1 for st in p.steps.values() if st.kind == "question")
+                for p in catalogue.procedures.values()), default=0)
+    for total in range(2, most + 1):
+        for number in range(1, total + 1):
+            yield from speech.say(t(PROGRESS).format(number=number, total=total), locale,
+                                  FORMAT)
+    for ch in SPELLING:
+        yield speech.clip(ch, locale, FORMAT)
+
+
+def _fill_facts(catalogue, locale: str, text: str) -> str | None:
+    """The text with facts filled in as the core fills them; None if it needs anything else (a
+    slot, a reference): that is said from the cache after its first use, not before."""
+    missing = False
+
+    def value(m):
+        nonlocal missing
+        name = m.group(1)
+        if m.group(2) is None and name in catalogue.facts:
+            fact = catalogue.facts[name]
+            return catalogue.gettext(locale, fact) if isinstance(fact, str) else str(fact)
+        missing = True
+        return m.group(0)
+
+    filled = PLACEHOLDER_RE.sub(value, text)
+    return None if missing else filled

@@ -1,0 +1,391 @@
+"""One webhook request of a call, handled in one transaction of the store: the call flow.
+
+The conversation is (channel "voice", the caller's number), so a caller who rings again is the
+same conversation: greeted in their language, and, mid-procedure, asked whether to carry on.
+What one call needs between requests lives in the conversation's channel data, never in this
+process (several processes serve one call behind a load balancer): the CallSid, the number of
+the request expected next, the mode (choosing a language, a question of the core, the second key
+after "*", the offer of a text message, a transfer), the group of choices being read, and the
+last reply (to read its other choices, or its question after the offer).
+
+Every request carries the number ``n`` of the step it answers, in its URL. Its answer is kept
+under (CallSid, n): Twilio sending the same request again gets the same step, and the
+conversation does not move twice. A request for a step that is not the current one moves
+nothing and hears the current step again.
+
+The flow:
+  * a new caller chooses a language (1 Cantonese, 2 English; by voice too); a known one is
+    greeted in theirs (the core's resume or greeting); "*4" or the words change it at any time;
+  * each question of the core is read with its choices, at most five at a time ("9" for more);
+    "*" alone is back, "*" and a key within a few seconds is that command (help, repeat ...);
+  * a hand-off (0 at any point, the core's hand-off, repeated misses) puts the caller through to
+    the staff line during office hours, with the expected wait; otherwise, or when no one
+    answers, a call-back is recorded in the staff queue and the caller is told when;
+  * the end: the reference is spelled twice, and the summary can be sent by text message to
+    the calling number (through the SMS outbox).
+
+Nothing here logs: numbers and what callers said go to the store only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from assistant import Assistant, Digits, Reply, Start
+from assistant import understanding as u
+from assistant.desk import request_call_back
+from assistant.i18n import format_when
+from assistant.store import conversations
+
+from ..i18n import N_
+from .callstep import (
+    ENTRY_KINDS,
+    MORE_KEY,
+    CallStep,
+    Listen,
+    Speak,
+    Transfer,
+    language_step,
+    option_pages,
+    pieces,
+    reply_from_dict,
+    reply_step,
+    reply_to_dict,
+    say_step,
+    star_step,
+)
+from .delivery import send_by_sms, summary_paragraphs
+from .mapping import CallRequest, input_for
+from .settings import VoiceSettings
+
+__all__ = ["CHANNEL", "TEXTS", "CallFlow"]
+
+CHANNEL = "voice"
+#: language menu misses after which the call goes on in Cantonese (changeable with *4)
+LANGUAGE_TRIES = 3
+
+TRANSFER = N_("I am putting you through to a member of staff now. The wait is about {minutes} "
+              "minutes: this is an estimate from the number of people waiting.")
+CALL_BACK_WHEN = N_("I have asked a member of staff to call you back on this number, from {when}. "
+                    "What you told me is kept. Goodbye.")
+CALL_BACK_SOON = N_("I have asked a member of staff to call you back on this number as soon as "
+                    "they can. What you told me is kept. Goodbye.")
+OFFICE_CLOSED = N_("Our staff are not in the office now.")
+NO_ANSWER = N_("Sorry, no one could take your call.")
+NO_NUMBER = N_("Your number is hidden, so staff cannot call you back. Please call again during "
+               "office hours, or send us a text message. Goodbye.")
+WITH_STAFF = N_("A member of staff is looking after your case, and will call you. Goodbye.")
+REFERENCE_AGAIN = N_("Once more, your reference number is:")
+SMS_OFFER = N_("To get your reference number and summary by text message, press 1. To go on, "
+               "press 2.")
+SMS_SENT = N_("I have sent it by text message to the number you are calling from.")
+SORRY = N_("Sorry, I did not understand.")
+TEXTS = (TRANSFER, CALL_BACK_WHEN, CALL_BACK_SOON, OFFICE_CLOSED, NO_ANSWER, NO_NUMBER, WITH_STAFF,
+         REFERENCE_AGAIN, SMS_OFFER, SMS_SENT, SORRY)
+
+_LANGUAGE_WORDS = {"zh-HK": ("廣東話", "中文", "粵語", "cantonese", "chinese"),
+                   "en": ("english", "英文", "英語")}
+
+
+@dataclass
+class CallFlow:
+    assistant: Assistant
+    settings: VoiceSettings
+    #: the time now (tests inject one to be in or out of office hours)
+    clock: Callable[[], datetime]
+
+    @property
+    def gettext(self):
+        return self.assistant.catalogue.gettext
+
+    # -- the requests --------------------------------------------------------------------------
+
+    def answer(self, call: CallRequest) -> CallStep:
+        """``POST /voice``: a call comes in."""
+        with self.assistant.store.turn(CHANNEL, call.caller) as t:
+            key = f"{call.call_sid}:0"
+            earlier = t.replay(key)
+            if earlier is not None:
+                return CallStep.from_dict(earlier)
+            data = {"call": call.call_sid, "n": 0}
+            t.add_event("call", {"event": "answered"})
+            state = t.state or {}
+            known = state.get("locale") if state.get("started") else _known_locale(t)
+            if known:
+                reply = self.assistant.advance_in(t, Start(), known)
+                step = self._after_core(t, data, reply, call, first=True)
+            else:
+                data["mode"] = "language"
+                step = language_step(self.gettext, self.settings.timeout)
+            return self._done(t, data, key, step)
+
+    def turn(self, call: CallRequest, n: int) -> CallStep:
+        """``POST /voice/turn?n=N``: what the caller did at step N (keys, words, or nothing)."""
+        with self.assistant.store.turn(CHANNEL, call.caller) as t:
+            key = f"{call.call_sid}:{n}"
+            earlier = t.replay(key)
+            if earlier is not None:
+                return CallStep.from_dict(earlier)
+            data = t.channel_data()
+            if data.get("call") != call.call_sid:
+                return say_step((), hangup=True)      # a request of a call that is over
+            if data.get("n") != n:
+                return CallStep.from_dict(data["last"])   # out of order: nothing moves
+            mode = data.get("mode")
+            if mode == "language":
+                step = self._language(t, data, call)
+            elif mode == "star":
+                step = self._core(t, data, call, Digits(self._after_star(call.digits)))
+            elif mode == "offer":
+                step = self._offer(t, data, call)
+            elif mode == "core":
+                step = self._question(t, data, call)
+            else:                                     # after a transfer or a call-back
+                step = say_step((), hangup=True)
+            return self._done(t, data, key, step)
+
+    def dialled(self, call: CallRequest, n: int) -> CallStep:
+        """``POST /voice/dialled?n=N``: how the transfer to staff ended."""
+        with self.assistant.store.turn(CHANNEL, call.caller) as t:
+            key = f"{call.call_sid}:{n}"
+            earlier = t.replay(key)
+            if earlier is not None:
+                return CallStep.from_dict(earlier)
+            data = t.channel_data()
+            if data.get("call") != call.call_sid or data.get("n") != n:
+                return say_step((), hangup=True)
+            answered = call.dial_status == "completed"
+            t.add_event("transfer", {"answered": answered, "status": call.dial_status})
+            if answered:
+                t.add_line("system", "(the call was put through to staff)", {"voice": "transfer"})
+                data["mode"] = "over"
+                step = say_step((), hangup=True)
+            else:
+                locale = (t.state or {}).get("locale") or "en"
+                step = self._call_back(t, data, call, "no_answer", locale,
+                                       (self.gettext(locale, NO_ANSWER),))
+            return self._done(t, data, key, step)
+
+    # -- the modes -------------------------------------------------------------------------------
+
+    def _language(self, t, data: dict, call: CallRequest) -> CallStep:
+        if call.digits == "0":
+            self.assistant.advance_in(t, Start(), "zh-HK")
+            return self._core(t, data, call, Digits("0"), first=True)
+        locale = _language_of(call)
+        if locale is None:
+            data["misses"] = data.get("misses", 0) + 1
+            if data["misses"] < LANGUAGE_TRIES:
+                before = () if call.digits is None and call.speech is None else (
+                    Speak(self.gettext("zh-HK", SORRY), "zh-HK"),
+                    Speak(self.gettext("en", SORRY), "en"))
+                return language_step(self.gettext, self.settings.timeout, before)
+            locale = "zh-HK"                  # most callers: Cantonese; *4 changes it
+        data.pop("misses", None)
+        t.add_event("voice_language", {"locale": locale})
+        reply = self.assistant.advance_in(t, Start(), locale)
+        return self._after_core(t, data, reply, call, first=True)
+
+    def _after_star(self, digits: str | None) -> str:
+        """What "*" and the key after it mean: one of the core's commands ("*2" repeats); "0"
+        is a person, whatever came before; nothing, or a key that is no command: back."""
+        keys = "*" + (digits or "")[:1]
+        if keys in self.assistant.catalogue.keys.values():
+            return keys
+        return "0" if keys == "*0" else "*"
+
+    def _question(self, t, data: dict, call: CallRequest) -> CallStep:
+        kept = reply_from_dict(data["reply"])
+        pages = option_pages(kept.options)
+        if call.digits == MORE_KEY and len(pages) > 1 and not any(
+                o.key == MORE_KEY for o in kept.options):
+            data["page"] = (data.get("page", 0) + 1) % len(pages)
+            return reply_step(kept, self.gettext, timeout=self.settings.timeout,
+                              page=data["page"])
+        if call.digits == "*" and kept.expect.kind not in ENTRY_KINDS:
+            data["mode"] = "star"
+            return star_step(kept.locale)
+        return self._core(t, data, call, input_for(call, kept.expect.kind))
+
+    def _offer(self, t, data: dict, call: CallRequest) -> CallStep:
+        kept = reply_from_dict(data["reply"])
+        locale = kept.locale
+        yes = None
+        if call.digits in ("1", "2"):
+            yes = call.digits == "1"
+        elif call.speech:
+            yes = u.parse_yes_no(u.normalise(call.speech))
+        elif call.digits:                        # 0, *, anything else: the core's keys
+            data["mode"] = "core"
+            return self._question(t, data, call)
+        before: tuple[Speak, ...] = ()
+        if yes:
+            self._send_summary(t, kept)
+            before = (Speak(self.gettext(locale, SMS_SENT), locale),)
+        elif yes is None and call.digits is None and call.speech is None and \
+                not data.get("offered_again"):
+            data["offered_again"] = True          # said nothing: once more, then go on
+            return self._offer_step(kept)
+        data["mode"], data["page"] = "core", 0
+        data.pop("offered_again", None)
+        question = Reply(parts=(kept.prompt,) if kept.prompt else (), prompt=kept.prompt,
+                         options=kept.options, expect=kept.expect, locale=locale)
+        data["reply"] = reply_to_dict(question)
+        return reply_step(question, self.gettext, timeout=self.settings.timeout, before=before)
+
+    # -- the core --------------------------------------------------------------------------------
+
+    def _core(self, t, data: dict, call: CallRequest, inp, first: bool = False) -> CallStep:
+        reply = self.assistant.advance_in(t, inp)
+        return self._after_core(t, data, reply, call, first=first)
+
+    def _after_core(self, t, data: dict, reply: Reply, call: CallRequest,
+                    first: bool = False) -> CallStep:
+        state = t.state or {}
+        locale = reply.locale
+        data["mode"], data["page"] = "core", 0
+        if reply.silent or state.get("status") == "with_staff":
+            data["mode"] = "over"
+            return say_step((Speak(self.gettext(locale, WITH_STAFF), locale),), hangup=True)
+        if state.get("status") == "waiting":
+            return self._to_person(t, data, reply, call)
+        if state.get("status") == "closed" or (reply.ended and not reply.options):
+            data["mode"] = "over"
+            return say_step(pieces(reply.text, locale, reply.spell),
+                            hangup=True)
+        data["reply"] = reply_to_dict(reply)
+        if reply.ended and reply.reference:
+            return self._the_end(data, reply, call)
+        return reply_step(reply, self.gettext, timeout=self.settings.timeout, first=first)
+
+    def _the_end(self, data: dict, reply: Reply, call: CallRequest) -> CallStep:
+        """The reference spelled twice, what was done; then the offer of a text message (or,
+        for a hidden number, the next question at once).
+
+        The summary of answers is not read out: the caller gave each one a moment ago, it would
+        keep them on the line for a long list, and it holds their own words (a free-text answer
+        synthesised whole would stay in the audio cache). It goes by text message instead."""
+        locale = reply.locale
+        heading = self.gettext(locale, self.assistant.catalogue.prompt("summary_heading"))
+        said = [p for p in reply.parts
+                if p and p != reply.prompt and not p.startswith(heading)]
+        spell = reply.spell + (reply.reference,)
+        speak: list[Speak] = []
+        for part in said:
+            speak += pieces(part, locale, spell)
+            if reply.reference in part:
+                speak += [Speak(self.gettext(locale, REFERENCE_AGAIN), locale),
+                          Speak(reply.reference, locale, spell=True)]
+        if not call.textable:
+            question = Reply(parts=(reply.prompt,), prompt=reply.prompt, options=reply.options,
+                             expect=reply.expect, locale=locale)
+            data["reply"] = reply_to_dict(question)
+            return reply_step(question, self.gettext, timeout=self.settings.timeout,
+                              before=tuple(speak))
+        data["mode"] = "offer"
+        step = self._offer_step(reply)
+        return CallStep((*speak, *step.speak), step.listen, keys=step.keys)
+
+    def _offer_step(self, reply: Reply) -> CallStep:
+        locale = reply.locale
+        listen = Listen("offer", locale, keys=("1", "2"), timeout=self.settings.timeout,
+                        phrases=tuple(dict.fromkeys(
+                            [self.gettext(locale, "Yes"), self.gettext(locale, "No"), "yes",
+                             "no"])))
+        return CallStep((Speak(self.gettext(locale, SMS_OFFER), locale),), listen,
+                        keys=(("1", self.gettext(locale, "Yes")),
+                              ("2", self.gettext(locale, "No"))))
+
+    def _send_summary(self, t, reply: Reply) -> None:
+        """The end's reference and summary by SMS to the calling number, through the outbox (in
+        this transaction: queued exactly when the call's turn commits)."""
+        send_by_sms(t, self.gettext, reply.locale, summary_paragraphs(reply, self.gettext),
+                    "voice_summary")
+        t.add_event("voice_summary_sms", {})
+
+    # -- a person ------------------------------------------------------------------------------
+
+    def _to_person(self, t, data: dict, reply: Reply, call: CallRequest) -> CallStep:
+        locale = reply.locale
+        catalogue = self.assistant.catalogue
+        skip = tuple(self.gettext(locale, catalogue.prompt(name))
+                     for name in ("handoff_waiting", "handoff_still_waiting"))
+        said = tuple(p for p in reply.parts if p and p not in skip)
+        spell = reply.spell
+        now = self.clock()
+        if self.settings.staff_number and self.settings.office_hours.is_open(now):
+            minutes = self._expected_wait(t)
+            speak = [s for p in said for s in pieces(p, locale, spell)]
+            speak.append(Speak(self.gettext(locale, TRANSFER).format(minutes=minutes), locale))
+            data["mode"] = "transfer"
+            t.add_event("transfer", {"dialled": True, "expected_minutes": minutes})
+            return say_step(speak, transfer=Transfer(self.settings.staff_number,
+                                                     self.settings.dial_timeout))
+        why = "closed" if self.settings.staff_number else "no_line"
+        if why == "closed":
+            said += (self.gettext(locale, OFFICE_CLOSED),)
+        return self._call_back(t, data, call, why, locale, said, spell)
+
+    def _call_back(self, t, data: dict, call: CallRequest, why: str, locale: str,
+                   before: tuple[str, ...] = (), spell: tuple[str, ...] = ()) -> CallStep:
+        """``before``: what to say first (already in the caller's language)."""
+        speak = [s for p in before for s in pieces(p, locale, spell)]
+        data["mode"] = "over"
+        if not call.textable:
+            speak.append(Speak(self.gettext(locale, NO_NUMBER), locale))
+            t.add_event("callback", {"why": "withheld"})
+            return say_step(speak, hangup=True)
+        due = self.settings.office_hours.next_opening(self.clock()) if why == "closed" else None
+        request_call_back(t, call.caller, due, why)
+        if due is not None:
+            speak.append(Speak(self.gettext(locale, CALL_BACK_WHEN).format(
+                when=format_when(due, locale)), locale))
+        else:
+            speak.append(Speak(self.gettext(locale, CALL_BACK_SOON), locale))
+        return say_step(speak, hangup=True)
+
+    def _expected_wait(self, t) -> int:
+        """(People waiting ahead + this caller) x minutes per caller, rounded up."""
+        c = conversations.c
+        ahead = t.session.scalar(sa.select(sa.func.count()).select_from(conversations).where(
+            c.status == "waiting", c.id != t.conversation_id)) or 0
+        return max(1, math.ceil((ahead + 1) * self.settings.minutes_per_caller))
+
+    # -- bookkeeping -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _done(t, data: dict, key: str, step: CallStep) -> CallStep:
+        data["n"] = data.get("n", 0) + 1
+        step = CallStep(step.speak, step.listen, step.transfer, step.hangup, step.keys,
+                        n=data["n"])
+        data["last"] = step.to_dict()
+        t.keep_channel_data(data)
+        t.remember(key, step.to_dict())
+        return step
+
+
+def _known_locale(t) -> str | None:
+    """The language of the caller's conversations on other channels (a number that texted us in
+    Chinese is greeted in Cantonese), the most recent first; None for a stranger."""
+    c = conversations.c
+    return t.session.scalar(
+        sa.select(c.locale).where(c.address == t.address, c.channel != CHANNEL,
+                                  c.locale.is_not(None))
+        .order_by(c.updated_at.desc()).limit(1))
+
+
+def _language_of(call: CallRequest) -> str | None:
+    if call.digits in ("1", "2"):
+        return "zh-HK" if call.digits == "1" else "en"
+    if call.speech:
+        said = u.strip_punct(u.normalise(call.speech))
+        for locale, words in _LANGUAGE_WORDS.items():
+            if any(w in said for w in words):
+                return locale
+    return None
+

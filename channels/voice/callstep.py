@@ -1,0 +1,312 @@
+"""What one turn of a call does, as data: what to say, then whether and how to listen, put the
+caller through, or hang up (``CallStep``). Built from a core ``Reply`` and the channel's own few
+words. Pure: no I/O, no Twilio, no Flask.
+
+The model does not assume a recogniser: ``Listen`` says what is expected (a menu key or an entry
+ended by ``#``, the phrases a speech grammar may use, the language, the no-input timeout), and a
+recogniser strategy (``channels.voice.recognisers``) turns it into Twilio's ``<Gather>`` today,
+or into our own stream later. ``Speak`` pieces marked ``spell`` are personal values or
+references, said one character at a time and never synthesised whole.
+
+Phone conventions (ISO/IEC 13714): 1 yes, 2 no, 0 a person, * back, # ends an entry; at most
+five choices are read at once ("For more choices, press 9"); each is read as "For X, press N".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+from assistant.model import Expect, Option, Reply
+
+from ..i18n import N_
+
+__all__ = [
+    "ENTRY_KINDS",
+    "MAX_OPTIONS",
+    "MORE_KEY",
+    "TEXTS",
+    "CallStep",
+    "Listen",
+    "Speak",
+    "Transfer",
+    "language_step",
+    "option_line",
+    "option_pages",
+    "pieces",
+    "reply_from_dict",
+    "reply_step",
+    "reply_to_dict",
+    "say_step",
+    "spoken_key",
+    "star_step",
+]
+
+Gettext = Callable[[str, str], str]
+
+#: at most this many choices are read in one go (the key for more choices comes on top)
+MAX_OPTIONS = 5
+#: the key that reads the next choices, when there are more than ``MAX_OPTIONS``
+MORE_KEY = "9"
+#: how long after "*" the channel waits for a second key ("*2" repeats) before it means "back"
+STAR_SECONDS = 3
+#: expected kinds answered by keys ended with "#", rather than by one key
+ENTRY_KINDS = ("number", "date", "hkid", "phone", "text")
+
+LANGUAGE_ZH = N_("Kaifong. For Cantonese, press 1.")
+LANGUAGE_EN = N_("Kaifong. For English, press 2.")
+OPTION = N_("For {label}, press {key}.")
+#: "a person" and "next" read as what they do ("For Talk to a person, press 0" would not)
+PERSON = N_("To talk to a person, press 0.")
+NEXT = N_("To go on, press {key}.")
+MORE_OPTIONS = N_("For more choices, press {key}.")
+FIRST_OPTIONS = N_("To hear the first choices again, press {key}.")
+HOW_TO_ANSWER = N_("You can press the keys or say your answer. Press 0 at any time to talk to a "
+                   "person, or star to go back.")
+ENTRY_NUMBER = N_("Press the number on your keypad, then the hash key.")
+ENTRY_PHONE = N_("Press the 8 digits, then the hash key.")
+ENTRY_DATE = N_("Press the day and the month, 2 digits each, then the year in 4 digits, then the "
+                "hash key.")
+ENTRY_HKID = N_("You can say it, or press it. For a letter, press the key that shows it, then 1, "
+                "2, 3 or 4 for its place on that key: for A press 2 then 1, for Z press 9 then 4. "
+                "Then press the numbers, and the hash key.")
+ENTRY_TEXT = N_("Please say it in a few words. If you cannot, press 0 to talk to a person.")
+#: where the caller is in a procedure, said before each question (a listener cannot glance at
+#: a progress bar); the total is the most questions that can still come, hence "about"
+PROGRESS = N_("Question {number} of about {total}.")
+KEY_STAR = N_("star")
+KEY_HASH = N_("hash")
+TEXTS = (LANGUAGE_ZH, LANGUAGE_EN, OPTION, PERSON, NEXT, MORE_OPTIONS, FIRST_OPTIONS, HOW_TO_ANSWER,
+         ENTRY_NUMBER, ENTRY_PHONE, ENTRY_DATE, ENTRY_HKID, ENTRY_TEXT, PROGRESS, KEY_STAR,
+         KEY_HASH)
+
+
+@dataclass(frozen=True)
+class Speak:
+    """Words to say in ``locale``; ``spell``: one character at a time (a personal value)."""
+
+    text: str
+    locale: str
+    spell: bool = False
+
+
+@dataclass(frozen=True)
+class Listen:
+    """What the caller is expected to do next.
+
+    ``kind``: the core's expected kind, or the channel's own ("language", "star", "offer").
+    ``max_keys``: 1 for a menu (the first key answers); None for an entry, ended by ``end_key``.
+    """
+
+    kind: str
+    locale: str
+    keys: tuple[str, ...] = ()
+    max_keys: int | None = 1
+    end_key: str | None = None
+    timeout: int = 10
+    phrases: tuple[str, ...] = ()
+    speech: bool = True
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """Put the caller through to ``number``, ringing for ``timeout`` seconds."""
+
+    number: str
+    timeout: int
+
+
+@dataclass(frozen=True)
+class CallStep:
+    """``n``: the number of the request that answers this step (replays carry an older one)."""
+
+    speak: tuple[Speak, ...] = ()
+    listen: Listen | None = None
+    transfer: Transfer | None = None
+    hangup: bool = False
+    #: (key, what it does), for ``kaifong chat --channel voice`` and the tests
+    keys: tuple[tuple[str, str], ...] = ()
+    n: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CallStep:
+        listen = data.get("listen")
+        transfer = data.get("transfer")
+        return cls(
+            speak=tuple(Speak(**s) for s in data.get("speak", ())),
+            listen=Listen(**{**listen, "keys": tuple(listen["keys"]),
+                             "phrases": tuple(listen["phrases"])}) if listen else None,
+            transfer=Transfer(**transfer) if transfer else None,
+            hangup=bool(data.get("hangup")),
+            keys=tuple(tuple(k) for k in data.get("keys", ())),
+            n=int(data.get("n", 0)))
+
+    @property
+    def text(self) -> str:
+        """What the caller hears, as text (spelled values with spaces between characters)."""
+        return " ".join(" ".join(ch for ch in s.text if ch.isalnum()) if s.spell else s.text
+                        for s in self.speak)
+
+
+# -- pieces of speech ---------------------------------------------------------------------------
+
+def pieces(text: str, locale: str, spell: tuple[str, ...] = ()) -> list[Speak]:
+    """``text`` as pieces to say, with each of the ``spell`` values in it cut out and marked to be
+    spelled, so that a personal value is never one clip."""
+    out: list[Speak] = []
+    values = sorted({v for v in spell if v}, key=len, reverse=True)
+    rest = text
+    while rest:
+        found = [(rest.find(v), v) for v in values if v in rest]
+        if not found:
+            out.append(Speak(rest, locale))
+            break
+        at, value = min(found, key=lambda x: (x[0], -len(x[1])))
+        before = rest[:at]
+        if before.strip():
+            out.append(Speak(before, locale))
+        out.append(Speak(value, locale, spell=True))
+        rest = rest[at + len(value):]
+    return [p for p in out if p.spell or p.text.strip(" \n\t")]
+
+
+def spoken_key(key: str, locale: str, gettext: Gettext) -> str:
+    """ "*2" -> "star 2", "#" -> "hash", in the caller's language."""
+    return " ".join(gettext(locale, KEY_STAR) if ch == "*" else gettext(locale, KEY_HASH)
+                    if ch == "#" else ch for ch in key)
+
+
+# -- the core's reply as a call step -----------------------------------------------------------
+
+def option_pages(options: tuple[Option, ...]) -> list[list[Option]]:
+    """The choices in groups of at most ``MAX_OPTIONS``; "a person" (key 0) is not one of them:
+    it is always there, and said after each group."""
+    choices = [o for o in options if o.key != "0"]
+    if len(choices) <= MAX_OPTIONS:
+        return [choices]
+    per_page = MAX_OPTIONS - 1      # room for "for more choices, press 9"
+    return [choices[i:i + per_page] for i in range(0, len(choices), per_page)]
+
+
+def reply_step(reply: Reply, gettext: Gettext, *, timeout: int, page: int = 0,
+               first: bool = False, before: tuple[Speak, ...] = ()) -> CallStep:
+    """The reply said, then its question with its choices, listening for the answer.
+
+    ``page`` > 0 reads only that group of choices (the caller pressed 9); ``first`` adds how to
+    answer (the first question of a call); ``before`` comes first."""
+    locale = reply.locale
+    spell = reply.spell + ((reply.reference,) if reply.reference else ())
+    say: list[Speak] = list(before)
+    pages = option_pages(reply.options)
+    page = page % len(pages)
+    if page == 0:
+        parts = [p for p in reply.parts if p]
+        prompt = reply.prompt if parts and parts[-1] == reply.prompt else ""
+        if prompt:
+            parts.pop()
+        for part in parts:
+            say += pieces(part, locale, spell)
+        if first:
+            say.append(Speak(gettext(locale, HOW_TO_ANSWER), locale))
+        progress = reply.progress
+        if prompt and progress and "confirm" not in reply.tags and progress[1] > 1:
+            say.append(Speak(gettext(locale, PROGRESS).format(number=progress[0],
+                                                              total=progress[1]), locale))
+        if prompt:
+            say += pieces(prompt, locale, spell)
+    say += _choices(reply, pages, page, gettext)
+    kind = reply.expect.kind
+    entry = kind in ENTRY_KINDS and not reply.options
+    if entry:
+        say.append(Speak(gettext(locale, _ENTRY_HELP[kind]), locale))
+    keys = [(o.key, o.label) for o in reply.options]
+    if len(pages) > 1:
+        keys.append((MORE_KEY, gettext(locale, MORE_OPTIONS).format(key=MORE_KEY)))
+    listen = Listen(
+        kind=kind, locale=locale,
+        keys=tuple(dict.fromkeys([k for k, _ in keys] + list(reply.expect.digits))),
+        max_keys=None if entry else 1, end_key="#" if entry else None, timeout=timeout,
+        phrases=tuple(reply.expect.grammar))
+    return CallStep(tuple(say), listen, keys=tuple(keys))
+
+
+_ENTRY_HELP = {"number": ENTRY_NUMBER, "phone": ENTRY_PHONE, "date": ENTRY_DATE,
+               "hkid": ENTRY_HKID, "text": ENTRY_TEXT}
+
+
+def _choices(reply: Reply, pages: list[list[Option]], page: int, gettext) -> list[Speak]:
+    locale = reply.locale
+    said = [Speak(option_line(o, locale, gettext), locale) for o in pages[page]]
+    if len(pages) > 1:
+        msgid = MORE_OPTIONS if page + 1 < len(pages) else FIRST_OPTIONS
+        said.append(Speak(gettext(locale, msgid).format(key=MORE_KEY), locale))
+    person = next((o for o in reply.options if o.key == "0"), None)
+    if person is not None:
+        said.append(Speak(gettext(locale, PERSON), locale))
+    return said
+
+
+def option_line(option: Option, locale: str, gettext: Gettext) -> str:
+    """ "For Sham Shui Po District Office, press 1." (and the two that read as actions)."""
+    if option.key == "0" and option.value == "person":
+        return gettext(locale, PERSON)
+    key = spoken_key(option.key, locale, gettext)
+    if option.value == "next":
+        return gettext(locale, NEXT).format(key=key)
+    return gettext(locale, OPTION).format(label=option.label, key=key)
+
+
+# -- the channel's own steps --------------------------------------------------------------------
+
+def language_step(gettext: Gettext, timeout: int, before: tuple[Speak, ...] = ()) -> CallStep:
+    """ "For Cantonese, press 1" in Cantonese, "For English, press 2" in English."""
+    say = (*before, Speak(gettext("zh-HK", LANGUAGE_ZH), "zh-HK"),
+           Speak(gettext("en", LANGUAGE_EN), "en"))
+    listen = Listen("language", "zh-HK", keys=("1", "2", "0"), timeout=timeout,
+                    phrases=("廣東話", "中文", "English", "Cantonese"))
+    return CallStep(say, listen, keys=(("1", "廣東話"), ("2", "English")))
+
+
+def star_step(locale: str) -> CallStep:
+    """Nothing said: a second key after "*" within a few seconds ("*2" repeats); none: back."""
+    return CallStep((), Listen("star", locale, keys=tuple("12345"), max_keys=1,
+                               timeout=STAR_SECONDS, speech=False))
+
+
+def say_step(speak: tuple[Speak, ...] | list[Speak], *, hangup: bool = False,
+             transfer: Transfer | None = None, listen: Listen | None = None,
+             keys: tuple[tuple[str, str], ...] = ()) -> CallStep:
+    return CallStep(tuple(speak), listen, transfer, hangup, keys)
+
+
+# -- a reply kept between requests (channel data is JSON) --------------------------------------
+
+def reply_to_dict(reply: Reply) -> dict:
+    return {"parts": list(reply.parts), "prompt": reply.prompt, "locale": reply.locale,
+            "options": [[o.key, o.value, o.label, list(o.phrases)] for o in reply.options],
+            "expect": {"kind": reply.expect.kind, "choices": list(reply.expect.choices),
+                       "grammar": list(reply.expect.grammar),
+                       "digits": list(reply.expect.digits)},
+            "spell": list(reply.spell), "reference": reply.reference,
+            "progress": list(reply.progress) if reply.progress else None,
+            "ended": reply.ended, "procedure": reply.procedure, "step": reply.step,
+            "tags": list(reply.tags)}
+
+
+def reply_from_dict(data: dict) -> Reply:
+    expect = data.get("expect") or {}
+    return Reply(parts=tuple(data.get("parts") or ()), prompt=data.get("prompt") or "",
+                 locale=data.get("locale") or "en",
+                 options=tuple(Option(k, v, label, tuple(ph))
+                               for k, v, label, ph in data.get("options") or ()),
+                 expect=Expect(expect.get("kind", "none"), tuple(expect.get("choices", ())),
+                               tuple(expect.get("grammar", ())), tuple(expect.get("digits", ()))),
+                 reference=data.get("reference"), ended=bool(data.get("ended")),
+                 procedure=data.get("procedure"), step=data.get("step"),
+                 tags=tuple(data.get("tags") or ()), spell=tuple(data.get("spell") or ()),
+                 progress=tuple(data["progress"]) if data.get("progress") else None)
+
+

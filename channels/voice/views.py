@@ -1,0 +1,142 @@
+"""The phone's webhooks: ``POST /voice`` (a call comes in), ``POST /voice/turn?n=N`` (what the
+caller did at step N, or nothing), ``POST /voice/dialled?n=N`` (how a transfer to staff ended).
+
+Each view verifies the Twilio signature (``channels.twilio_auth``, as for SMS: 403 with a fixed
+body, before anything is read from or written to the store), maps the form, runs the call flow
+(``call.CallFlow``), gives the step its audio (``audio.PhoneAudio``) and renders TwiML
+(``twiml.build_twiml``, through the recogniser strategy). Without ``TWILIO_AUTH_TOKEN`` none of
+these is registered; ``GET /audio/<id>.wav`` belongs to the speech service and stays.
+
+Logs carry no number and nothing the caller said: a failure logs its type and its frames.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from flask import Blueprint, Flask, Response, current_app, request, url_for
+from twilio.request_validator import RequestValidator
+
+from ..speech import speech_for
+from ..twilio_auth import forbidden, parse_public_url, signed
+from .audio import PhoneAudio, phone_clips
+from .call import CallFlow
+from .callstep import CallStep
+from .delivery import voice_deliverer
+from .mapping import BadCall, call_from_form
+from .recognisers import recogniser_named
+from .settings import VoiceSettings, parse_settings
+from .twiml import build_twiml
+
+__all__ = ["NO_TOKEN", "VoiceChannel", "bp", "init_app"]
+
+log = logging.getLogger(__name__)
+bp = Blueprint("voice", __name__)
+
+NO_TOKEN = (
+    "kaifong: the phone is off: TWILIO_AUTH_TOKEN is not set, so Twilio's signatures cannot be\n"
+    "  checked and POST /voice is not served. Set TWILIO_AUTH_TOKEN, and KAIFONG_PUBLIC_URL to\n"
+    "  the address Twilio calls when the service is behind a proxy.")
+
+
+@dataclass
+class VoiceChannel:
+    validator: RequestValidator
+    public_url: str | None
+    settings: VoiceSettings
+    flow: CallFlow
+    recogniser: object
+
+
+def init_app(app: Flask) -> bool:
+    """Register the phone's webhooks if Twilio's auth token is configured (say so if not), and
+    the phone's clips as a static source of the speech service either way (so that they are
+    rendered ahead of time even on a machine that only pre-renders). A setting that makes no
+    sense stops the start-up."""
+    settings = parse_settings(app.config)
+    speech = speech_for(app)
+    if phone_clips not in speech.static_sources:
+        speech.static_sources.append(phone_clips)
+    token = (app.config.get("TWILIO_AUTH_TOKEN") or "").strip()
+    if not token:
+        print(NO_TOKEN, file=sys.stderr, flush=True)
+        return False
+    # a member of staff's words to a phone caller go by text message (see delivery)
+    desk = app.extensions["kaifong_desk"]
+    desk.deliver_with("voice", voice_deliverer(app.extensions["kaifong"]))
+    clock = app.config.get("VOICE_CLOCK") or (lambda: datetime.now(UTC))
+    if not callable(clock):            # tests pass a function; the environment cannot
+        raise ValueError("VOICE_CLOCK is for tests: a function returning the time now")
+    app.extensions["kaifong_voice"] = VoiceChannel(
+        RequestValidator(token), parse_public_url(app.config.get("PUBLIC_URL")), settings,
+        CallFlow(app.extensions["kaifong"], settings, clock),
+        recogniser_named(settings.recogniser))
+    app.register_blueprint(bp)
+    return True
+
+
+def _channel() -> VoiceChannel:
+    return current_app.extensions["kaifong_voice"]
+
+
+@bp.post("/voice")
+def incoming():
+    return _handle(lambda flow, call: flow.answer(call))
+
+
+@bp.post("/voice/turn")
+def turn():
+    n = request.args.get("n", type=int)
+    if n is None:
+        return _handle(None)
+    return _handle(lambda flow, call: flow.turn(call, n))
+
+
+@bp.post("/voice/dialled")
+def dialled():
+    n = request.args.get("n", type=int)
+    if n is None:
+        return _handle(None)
+    return _handle(lambda flow, call: flow.dialled(call, n))
+
+
+def _handle(run):
+    channel = _channel()
+    if not signed(channel.validator, channel.public_url):
+        return forbidden()
+    if run is None:
+        return Response("bad request\n", 400, mimetype="text/plain")
+    try:
+        call = call_from_form(request.form)
+    except BadCall:
+        return Response("bad request\n", 400, mimetype="text/plain")
+    try:
+        step = run(channel.flow, call)
+    except Exception as error:
+        _log_failure(error)
+        return Response("error\n", 500, mimetype="text/plain")
+    return Response(render(step), 200, mimetype="text/xml")
+
+
+def render(step: CallStep) -> str:
+    """The step as TwiML, with its clips synthesised (or ``<Say>`` where they cannot be)."""
+    channel = _channel()
+    base = channel.public_url or request.host_url
+    sounds = PhoneAudio(speech_for(current_app), base).sounds(step)
+    action = _absolute(base, url_for("voice.turn", n=step.n))
+    dial_action = _absolute(base, url_for("voice.dialled", n=step.n))
+    return build_twiml(step, sounds, channel.recogniser, action, dial_action)
+
+
+def _absolute(base: str, path: str) -> str:
+    return base.rstrip("/") + path
+
+
+def _log_failure(error: BaseException) -> None:
+    # the exception's message may quote what the caller said: its type and its frames only
+    frames = "".join(traceback.format_tb(error.__traceback__))
+    log.error("voice: handling a call failed with %s\n%s", type(error).__name__, frames)

@@ -1,0 +1,117 @@
+"""Reply -> kiosk screen, and touch -> the core's input. Pure: replies from the real engine
+(``Flow``), screens compared field by field."""
+
+from __future__ import annotations
+
+from assistant.model import Choose, Digits, Text
+from channels.kiosk.screens import (reply_from_data, reply_to_data, screen_for,
+                                    welcome_screen)
+from channels.kiosk.session import address_for, new_token, parse_config, valid_token
+from channels.kiosk.touches import core_input
+
+from ...conftest import Flow
+
+
+def test_the_main_menu_is_every_procedure_with_its_summary(catalogue):
+    flow = Flow(catalogue)
+    screen = screen_for(flow.last, catalogue)
+    assert screen.kind == "menu"
+    assert [b.do for b in screen.buttons][:3] == [
+        "choose:senior_citizen_card", "choose:transport_fare_concession",
+        "choose:hkid_replacement"]
+    assert len(screen.buttons) == len(catalogue.procedures)
+    assert screen.notes[0].startswith("Hello, I am Kaifong")
+    assert welcome_screen(catalogue, "zh-HK").buttons[2].label == "補領身份證"
+
+
+def test_a_question_an_information_step_and_the_check_of_an_answer(catalogue):
+    flow = Flow(catalogue)
+    info = screen_for(flow.send(Choose("hkid_replacement")), catalogue)
+    assert (info.kind, info.heading, info.back) == ("info", "Replace an identity card", True)
+    assert info.body.startswith("I can help you replace your identity card")
+    assert [b.do for b in info.buttons] == ["choose:next"]
+    question = screen_for(flow.send(Choose("next")), catalogue)
+    assert question.kind == "choice"
+    assert question.heading == "What happened to your identity card?"
+    assert [b.label for b in question.buttons] == ["I lost it", "It was stolen", "It is damaged"]
+    assert question.progress == (1, 5)
+    flow.send(Choose("lost"))
+    flow.send(Choose("next"))
+    consent = screen_for(flow.last, catalogue)
+    assert [(b.do, b.icon) for b in consent.buttons] == [("choose:yes", "yes"), ("choose:no", "no")]
+    hkid = screen_for(flow.send(Choose("yes")), catalogue)
+    assert hkid.kind == "hkid" and hkid.heading.startswith("What is your identity card number?")
+    check = screen_for(flow.send(Text("A123456(3)")), catalogue)
+    assert check.kind == "check" and check.heading == "Check your answer"
+    assert check.body == "You gave: A123456(3). Is that right?"
+    assert "A123456(3)" in check.spell
+
+
+def test_a_miss_is_a_problem_with_its_reason(catalogue):
+    flow = Flow(catalogue)
+    flow.send(Choose("hkid_replacement"))
+    flow.send(Choose("next"))
+    screen = screen_for(flow.send(Text("banana")), catalogue)
+    assert screen.problem and screen.notes == ("Sorry, I did not understand.",)
+
+
+def test_the_end_is_the_summary_screen(catalogue):
+    flow = Flow(catalogue)
+    flow.send(Choose("senior_citizen_card"))
+    for _ in range(20):
+        reply = flow.last
+        if reply.ended:
+            break
+        if reply.expect.kind == "number":
+            flow.send(Text("70"))
+        else:
+            flow.send(Choose(reply.options[0].value))
+    screen = screen_for(flow.last, catalogue)
+    assert screen.kind == "end" and screen.reference == flow.last.reference
+    assert not any(screen.reference in d for d in screen.details)
+    assert screen.summary and all(": " in line for line in screen.summary)
+    assert [b.do for b in screen.buttons] == ["something_else"]
+
+
+def test_a_hand_off_is_the_staff_screen(catalogue):
+    flow = Flow(catalogue)
+    screen = screen_for(flow.send(Text("person")), catalogue)
+    assert screen.kind == "staff"
+    assert screen.heading == "A member of staff is coming to help you"
+
+
+def test_a_reply_kept_between_requests_comes_back_the_same(catalogue):
+    flow = Flow(catalogue)
+    flow.send(Choose("hkid_replacement"))
+    reply = flow.send(Choose("next"))
+    again = reply_from_data(reply_to_data(reply))
+    assert screen_for(again, catalogue) == screen_for(reply, catalogue)
+
+
+def test_touches_map_to_the_core_inputs(catalogue):
+    assert core_input("choose:yes", catalogue, "en") == Choose("yes")
+    assert core_input("back", catalogue, "en") == Digits("*")
+    assert core_input("restart", catalogue, "en") == Digits("*3")
+    assert core_input("person", catalogue, "zh-HK") == Text("真人")
+    assert core_input("language", catalogue, "en") == Text("中文")
+    assert core_input("language", catalogue, "zh-HK") == Text("english")
+    assert core_input("key:1", catalogue, "en") is None
+    assert core_input("choose:", catalogue, "en") is None
+
+
+def test_tokens_and_addresses():
+    token = new_token()
+    assert valid_token(token) and not valid_token(token[:-1]) and not valid_token(None)
+    address = address_for("demo", token)
+    assert address.startswith("demo:") and token not in address
+    assert address == address_for("demo", token) != address_for("demo", new_token())
+
+
+def test_settings_default_and_parse():
+    config = parse_config({})
+    assert config.ids == {"demo"} and config.idle_seconds == 90
+    assert config.warning_seconds == 30 and config.locale == "zh-HK" and config.secure_cookie
+    plain = parse_config({"KIOSK_IDS": " ssp-1, ssp-2 ", "PUBLIC_URL": "http://lan",
+                          "KIOSK_WARNING_SECONDS": "20"})
+    assert plain.ids == {"ssp-1", "ssp-2"} and not plain.secure_cookie
+    assert plain.expiry_seconds == 90 + 20 + 5

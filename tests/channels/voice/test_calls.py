@@ -1,0 +1,263 @@
+"""Whole calls through the webhooks, as Twilio makes them: every procedure in both languages by
+keypad only, and by speech only, from the first ring to the reference number read twice and the
+offer of a text message; the TwiML's action URLs are followed as Twilio follows them."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from assistant.outbox import outbox
+
+from .conftest import NUMBER, Call, heard_text, kept, state
+
+#: what a caller answers, by the kind of question, when the script says nothing else
+KEYS = {"number": "70#", "phone": "91234567#", "hkid": "211234563#", "date": "15031950#"}
+SAID = {"en": {"number": "70", "phone": "9123 4567", "hkid": "A123456 3", "yes": "yes",
+               "no": "no", "text": "near the wet market", "language": "English"},
+        "zh-HK": {"number": "70", "phone": "9123 4567", "hkid": "A123456 3", "yes": "係",
+                  "no": "唔係", "text": "街市門口", "language": "廣東話"}}
+#: the steps where the scripted caller answers the second choice (no thank you, no danger ...)
+SECOND = {"want_help", "has_cssa", "offer_staff", "ask_questions", "danger_check",
+          "want_callback", "offer_callback", "has_number"}
+PROCEDURES = [(gi, pi, pid) for gi, group in enumerate(
+    __import__("assistant").load_catalogue().menu, 1)
+    for pi, pid in enumerate(group.procedures, 1)]
+
+
+def menu_keys(app, pid: str) -> list[str]:
+    menu = app.extensions["kaifong"].catalogue.menu
+    for gi, group in enumerate(menu, 1):
+        if pid in group.procedures:
+            if len(group.procedures) == 1:
+                return [str(gi)]
+            return [str(gi), str(group.procedures.index(pid) + 1)]
+    raise AssertionError(pid)
+
+
+def position(app, number):
+    s = state(app, number)
+    reply = kept(app, number).get("reply") or {}
+    return s, reply
+
+
+def walk(app, call: Call, heard, number: str, *, speech: bool, locale: str, limit: int = 45):
+    """Answer every question as the script says, until the end's offer of a text message."""
+    trail = []
+    for _ in range(limit):
+        s, reply = position(app, number)
+        trail.append((s.get("step"), (s.get("pending") or {}).get("kind"), reply["expect"]["kind"]))
+        data = kept(app, number)
+        if data.get("mode") == "offer":
+            return heard
+        assert heard.gather is not None, heard.xml
+        kind = reply["expect"]["kind"]
+        pending = (s.get("pending") or {}).get("kind")
+        second = s.get("step") in SECOND and pending not in ("consent", "confirm")
+        if speech:
+            words = SAID[locale]
+            if kind in words:
+                heard = call.say(words[kind])
+            elif kind == "yes_no":
+                heard = call.say(words["no" if second else "yes"])
+            else:
+                labels = [label for key, _v, label, _p in reply["options"] if key != "0"]
+                heard = call.say(labels[1 if second and len(labels) > 1 else 0])
+        else:
+            if kind == "text":
+                # free words cannot be pressed: the one step a keypad caller needs to speak
+                # (or press 0 for a person); see the README
+                heard = call.say(SAID[locale]["text"])
+            else:
+                heard = call.press(KEYS.get(kind, "2" if second else "1"))
+    raise AssertionError(f"no end after {limit} answers: {trail}")
+
+
+def the_end(app, call, heard, number, locale):
+    """The reference read twice, one character at a time; then the text message accepted."""
+    s = state(app, number)
+    reference = s["reference"]
+    assert re.fullmatch(r"KF\d{7}", reference)
+    spelled = " ".join(reference)
+    said = heard_text(app, heard)
+    assert said.count(spelled) == 2, said
+    assert heard.gather["numDigits"] == "1"
+    after = call.press("1")
+    with app.extensions["kaifong"].store.engine.connect() as conn:
+        sent = conn.execute(sa.select(outbox.c.address, outbox.c.body, outbox.c.channel)
+                            .where(outbox.c.address == number).order_by(outbox.c.id)).all()
+    assert sent and all(row.channel == "sms" for row in sent)
+    assert reference in sent[0].body
+    assert kept(app, number)["mode"] == "core"
+    return after
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("locale", ["zh-HK", "en"])
+def test_every_procedure_by_keypad(app, client, locale):
+    for gi, pi, pid in PROCEDURES:
+        number = f"+8529{gi}{pi}{'1' if locale == 'en' else '2'}0000"
+        call = Call(client, number)
+        call.start()
+        heard = call.press("1" if locale == "zh-HK" else "2")
+        for key in menu_keys(app, pid):
+            heard = call.press(key)
+        assert state(app, number)["procedure"] == pid
+        heard = walk(app, call, heard, number, speech=False, locale=locale)
+        after = the_end(app, call, heard, number, locale)
+        assert state(app, number)["locale"] == locale
+        assert state(app, number)["status"] == "bot", pid
+        assert after.gather is not None      # the menu again: anything else?
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("locale", ["zh-HK", "en"])
+def test_every_procedure_by_speech(app, client, locale):
+    titles = {pid: app.extensions["kaifong"].catalogue.gettext(
+        locale, app.extensions["kaifong"].catalogue.procedures[pid].title)
+        for _g, _p, pid in PROCEDURES}
+    for gi, pi, pid in PROCEDURES:
+        number = f"+8526{gi}{pi}{'1' if locale == 'en' else '2'}0000"
+        call = Call(client, number)
+        call.start()
+        heard = call.say(SAID[locale]["language"])
+        heard = call.say(titles[pid])          # a procedure by its name, from the menu
+        assert state(app, number)["procedure"] == pid, (pid, state(app, number))
+        heard = walk(app, call, heard, number, speech=True, locale=locale)
+        s = state(app, number)
+        assert " ".join(s["reference"]) in heard_text(app, heard)
+        assert s["locale"] == locale
+
+
+def test_a_known_caller_is_greeted_in_their_language(app, client):
+    first = Call(client)
+    first.start()
+    first.press("2")                              # English
+    again = Call(client)                          # the same number, a new call
+    heard = again.start()
+    assert heard.gather["language"] == "en-GB"
+    assert kept(app)["mode"] == "core"
+    assert heard_text(app, heard).startswith("Hello, I am Kaifong")
+
+
+def test_the_language_can_change_at_any_time(app, client, call):
+    call.start()
+    call.press("2")
+    heard = call.press("*")                       # star, then 4 within a few seconds
+    assert heard.gather["numDigits"] == "1" and heard.gather["timeout"] == "3"
+    assert heard.sounds == []
+    heard = call.press("4")
+    assert state(app)["locale"] == "zh-HK"
+    assert heard.gather["language"] == "yue-Hant-HK"
+
+
+def test_star_alone_goes_back(app, client, call):
+    call.start()
+    call.press("2")
+    call.press("1")                               # Cards and identity card
+    assert kept(app)["reply"]["prompt"] == "Which one?"
+    call.press("*")
+    heard = call.silence()                        # no second key: back
+    assert kept(app)["reply"]["prompt"].startswith("What do you need help with?")
+    assert heard.gather is not None
+
+
+def test_a_replayed_webhook_does_not_move_twice(app, client, call):
+    call.start()
+    call.press("2")
+    first = call.press("1")
+    before = state(app)
+    again = call.again()                          # Twilio sends the same request again
+    assert again.xml == first.xml
+    assert state(app) == before
+
+
+def test_a_request_for_an_old_step_moves_nothing(app, client, call):
+    call.start()
+    call.press("2")
+    old = call.last
+    current = call.press("1")
+    call.last = old                               # a late request for the step before
+    heard = call.press("3")
+    assert heard.xml == current.xml
+    assert state(app)["procedure"] is None        # "3" was not taken at the group menu
+
+
+@pytest.mark.xfail(strict=True, reason="assistant/conversation.py rebuilds Text without its "
+                   "confidence (Text(storable(inp.text))): the core never sees it")
+def test_a_low_confidence_answer_is_confirmed(app, client, call):
+    call.start()
+    call.press("2")
+    call.press("1")
+    call.press("1")                               # Senior Citizen Card
+    call.press("1")                               # next
+    heard = call.say("70", confidence=0.3)
+    assert "Is that right?" in heard_text(app, heard)
+    assert "age" not in state(app)["slots"]
+    call.press("1")
+    assert state(app)["slots"]["age"] == 70
+
+
+def test_hidden_number_gets_no_text_offer(app, client):
+    call = Call(client, "anonymous")
+    call.start()
+    heard = call.press("2")
+    assert heard.gather is not None
+    assert state(app, "anonymous")["locale"] == "en"
+
+
+def test_star_and_a_key_are_the_cores_commands(app, client, call):
+    call.start()
+    call.press("2")
+    call.press("1")
+    call.press("*")
+    heard = call.press("2")                        # *2: repeat
+    assert heard_text(app, heard).startswith("Which one?")
+    call.press("*")
+    heard = call.press("1")                        # *1: help
+    assert "You can say: BACK" in heard_text(app, heard)
+    call.press("*")
+    heard = call.press("5")                        # *5: stop
+    assert heard.hangup and heard.gather is None
+    assert heard_text(app, heard).startswith("Thank you. Goodbye.")
+    assert state(app)["status"] == "closed"
+
+
+def test_choosing_the_language_by_voice_and_a_second_chance(app, client, call):
+    call.start()
+    heard = call.press("7")                        # no such language
+    assert heard_text(app, heard).startswith("對唔住，我唔明你嘅意思。 Sorry, I did not understand.")
+    heard = call.say("Cantonese please")
+    assert state(app)["locale"] == "zh-HK" and heard.gather["language"] == "yue-Hant-HK"
+
+
+def test_after_three_tries_the_call_goes_on_in_cantonese(app, client, call):
+    call.start()
+    call.silence()
+    call.silence()
+    heard = call.silence()
+    assert state(app)["locale"] == "zh-HK"
+    assert heard_text(app, heard).startswith("你好")
+
+
+def test_the_offer_of_a_text_message_can_be_declined(app, client):
+    call = Call(client)
+    call.start()
+    for key in ("2", "1", "1", "1", "70#", "1", "1", "1", "1", "1"):
+        call.press(key)
+    heard = call.press("2")
+    assert heard_text(app, heard).startswith("Is there anything else?")
+    with app.extensions["kaifong"].store.engine.connect() as conn:
+        assert conn.scalar(sa.select(sa.func.count()).select_from(outbox)) == 0
+
+
+def test_a_number_that_texted_us_is_greeted_in_its_language(app, client):
+    from channels.sms.inbound import receive
+    from channels.sms.mapping import InboundSms
+    receive(app.extensions["kaifong"], InboundSms(NUMBER, "我唔見咗身份證"))
+    heard = Call(client).start()
+    assert kept(app)["mode"] == "core"
+    assert heard.gather["language"] == "yue-Hant-HK"
+    assert heard_text(app, heard).startswith("你好")

@@ -1,0 +1,184 @@
+"""A person: 0 at any point, the core's hand-off, repeated silence or misses. During office hours
+the caller is put through to the staff line with ``<Dial>``, hearing the expected wait; outside
+them, or when no one answers, a call-back is recorded in the staff queue and the caller is told
+when to expect it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from channels.voice.settings import HONG_KONG
+
+from .conftest import CLOSED, NUMBER, STAFF, Call, heard_text, make_app, state
+
+
+def english_call(client, number=NUMBER):
+    call = Call(client, number)
+    call.start()
+    call.press("2")
+    return call
+
+
+def test_zero_in_office_hours_puts_the_caller_through(app, client):
+    call = english_call(client)
+    call.press("1")                                  # Cards and identity card
+    heard = call.press("0")
+    assert heard.dial == {"action": f"http://localhost/voice/dialled?n={heard_n(heard)}",
+                          "method": "POST", "timeout": "30", "number": STAFF}
+    said = heard_text(app, heard)
+    assert said == ("I am putting you through to a member of staff now. The wait is about 4 "
+                    "minutes: this is an estimate from the number of people waiting.")
+    assert state(app)["status"] == "waiting"
+    heard = call.dial_ends("completed")
+    assert heard.hangup and heard.sounds == []
+    queue = app.extensions["kaifong_desk"].queue()
+    assert [c.callback for c in queue] == [None]
+
+
+def heard_n(heard) -> str:
+    return heard.dial["action"].rsplit("=", 1)[1]
+
+
+def test_the_expected_wait_grows_with_the_queue(app, client):
+    for i in range(2):
+        english_call(client, f"+8529000000{i}").press("0")
+    heard = english_call(client).press("0")
+    assert "about 12 minutes" in heard_text(app, heard)   # two ahead, then this caller: 3 x 4
+
+
+def test_zero_while_entering_digits_reaches_a_person(app, client):
+    call = english_call(client)
+    for key in ("1", "3", "1", "1", "1", "1"):       # identity card: to its number
+        call.press(key)
+    assert call.last.gather["finishOnKey"] == "#"
+    heard = call.press("0#")
+    assert heard.dial is not None
+
+
+def test_no_answer_records_a_call_back(app, client):
+    call = english_call(client)
+    call.press("0")
+    heard = call.dial_ends("no-answer")
+    said = heard_text(app, heard)
+    assert said == ("Sorry, no one could take your call. I have asked a member of staff to call "
+                    "you back on this number as soon as they can. What you told me is kept. "
+                    "Goodbye.")
+    assert heard.hangup
+    [waiting] = app.extensions["kaifong_desk"].queue()
+    assert waiting.reason == "callback"
+    assert waiting.callback == {"number": "+*********67", "due": None, "why": "no_answer"}
+
+
+def test_outside_office_hours_a_call_back_with_when(app, client, clock):
+    clock.now = CLOSED                                # Wednesday 20:00 in Hong Kong
+    call = english_call(client)
+    heard = call.press("0")
+    assert heard.dial is None and heard.hangup
+    assert heard_text(app, heard) == (       # the core's "they will reply here" is not said
+        "Our staff are not in the office now. I have asked a member of staff to call you back on "
+        "this number, from Thursday 26 November, 9:00 am. What you told me is kept. Goodbye.")
+    [waiting] = app.extensions["kaifong_desk"].queue()
+    assert waiting.callback["due"] == datetime(2026, 11, 26, 9, 0, tzinfo=HONG_KONG)
+    assert waiting.summary["procedure"] is None
+
+
+def test_saturday_afternoon_is_closed_until_monday(app, client, clock):
+    clock.now = datetime(2026, 11, 28, 13, 0, tzinfo=HONG_KONG)
+    heard = english_call(client).press("0")
+    assert "from Monday 30 November, 9:00 am" in heard_text(app, heard)
+
+
+def test_without_a_staff_number_every_person_is_a_call_back(tmp_path, monkeypatch):
+    app = make_app(tmp_path, monkeypatch, STAFF_NUMBER="")
+    heard = english_call(app.test_client()).press("0")
+    assert heard.dial is None
+    assert "as soon as they can" in heard_text(app, heard)
+    app.extensions["kaifong"].store.close()
+
+
+def test_a_hidden_number_cannot_be_called_back(app, client, clock):
+    clock.now = CLOSED
+    heard = english_call(client, "anonymous").press("0")
+    assert "Your number is hidden" in heard_text(app, heard)
+    assert app.extensions["kaifong_desk"].queue()[0].callback is None
+
+
+def test_silence_escalates_then_offers_a_person_then_hands_over(app, client):
+    call = english_call(client)
+    said = [heard_text(app, call.silence()) for _ in range(4)]
+    assert said[0].startswith("Are you still there?")
+    assert said[2].startswith("Sorry, I still did not understand. You can talk to a person: "
+                              "choose 0.")
+    heard = call.silence()                            # the fifth: a person
+    assert heard.dial is not None
+    assert state(app)["escalation"]["reason"] == "misses"
+
+
+def test_misses_escalate_to_a_person(app, client):
+    call = english_call(client)
+    call.press("1")                                   # Cards and identity card
+    said = [heard_text(app, call.press("8")) for _ in range(4)]
+    assert said[0].startswith("Sorry, I did not understand.")
+    assert "You can talk to a person" in said[2]
+    heard = call.press("8")
+    assert heard.dial is not None
+
+
+def test_the_generous_timeout_is_configurable(tmp_path, monkeypatch):
+    app = make_app(tmp_path, monkeypatch, VOICE_TIMEOUT_SECONDS="15")
+    heard = Call(app.test_client()).start()
+    assert heard.gather["timeout"] == "15"
+    app.extensions["kaifong"].store.close()
+
+
+def test_distress_words_reach_a_person_with_the_emergency_number(app, client):
+    call = english_call(client)
+    heard = call.say("help me I fell")
+    said = heard_text(app, heard)
+    assert said.startswith("If you are in danger or need an ambulance, call 999 now.")
+    assert heard.dial is not None
+    assert state(app)["escalation"]["priority"] == 0
+
+
+@pytest.mark.parametrize("value,problem", [
+    ({"VOICE_TIMEOUT_SECONDS": "ten"}, "KAIFONG_VOICE_TIMEOUT_SECONDS"),
+    ({"VOICE_TIMEOUT_SECONDS": "1"}, "KAIFONG_VOICE_TIMEOUT_SECONDS"),
+    ({"DIAL_TIMEOUT_SECONDS": "0"}, "KAIFONG_DIAL_TIMEOUT_SECONDS"),
+    ({"OFFICE_HOURS": "Mon-Fri 9 to 5"}, "KAIFONG_OFFICE_HOURS"),
+    ({"STAFF_NUMBER": "call mei"}, "KAIFONG_STAFF_NUMBER"),
+    ({"VOICE_RECOGNISER": "vosk"}, "KAIFONG_VOICE_RECOGNISER"),
+    ({"VOICE_MINUTES_PER_CALLER": "-1"}, "KAIFONG_VOICE_MINUTES_PER_CALLER"),
+])
+def test_a_bad_setting_stops_the_start(tmp_path, monkeypatch, value, problem):
+    with pytest.raises(ValueError, match=problem):
+        make_app(tmp_path, monkeypatch, **value)
+
+
+def test_a_caller_waiting_for_a_call_back_who_rings_in_office_hours_is_put_through(
+        app, client, clock):
+    clock.now = CLOSED
+    english_call(client).press("0")                  # a call-back, at night
+    clock.now = datetime(2026, 11, 26, 10, 0, tzinfo=HONG_KONG)    # the next morning
+    heard = Call(client).start()
+    assert heard.dial is not None and heard.dial["number"] == STAFF
+    said = heard_text(app, heard)
+    assert said.endswith("this is an estimate from the number of people waiting.")
+    assert "they will reply here" not in said
+
+
+def test_zero_right_after_star_is_still_a_person(app, client):
+    call = english_call(client)
+    call.press("1")
+    call.press("*")
+    heard = call.press("0")
+    assert heard.dial is not None
+
+
+def test_star_and_a_key_that_is_no_command_goes_back(app, client):
+    call = english_call(client)
+    call.press("1")
+    call.press("*")
+    heard = call.press("8")                           # back from the group to the menu
+    assert heard_text(app, heard).startswith("What do you need help with?")
