@@ -67,7 +67,7 @@ class Assistant:
         """One turn inside a transaction the channel opened with ``store.turn`` (so that it can
         check a replayed message id, or queue an outbound message, in the same transaction)."""
         if isinstance(inp, Text):
-            inp = Text(storable(inp.text))
+            inp = replace(inp, text=storable(inp.text))   # its confidence kept
         state = t.state or new_state(locale or "en")
         before = state.get("status")
         today = t.now.astimezone(HONG_KONG).date()

@@ -161,3 +161,10 @@ def test_a_failing_service_hands_over_without_losing_the_turn(catalogue, store):
                    "91234567", "yes", "1")
     assert replies[-1].handed_off
     assert store.state("sms", "f")["escalation"]["reason"] == "no_appointment_times"
+
+
+def test_the_recognisers_confidence_reaches_the_engine(assistant, store):
+    talk(assistant, "+85291239999", "senior card", "1")
+    reply = assistant.turn("sms", "+85291239999", Text("70", confidence=0.2))
+    assert reply.tags == ("confirm",)                        # heard badly: read back
+    assert "age" not in store.state("sms", "+85291239999")["slots"]

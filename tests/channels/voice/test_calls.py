@@ -185,8 +185,6 @@ def test_a_request_for_an_old_step_moves_nothing(app, client, call):
     assert state(app)["procedure"] is None        # "3" was not taken at the group menu
 
 
-@pytest.mark.xfail(strict=True, reason="assistant/conversation.py rebuilds Text without its "
-                   "confidence (Text(storable(inp.text))): the core never sees it")
 def test_a_low_confidence_answer_is_confirmed(app, client, call):
     call.start()
     call.press("2")
