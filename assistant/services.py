@@ -117,8 +117,11 @@ def _luhn_digit(digits: str) -> str:
 
 
 def normalise_reference(text: str) -> str | None:
-    """The canonical reference in what someone typed ("kf 000042-2" -> "KF0000422"), or None."""
+    """The canonical reference in what someone typed ("kf 000042-2" -> "KF0000422"; the digits
+    alone, "0000422", as keyed on a phone, too), or None."""
     ref = re.sub(r"[\s-]", "", str(text)).upper()
+    if ref.isdigit():      # keyed on a phone, where letters are hard: "KF" is implied
+        ref = "KF" + ref
     match = _REFERENCE.fullmatch(ref)
     return ref if match and _luhn_digit(match[1]) == match[2] else None
 

@@ -168,3 +168,15 @@ def test_the_recognisers_confidence_reaches_the_engine(assistant, store):
     reply = assistant.turn("sms", "+85291239999", Text("70", confidence=0.2))
     assert reply.tags == ("confirm",)                        # heard badly: read back
     assert "age" not in store.state("sms", "+85291239999")["slots"]
+
+
+def test_an_appointment_is_booked_and_cancelled_with_keys_alone(assistant, store):
+    """Every answer of book_appointment can be pressed (a phone's keypad): the purpose is a
+    choice, and the reference is its digits, "KF" implied."""
+    seed_appointment_slots(store, assistant.catalogue, days=3)
+    address = "+85291238888"
+    booked = talk(assistant, address, "book appointment", "1", "1", "2", "1", "91238888",
+                  "1", "1", "1")[-1]
+    assert booked.ended and booked.reference, booked.text
+    cancelled = talk(assistant, address, "book appointment", "3", booked.reference[2:], "1")[-1]
+    assert cancelled.ended and "cancelled" in cancelled.text, cancelled.text

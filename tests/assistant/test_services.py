@@ -57,6 +57,8 @@ def test_the_registry_names_every_service():
 def test_reference_check_digit():
     assert reference_is_valid("KF0000422")  # sequence 42, Luhn digit 2
     assert normalise_reference(" kf 000042-2 ") == "KF0000422"
+    assert normalise_reference("0000422") == "KF0000422"        # keyed on a phone: KF implied
+    assert normalise_reference("0000423") is None                 # the check digit still counts
     assert reference_is_valid("KF12345674")  # more than six digits when the sequence grows
     for wrong in ("KF0000427", "KF0000432", "KF0004022", "KF000042", "XX0000422", "KF00004a2", ""):
         assert not reference_is_valid(wrong), wrong
