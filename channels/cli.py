@@ -27,8 +27,10 @@ from assistant.store import Store, database_url
 
 from .sms.outbound import run_worker_cli, start_worker_thread, stop_worker_thread
 from .kiosk.render import render_kiosk_text
+from .kiosk import TEXTS as KIOSK_TEXTS
 from .sms import TEXTS as SMS_TEXTS
 from .staff import TEXTS as STAFF_TEXTS
+from .voice import TEXTS as VOICE_TEXTS
 from .sms.budget import budget_problems
 from .sms.inbound import parse_idle, receive
 from .sms.mapping import InboundSms
@@ -161,6 +163,13 @@ def cmd_serve(args) -> int:
         print(f"  SMS webhook: {public}/sms   (status callback: {public}/sms/status)", flush=True)
     print(f"  staff:       {base}/staff/   (accounts: kaifong staff add USER --role agent)",
           flush=True)
+    if "kiosk" in app.blueprints:
+        for kiosk_id in sorted(app.extensions["kaifong_kiosk"].ids):
+            print(f"  kiosk:       {base}/kiosk/{kiosk_id}/", flush=True)
+    if "voice" in app.blueprints:
+        public = (app.config.get("PUBLIC_URL") or base).rstrip("/")
+        print(f"  phone:       {public}/voice   (Twilio's \"A call comes in\" webhook)",
+              flush=True)
     if "simulator" in app.blueprints:
         print(f"  simulators:  {base}/simulator/   (text messages and a phone call, as Twilio "
               "would send them)", flush=True)
@@ -488,7 +497,8 @@ def channel_translation_problems(catalogue) -> list[tuple[str, str, str]]:
     console's labels and canned replies), untranslated."""
     return [(where, "", f"no {locale} translation for {msgid[:60]!r}")
             for locale in catalogue.locales if locale != "en"
-            for where, texts in (("channels/sms", SMS_TEXTS), ("channels/staff", STAFF_TEXTS))
+            for where, texts in (("channels/sms", SMS_TEXTS), ("channels/staff", STAFF_TEXTS),
+                                 ("channels/kiosk", KIOSK_TEXTS), ("channels/voice", VOICE_TEXTS))
             for msgid in texts if catalogue.gettext(locale, msgid) == msgid]
 
 
