@@ -78,6 +78,7 @@ class Speech:
         self._thread: threading.Thread | None = None
         self._thread_lock = threading.Lock()
         self._failed: set[str] = set()
+        self._closed = threading.Event()
 
     # -- clips -------------------------------------------------------------------------------
 
@@ -147,8 +148,9 @@ class Speech:
             if self.path(clip).exists():
                 continue
             self._note(clip)
-            self._queue.put(clip)
-            self._start_thread()
+            if not self._closed.is_set():
+                self._queue.put(clip)
+                self._start_thread()
 
     def _note(self, clip: Clip) -> None:
         note = self.directory / f"{clip.id}.json"
@@ -178,13 +180,14 @@ class Speech:
                 self._thread.start()
 
     def _drain(self) -> None:
-        while True:
+        while not self._closed.is_set():
             try:
                 clip = self._queue.get(timeout=5)
             except queue.Empty:
                 return
             try:
-                self.ensure(clip)
+                if not self._closed.is_set():
+                    self.ensure(clip)
             finally:
                 self._queue.task_done()
 
@@ -221,6 +224,13 @@ class Speech:
         return made, failed
 
     def close(self) -> None:
+        """Stop: what is still queued is dropped (a page asking for it later synthesises it
+        then), and the engine's process ends."""
+        self._closed.set()
+        with self._thread_lock:
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout=30)
         close = getattr(self.engine, "close", None)
         if close:
             close()

@@ -216,3 +216,24 @@ def test_prerender_command_fills_the_cache_with_a_progress_bar(tmp_path, monkeyp
     assert all(speech.ready(c) for c in phone)
     assert kaifong(["speech", "prerender", "--format", "phone"]) == 0      # nothing left to do
     assert "synthesised 0, failed 0" in capsys.readouterr().out
+
+
+def test_close_drops_what_is_queued_and_starts_no_engine_again(tmp_path):
+    class Slow:
+        def __init__(self):
+            self.calls = 0
+
+        def synthesise(self, text, voice, rate, sample_rate, path):
+            import time
+            self.calls += 1
+            time.sleep(0.05)
+            raise SynthesisFailed("slow and broken")
+
+    engine = Slow()
+    speech = Speech(tmp_path, engine=engine)
+    speech.want([speech.clip(f"prompt {i}", "en") for i in range(50)])
+    speech.close()
+    made = engine.calls
+    assert made < 50
+    speech.want([speech.clip("after close", "en")])      # nothing more starts
+    assert engine.calls == made
