@@ -63,6 +63,8 @@ SEND_PHONE_HEADING = N_("Which mobile phone number should we send it to?")
 SENT_TO_PHONE = N_("Sent by text message to {number}. It may take a minute to arrive.")
 NOT_A_MOBILE = N_("That is not a Hong Kong mobile number. Please enter 8 digits, starting with "
                   "4, 5, 6, 7, 8 or 9.")
+SENT_ENOUGH = N_("This summary has been sent already. If you need it again, ask a member of "
+                  "staff.")
 SOMETHING_ELSE = N_("Do something else")
 QR_LABEL = N_("QR code of your reference number")
 STAFF_HEADING = N_("A member of staff is coming to help you")
@@ -77,8 +79,6 @@ FROM_YOU = N_("You")
 FROM_ASSISTANT = N_("Kaifong")
 EMERGENCY = N_("Emergency")
 IMPORTANT = N_("Important")
-YES_ICON_TEXT = N_("Yes")
-NO_ICON_TEXT = N_("No")
 SMS_HEADING = N_("Kaifong: your summary")
 
 #: every text the kiosk adds (``kaifong validate`` checks their translations)

@@ -31,7 +31,7 @@ from flask import (Blueprint, Flask, Response, abort, current_app, g, redirect, 
                    request, url_for)
 
 from assistant import Assistant
-from assistant.i18n import babel_name, canonical_locale
+from assistant.i18n import babel_name, canonical_locale, format_day
 
 from ..speech import speech_for
 from . import texts as T
@@ -312,17 +312,13 @@ def _render_visit(visit: Visit) -> Response:
     if screen.kind == "date":
         picked = DateEntry.from_iso(visit.data.get("date"), today_in_hong_kong(_now()))
         extra.update(date=picked, date_steps=DATE_STEPS,
-                     date_shown=_format_day(picked.date, locale))
+                     date_shown=format_day(picked.date, locale))
     if screen.kind == "end":
         extra.update(qr=_qr_svg(screen.reference, _t(locale, T.QR_LABEL)),
-                     sent=visit.data.get("sent"))
+                     sent=visit.data.get("sent"),
+                     sent_enough=visit.data.get("problem") == "sent_enough")
     return _page("kiosk/screen.html", locale, screen=screen, timer="idle",
                  spell_extra=spell_extra, **extra)
-
-
-def _format_day(day, locale: str) -> str:
-    from assistant.i18n import format_day
-    return format_day(day, locale)
 
 
 def _qr_svg(reference: str | None, label: str) -> str:

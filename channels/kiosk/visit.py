@@ -38,6 +38,8 @@ __all__ = ["Visit", "deliverer", "read_visit", "send_summary", "start_visit", "t
 
 #: the kinds of entry a screen can be typing into (``send_phone`` types a phone number)
 KEYPAD_SCREENS = ("number", "phone", "hkid")
+#: summaries one session may send by SMS: a kiosk must not become a way to text strangers
+MAX_SENDS = 2
 #: a kiosk's line in the transcript when its session ends, for staff (never the citizen's words)
 SESSION_ENDED = "(the kiosk session ended: the screen was cleared)"
 
@@ -152,8 +154,11 @@ def touch(assistant: Assistant, visit: Visit, do: str, form, today: date,
         elif do == "describe":
             data["mode"] = "describe"
         elif do == "send_phone" and reply is not None and reply.reference:
-            data.update(mode="send_phone", entry="")
-            data.pop("problem", None)
+            if data.get("sends", 0) >= MAX_SENDS:
+                data["problem"] = "sent_enough"
+            else:
+                data.update(mode="send_phone", entry="")
+                data.pop("problem", None)
         elif do in ("more_time", "refresh"):
             pass                                # a touch, nothing more
         else:
@@ -185,7 +190,7 @@ def _show(t: Turn, data: dict, reply: Reply, before: int | None = None) -> None:
             data["staff_after"] = (before if before is not None else _last_seq(t)) + 2
     else:
         data.pop("staff_after", None)
-    for key in ("entry", "date", "problem"):
+    for key in ("entry", "date", "problem", "sent"):
         data.pop(key, None)
     data["screen"] = reply_to_data(reply)
 
@@ -206,6 +211,7 @@ def send_summary(t: Turn, data: dict, cat, locale: str) -> bool:
         enqueue(t.session, "sms", f"+852{digits}", page, "kiosk_summary", t.now,
                 conversation_id=t.conversation_id)
     data["sent"] = f"{digits[:4]} {digits[4:]}"
+    data["sends"] = data.get("sends", 0) + 1
     for key in ("mode", "entry", "problem"):
         data.pop(key, None)
     return True

@@ -14,6 +14,7 @@ from html.parser import HTMLParser
 import pytest
 
 from channels import create_app
+from tests.assistant.conftest import postgres_admin  # noqa: F401  (PostgreSQL, when it answers)
 
 START = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)      # 10:00 in Hong Kong
 

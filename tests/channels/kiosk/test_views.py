@@ -188,6 +188,14 @@ def test_send_this_to_my_phone_queues_the_summary_in_the_sms_outbox(kiosk, app):
     body = "\n".join(r.body for r in rows)
     assert reference in body and "A123***(*)" in body and "A123456" not in body
     assert all(r.conversation_id is not None for r in rows)
+    # once more is fine; after that a kiosk is not a way to text strangers
+    kiosk.touch("send_phone")
+    kiosk.keys("51234567")
+    assert "Sent by text message to 5123 4567" in kiosk.touch("done").text
+    page = kiosk.touch("send_phone")
+    assert page.heading == "You have finished"
+    assert "This summary has been sent already" in page.text
+    assert {r.address for r in _outbox(app)} == {"+85261234567", "+85251234567"}
 
 
 def test_finish_wipes_the_session_everywhere(kiosk, client, app):
@@ -406,3 +414,37 @@ def test_a_welcome_left_in_the_other_language_returns_to_the_kiosk_language(clie
     assert ('<noscript><meta http-equiv="refresh" content="90;url=/kiosk/demo/"></noscript>'
             in other)
     assert 'data-more-time="/kiosk/demo/"' in other
+
+
+@pytest.mark.postgres
+def test_the_same_on_postgresql(tmp_path, monkeypatch, clock, request):
+    """A procedure to its reference, the summary to a phone, staff, and the wipe, on
+    PostgreSQL (a throw-away database; skipped with the reason when no server answers)."""
+    import uuid
+
+    admin = request.getfixturevalue("postgres_admin")
+    name = f"kaifong_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = admin.url.set(database=name).render_as_string(hide_password=False)
+    app = make_app(tmp_path, monkeypatch, KIOSK_CLOCK=clock, DATABASE_URL=url)
+    try:
+        kiosk = Kiosk(app.test_client())
+        page = _to_reference(kiosk)
+        assert page.heading == "You have finished"
+        kiosk.touch("send_phone")
+        kiosk.keys("61234567")
+        assert "Sent by text message" in kiosk.touch("done").text
+        assert {r.address for r in _outbox(app)} == {"+85261234567"}
+        kiosk.touch("person")
+        desk = app.extensions["kaifong_desk"]
+        [waiting] = desk.queue()
+        desk.claim(waiting.id, "mei")
+        desk.reply(waiting.id, "mei", "On my way")
+        assert "On my way" in kiosk.screen().text
+        kiosk.client.post("/kiosk/demo/end")
+        assert kiosk.screen().heading == "Hello. What do you need help with today?"
+    finally:
+        app.extensions["kaifong"].store.close()
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
