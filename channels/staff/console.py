@@ -1,8 +1,16 @@
-"""The console's working pages: the queue, one conversation, the audit log, and their live
-updates (server-sent events).
+"""The console's working pages: the queue, one conversation, the audit log, the voice messages
+phone callers left, and their live updates (server-sent events).
+
+A voice message (a phone caller's answer to a question wanting free words, see
+``channels.voice.call``) is a transcript line whose meta holds Twilio's recording: the
+conversation page lists each one with the question it answers and links to its audio, and
+``/staff/voice-messages`` lists the latest across conversations (most never wait for a person: a
+report given by voice ends with a reference like any other, and staff must still listen to it).
 
 Views only: each one reads or acts through ``assistant.desk.Desk`` (which audits, masks and
-delivers) and renders a template. The blueprint's guard (``views._guard``) has already checked
+delivers) and renders a template; the one exception, voice messages (their list, and the flag
+in the queue), reads the phone's events through the desk's store, read-only, and shows nothing
+personal. The blueprint's guard (``views._guard``) has already checked
 the sign-in and the CSRF token. Citizens' words reach the page only through Jinja's escaping or,
 live, as JSON put in place with ``textContent``: never as markup.
 
@@ -17,6 +25,7 @@ import json
 import time
 from datetime import UTC, datetime
 
+import sqlalchemy as sa
 from flask import (
     Response,
     abort,
@@ -32,6 +41,8 @@ from flask import (
 from assistant import ClaimRefused, Desk, StaffActionError
 from assistant.conversation import HONG_KONG
 from assistant.i18n import format_when
+from assistant.store import conversations
+from assistant.store import events as event_rows
 
 from ..i18n import N_
 from .views import _locale as staff_locale
@@ -79,7 +90,10 @@ CANNED_LABELS = {"hello": N_("Greeting"), "moment": N_("Please wait"),
 AUDIT_LABELS = {"viewed": N_("viewed"), "revealed": N_("revealed personal data"),
                 "claimed": N_("took"), "replied": N_("replied"), "handed_back": N_("gave back"),
                 "closed": N_("closed")}
-TEXTS = (*REASONS.values(), *CALL_BACK_WHY.values(), AS_SOON_AS_POSSIBLE, *AUDIT_LABELS.values(), *OUTCOME_LABELS.values(), *CHANNELS.values(), *ROLE_LABELS.values(),
+#: how many voice messages ``/staff/voice-messages`` lists, newest first
+VOICE_MESSAGE_ROWS = 200
+VOICE_MESSAGE_LINE = N_("Voice message recorded")
+TEXTS = (VOICE_MESSAGE_LINE, *REASONS.values(), *CALL_BACK_WHY.values(), AS_SOON_AS_POSSIBLE, *AUDIT_LABELS.values(), *OUTCOME_LABELS.values(), *CHANNELS.values(), *ROLE_LABELS.values(),
          *CANNED.values(), *CANNED_LABELS.values())
 
 
@@ -99,6 +113,24 @@ def _waited(since: datetime | None) -> str:
     minutes = int((datetime.now(UTC) - since).total_seconds() // 60)
     hours, minutes = divmod(max(minutes, 0), 60)
     return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+
+
+def _recording_of(line) -> dict | None:
+    """A transcript line's voice message, for the page: what it answers (the step's label in the
+    staff's language, the question as the caller heard it), its length, its audio. None for any
+    other line."""
+    recording = (line.meta or {}).get("recording")
+    if not isinstance(recording, dict) or not _twilio_url(recording.get("url")):
+        return None
+    catalogue = current_app.extensions["kaifong"].catalogue
+    proc = catalogue.procedures.get(recording.get("procedure") or "")
+    step = proc.steps.get(recording.get("step") or "") if proc else None
+    label = getattr(step, "label", None)
+    url = recording["url"]
+    return {"seq": line.seq, "at": line.at, "label": _t(label) if label else "-",
+            "question": recording.get("question") or "",
+            "seconds": int(recording.get("seconds") or 0), "sid": recording.get("sid"),
+            "mp3": url + ".mp3", "wav": url + ".wav"}
 
 
 @bp.context_processor
@@ -128,6 +160,7 @@ def _console_helpers():
         return format_when(due.astimezone(HONG_KONG), staff_locale())
 
     return {"procedure_title": procedure_title, "slot_label": slot_label,
+            "recording_of": _recording_of,
             "reason_label": reason_label, "call_back_when": call_back_when,
             "call_back_why": CALL_BACK_WHY, "channels": CHANNELS,
             "role_labels": ROLE_LABELS, "outcomes": OUTCOME_LABELS, "canned": CANNED_LABELS,
@@ -150,7 +183,20 @@ def queue_fragment():
 def _queue() -> dict:
     desk = _desk()
     limit = int(current_app.config.get("STAFF_QUEUE_ROWS", QUEUE_ROWS))
-    return {"queue": desk.queue(limit), "total": desk.queue_size()}
+    queue = desk.queue(limit)
+    return {"queue": queue, "total": desk.queue_size(),
+            "with_voice_messages": _with_voice_messages([c.id for c in queue])}
+
+
+def _with_voice_messages(ids: list[int]) -> set[int]:
+    """Which of these conversations hold a phone caller's voice message (flagged in the queue:
+    what they gave then reads "voice message", and someone must listen first)."""
+    if not ids:
+        return set()
+    e = event_rows.c
+    with _desk().store._read() as conn:
+        return set(conn.scalars(sa.select(e.conversation_id).distinct().where(
+            e.kind == "voice_recording", e.conversation_id.in_(ids))))
 
 
 @bp.get("/events")
@@ -227,6 +273,56 @@ def close(cid: int):
     return _act(cid, lambda desk, staff: desk.close(cid, staff, outcome, note), to_queue=True)
 
 
+# -- voice messages ---------------------------------------------------------------------------
+
+@bp.get("/voice-messages")
+def voice_messages():
+    """The latest voice messages, newest first: when, which procedure and question, how long,
+    and the conversation to open (where they are played; opening it is audited). No number,
+    nothing the caller said, no link to the audio here."""
+    return render_template("staff/voice_messages.html", messages=_voice_messages())
+
+
+def _voice_messages() -> list[dict]:
+    # The phone writes one "voice_recording" event per message (no address, no audio link) and
+    # the line with the recording itself; events are indexed by conversation, and this reads
+    # only the newest few. (Desk has no cross-conversation reading of events yet: a candidate
+    # for it, kept read-only here.)
+    e, c = event_rows.c, conversations.c
+    limit = int(current_app.config.get("STAFF_VOICE_MESSAGE_ROWS", VOICE_MESSAGE_ROWS))
+    query = (sa.select(e.id, e.conversation_id, e.data, e.at, c.status, c.locale)
+             .join(conversations, c.id == e.conversation_id)
+             .where(e.kind == "voice_recording").order_by(e.id.desc()).limit(limit))
+    catalogue = current_app.extensions["kaifong"].catalogue
+    with _desk().store._read() as conn:
+        rows = conn.execute(query).all()
+        # the reference each message's procedure ended with: the conversation's first end after
+        ends = conn.execute(sa.select(e.id, e.conversation_id, e.data).where(
+            e.kind == "ended", e.conversation_id.in_({r.conversation_id for r in rows}),
+            e.id > min((r.id for r in rows), default=0)).order_by(e.id)).all() if rows else []
+    out = []
+    for row in rows:
+        reference = next(((x.data or {}).get("reference") for x in ends
+                          if x.conversation_id == row.conversation_id and x.id > row.id
+                          and (x.data or {}).get("reference")), None)
+        data = row.data or {}
+        proc = catalogue.procedures.get(data.get("procedure") or "")
+        step = proc.steps.get(data.get("step") or "") if proc else None
+        label = getattr(step, "label", None)
+        out.append({"conversation_id": row.conversation_id, "at": row.at,
+                    "procedure": data.get("procedure"),
+                    "label": _t(label) if label else "-",
+                    "seconds": int(data.get("seconds") or 0), "status": row.status,
+                    "locale": row.locale, "reference": reference})
+    return out
+
+
+def _twilio_url(url) -> bool:
+    """Only Twilio's own recording addresses become links (the phone checks them on the way in;
+    this keeps a stored line from becoming a link anywhere else)."""
+    return isinstance(url, str) and url.startswith("https://api.twilio.com/")
+
+
 # -- the audit log ----------------------------------------------------------------------------
 
 @bp.get("/audit")
@@ -248,8 +344,17 @@ def _conversation_page(cid: int, reveal: bool):
     catalogue = current_app.extensions["kaifong"].catalogue
     procedures = sorted(((pid, _t(p.title)) for pid, p in catalogue.procedures.items()),
                         key=lambda item: item[1])
+    recordings = [r for r in map(_recording_of, transcript) if r]
+    if recordings:
+        # each message with the reference its procedure ended with (the report staff act on):
+        # the first end at or after the message (they share a turn's time when it was the last
+        # answer)
+        ends = [(e.at, (e.data or {}).get("reference"))
+                for e in _desk().store.events(cid) if e.kind == "ended"]
+        for r in recordings:
+            r["reference"] = next((ref for at, ref in ends if at >= r["at"] and ref), None)
     return render_template("staff/conversation.html", conv=conv, lines=transcript,
-                           revealed=reveal, procedures=procedures,
+                           revealed=reveal, procedures=procedures, recordings=recordings,
                            last_seq=transcript[-1].seq if transcript else 0,
                            problem=request.args.get("problem"))
 
@@ -275,9 +380,18 @@ def _citizen_locale(cid: int) -> str:
 
 
 def _lines_payload(lines) -> list[dict]:
-    return [{"seq": x.seq, "role": x.role, "who": _t(ROLE_LABELS.get(x.role, x.role)),
-             "staff": x.meta.get("staff"), "note": bool(x.meta.get("note")), "text": x.text,
-             "at": x.at.isoformat()} for x in lines]
+    return [_line_payload(x) for x in lines]
+
+
+def _line_payload(x) -> dict:
+    out = {"seq": x.seq, "role": x.role, "who": _t(ROLE_LABELS.get(x.role, x.role)),
+           "staff": x.meta.get("staff"), "note": bool(x.meta.get("note")), "text": x.text,
+           "at": x.at.isoformat()}
+    recording = x.meta.get("recording")
+    if isinstance(recording, dict) and _twilio_url(recording.get("url")):
+        out["text"] = f"{_t(VOICE_MESSAGE_LINE)}, {int(recording.get('seconds') or 0)} s"
+        out["recording"] = {"mp3": recording["url"] + ".mp3", "wav": recording["url"] + ".wav"}
+    return out
 
 
 def _lines_json(cid: int, after: int):

@@ -2,8 +2,9 @@
 
 ``views`` holds the Flask views (verify, map, run the call flow, render TwiML); ``call`` runs one
 request of a call in one store transaction; ``mapping`` (Twilio's form -> the core's input),
-``callstep`` (a reply -> what to say and how to listen), ``recognisers`` (who listens: Twilio's
-``<Gather>`` today) and ``twiml`` are pure; ``audio`` gives each piece of speech its 8 kHz clips
+``callstep`` (a reply -> what to say and how to listen, or to record a voice message where a
+question wants free words), ``recognisers`` (who listens: Twilio's ``<Gather>`` today) and
+``twiml`` are pure; ``audio`` gives each piece of speech its 8 kHz clips
 from the shared speech service; ``delivery`` sends what a caller asked for (the summary) and what
 staff write to them by text message, through the SMS outbox. ``devtools`` drives a running
 server as Twilio would, and is ``kaifong chat --channel voice``.

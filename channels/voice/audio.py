@@ -71,6 +71,12 @@ def _clips_in(catalogue, speech: Speech, locale: str):
 
     for msgid in catalogue.prompts.values():
         yield from said(msgid)
+    # the words around a value that is spelled (the reference; an identity card or phone number
+    # read back): the value is cut out of the sentence, the words either side are clips
+    for name, value in (("reference", "reference"), ("confirm", "value")):
+        for piece in t(catalogue.prompt(name)).split("{" + value + "}"):
+            if any(ch.isalnum() for ch in piece):
+                yield from speech.say(piece, locale, FORMAT)
     for msgid in (*STEP_TEXTS, *CALL_TEXTS):
         if not PLACEHOLDER_RE.search(msgid):
             yield from said(msgid)

@@ -18,6 +18,10 @@ The flow:
     greeted in theirs (the core's resume or greeting); "*4" or the words change it at any time;
   * each question of the core is read with its choices, at most five at a time ("9" for more);
     "*" alone is back, "*" and a key within a few seconds is that command (help, repeat ...);
+  * a question wanting free words is answered in words, or by a voice message ("1#", then
+    ``POST /voice/recorded?n=N``): the core gets a fixed placeholder in the caller's language
+    ("Voice message, 23 seconds ..."), so the procedure goes on and ends as any other; the
+    recording's URL and SID go into the transcript, in a line's meta, for staff to listen to;
   * a hand-off (0 at any point, the core's hand-off, repeated misses) puts the caller through to
     the staff line during office hours, with the expected wait; otherwise, or when no one
     answers, a call-back is recorded in the staff queue and the caller is told when;
@@ -31,12 +35,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import sqlalchemy as sa
 
-from assistant import Assistant, Digits, Reply, Start
+from assistant import Assistant, Digits, NoInput, Reply, Start, Text
 from assistant import understanding as u
 from assistant.desk import request_call_back
 from assistant.i18n import format_when
@@ -46,6 +50,7 @@ from ..i18n import N_
 from .callstep import (
     ENTRY_KINDS,
     MORE_KEY,
+    RECORD_KEY,
     CallStep,
     Listen,
     Speak,
@@ -53,14 +58,16 @@ from .callstep import (
     language_step,
     option_pages,
     pieces,
+    record_step,
     reply_from_dict,
     reply_step,
     reply_to_dict,
     say_step,
     star_step,
+    wants_words,
 )
 from .delivery import send_by_sms, summary_paragraphs
-from .mapping import CallRequest, input_for
+from .mapping import CallRequest, Recording, input_for
 from .settings import VoiceSettings
 
 __all__ = ["CHANNEL", "TEXTS", "CallFlow"]
@@ -85,8 +92,13 @@ SMS_OFFER = N_("To get your reference number and summary by text message, press 
                "press 2.")
 SMS_SENT = N_("I have sent it by text message to the number you are calling from.")
 SORRY = N_("Sorry, I did not understand.")
+#: the answer a voice message gives the core: in the slot, the summary the caller gets by text
+#: message, and the report staff pass on; so it says a message was recorded and who listens
+VOICE_MESSAGE = N_("Voice message, {seconds} seconds (recorded: staff will listen to it)")
+#: the transcript line that holds the recording (its meta); staff read it in their language
+RECORDED_LINE = "(voice message recorded)"
 TEXTS = (TRANSFER, CALL_BACK_WHEN, CALL_BACK_SOON, OFFICE_CLOSED, NO_ANSWER, NO_NUMBER, WITH_STAFF,
-         REFERENCE_AGAIN, SMS_OFFER, SMS_SENT, SORRY)
+         REFERENCE_AGAIN, SMS_OFFER, SMS_SENT, SORRY, VOICE_MESSAGE)
 
 _LANGUAGE_WORDS = {"zh-HK": ("廣東話", "中文", "粵語", "cantonese", "chinese"),
                    "en": ("english", "英文", "英語")}
@@ -102,6 +114,11 @@ class CallFlow:
     @property
     def gettext(self):
         return self.assistant.catalogue.gettext
+
+    @property
+    def words(self) -> bool:
+        """Whether spoken answers are heard (not where only the keypad listens)."""
+        return self.settings.recogniser != "keypad"
 
     # -- the requests --------------------------------------------------------------------------
 
@@ -145,8 +162,32 @@ class CallFlow:
                 step = self._offer(t, data, call)
             elif mode == "core":
                 step = self._question(t, data, call)
+            elif mode == "record":                    # the recording's answer goes elsewhere
+                return CallStep.from_dict(data["last"])
             else:                                     # after a transfer or a call-back
                 step = say_step((), hangup=True)
+            return self._done(t, data, key, step)
+
+    def recorded(self, call: CallRequest, n: int) -> CallStep:
+        """``POST /voice/recorded?n=N``: the voice message left at step N (its ``<Record>``'s
+        action), or nothing (its ``<Redirect>``: Twilio had no recording), or a recording of
+        the caller who hung up (``Digits=hangup``: kept all the same; what we answer is not
+        heard)."""
+        with self.assistant.store.turn(CHANNEL, call.caller) as t:
+            key = f"{call.call_sid}:{n}"
+            earlier = t.replay(key)
+            if earlier is not None:
+                return CallStep.from_dict(earlier)
+            data = t.channel_data()
+            if data.get("call") != call.call_sid:
+                return say_step((), hangup=True)
+            if data.get("n") != n or data.get("mode") != "record":
+                return CallStep.from_dict(data["last"])   # out of order: nothing moves
+            data["mode"] = "core"
+            if call.recording is None:     # empty, or under a second: the core's re-prompts
+                step = self._core(t, data, call, NoInput())
+            else:
+                step = self._voice_message(t, data, call, call.recording)
             return self._done(t, data, key, step)
 
     def dialled(self, call: CallRequest, n: int) -> CallStep:
@@ -206,11 +247,32 @@ class CallFlow:
                 o.key == MORE_KEY for o in kept.options):
             data["page"] = (data.get("page", 0) + 1) % len(pages)
             return reply_step(kept, self.gettext, timeout=self.settings.timeout,
-                              page=data["page"])
+                              page=data["page"], words=self.words)
         if call.digits == "*" and kept.expect.kind not in ENTRY_KINDS:
             data["mode"] = "star"
             return star_step(kept.locale)
+        if wants_words(kept) and call.digits == RECORD_KEY:
+            data["mode"] = "record"
+            return record_step(kept.locale, self.gettext,
+                               max_seconds=self.settings.record_seconds,
+                               timeout=self.settings.timeout)
         return self._core(t, data, call, input_for(call, kept.expect.kind))
+
+    def _voice_message(self, t, data: dict, call: CallRequest, recording: Recording) -> CallStep:
+        """The message answers the question: the core gets the placeholder in the caller's
+        language (a Text without a confidence: nothing to read back); the recording itself is
+        a transcript line's meta, for the staff console, never logged, never in the audio
+        cache."""
+        kept = reply_from_dict(data["reply"])
+        locale = kept.locale
+        t.add_line("system", RECORDED_LINE, {"voice": "recording", "recording": {
+            "url": recording.url, "sid": recording.sid, "seconds": recording.seconds,
+            "procedure": kept.procedure, "step": kept.step, "question": kept.prompt,
+            "locale": locale}})
+        t.add_event("voice_recording", {"procedure": kept.procedure, "step": kept.step,
+                                        "seconds": recording.seconds, "sid": recording.sid})
+        words = self.gettext(locale, VOICE_MESSAGE).format(seconds=recording.seconds)
+        return self._core(t, data, call, Text(words))
 
     def _offer(self, t, data: dict, call: CallRequest) -> CallStep:
         kept = reply_from_dict(data["reply"])
@@ -236,7 +298,8 @@ class CallFlow:
         question = Reply(parts=(kept.prompt,) if kept.prompt else (), prompt=kept.prompt,
                          options=kept.options, expect=kept.expect, locale=locale)
         data["reply"] = reply_to_dict(question)
-        return reply_step(question, self.gettext, timeout=self.settings.timeout, before=before)
+        return reply_step(question, self.gettext, timeout=self.settings.timeout, before=before,
+                          words=self.words)
 
     # -- the core --------------------------------------------------------------------------------
 
@@ -261,7 +324,8 @@ class CallFlow:
         data["reply"] = reply_to_dict(reply)
         if reply.ended and reply.reference:
             return self._the_end(data, reply, call)
-        return reply_step(reply, self.gettext, timeout=self.settings.timeout, first=first)
+        return reply_step(reply, self.gettext, timeout=self.settings.timeout, first=first,
+                          words=self.words)
 
     def _the_end(self, data: dict, reply: Reply, call: CallRequest) -> CallStep:
         """The reference spelled twice, what was done; then the offer of a text message (or,
@@ -286,7 +350,7 @@ class CallFlow:
                              expect=reply.expect, locale=locale)
             data["reply"] = reply_to_dict(question)
             return reply_step(question, self.gettext, timeout=self.settings.timeout,
-                              before=tuple(speak))
+                              before=tuple(speak), words=self.words)
         data["mode"] = "offer"
         step = self._offer_step(reply)
         return CallStep((*speak, *step.speak), step.listen, keys=step.keys)
@@ -361,8 +425,7 @@ class CallFlow:
     @staticmethod
     def _done(t, data: dict, key: str, step: CallStep) -> CallStep:
         data["n"] = data.get("n", 0) + 1
-        step = CallStep(step.speak, step.listen, step.transfer, step.hangup, step.keys,
-                        n=data["n"])
+        step = replace(step, n=data["n"])
         data["last"] = step.to_dict()
         t.keep_channel_data(data)
         t.remember(key, step.to_dict())

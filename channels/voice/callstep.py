@@ -8,6 +8,15 @@ recogniser strategy (``channels.voice.recognisers``) turns it into Twilio's ``<G
 or into our own stream later. ``Speak`` pieces marked ``spell`` are personal values or
 references, said one character at a time and never synthesised whole.
 
+A question that wants free words ("text": where a problem is, what is wrong) can be answered in
+words, or, for a caller who cannot or will not speak to a recogniser, by a voice message: "1"
+and "#" there start ``record_step`` (``Record``: after the tone, up to a minute by default, ended
+by ``#``), and the message answers the question (the call flow gives the core a fixed
+placeholder; staff listen). It stays an entry ended by "#", not a one-key menu, because some
+"text" questions take keys too (an appointment's reference, as its digits: "0000422#"); "1" alone
+is no answer to any of them. A caller who presses 1 and waits gets the recording after the
+no-input timeout.
+
 Phone conventions (ISO/IEC 13714): 1 yes, 2 no, 0 a person, * back, # ends an entry; at most
 five choices are read at once ("For more choices, press 9"); each is read as "For X, press N".
 """
@@ -25,21 +34,25 @@ __all__ = [
     "ENTRY_KINDS",
     "MAX_OPTIONS",
     "MORE_KEY",
+    "RECORD_KEY",
     "TEXTS",
     "CallStep",
     "Listen",
+    "Record",
     "Speak",
     "Transfer",
     "language_step",
     "option_line",
     "option_pages",
     "pieces",
+    "record_step",
     "reply_from_dict",
     "reply_step",
     "reply_to_dict",
     "say_step",
     "spoken_key",
     "star_step",
+    "wants_words",
 ]
 
 Gettext = Callable[[str, str], str]
@@ -52,6 +65,8 @@ MORE_KEY = "9"
 STAR_SECONDS = 3
 #: expected kinds answered by keys ended with "#", rather than by one key
 ENTRY_KINDS = ("number", "date", "hkid", "phone", "text")
+#: at a question wanting free words ("text"), the entry that leaves a voice message instead
+RECORD_KEY = "1"
 
 LANGUAGE_ZH = N_("Kaifong. For Cantonese, press 1.")
 LANGUAGE_EN = N_("Kaifong. For English, press 2.")
@@ -63,6 +78,9 @@ MORE_OPTIONS = N_("For more choices, press {key}.")
 FIRST_OPTIONS = N_("To hear the first choices again, press {key}.")
 HOW_TO_ANSWER = N_("You can press the keys or say your answer. Press 0 at any time to talk to a "
                    "person, or star to go back.")
+#: the same, where only the keypad listens (``KAIFONG_VOICE_RECOGNISER=keypad``)
+HOW_TO_ANSWER_KEYS = N_("Please answer with the keys on your phone. Press 0 at any time to talk to "
+                        "a person, or star to go back.")
 ENTRY_NUMBER = N_("Press the number on your keypad, then the hash key.")
 ENTRY_PHONE = N_("Press the 8 digits, then the hash key.")
 ENTRY_DATE = N_("Press the day and the month, 2 digits each, then the year in 4 digits, then the "
@@ -70,7 +88,14 @@ ENTRY_DATE = N_("Press the day and the month, 2 digits each, then the year in 4 
 ENTRY_HKID = N_("You can say it, or press it. For a letter, press the key that shows it, then 1, "
                 "2, 3 or 4 for its place on that key: for A press 2 then 1, for Z press 9 then 4. "
                 "Then press the numbers, and the hash key.")
-ENTRY_TEXT = N_("Please say it in a few words. If you cannot, press 0 to talk to a person.")
+ENTRY_TEXT = N_("Please say it in a few words. To leave a message instead, press 1 and the hash "
+                "key, speak after the tone, then press the hash key again.")
+#: the same, where only the keypad listens: a voice message is the only way to give free words
+ENTRY_TEXT_KEYS = N_("To answer, leave a message: press 1 and the hash key, speak after the tone, "
+                     "then press the hash key again.")
+#: what the key does, for ``kaifong chat --channel voice`` (not said: ENTRY_TEXT says it)
+RECORD_LABEL = N_("Leave a voice message")
+RECORD_NOW = N_("Please speak after the tone. When you have finished, press the hash key.")
 #: where the caller is in a procedure, said before each question (a listener cannot glance at
 #: a progress bar); the total is the most questions that can still come, hence "about"
 PROGRESS = N_("Question {number} of about {total}.")
@@ -78,7 +103,7 @@ KEY_STAR = N_("star")
 KEY_HASH = N_("hash")
 TEXTS = (LANGUAGE_ZH, LANGUAGE_EN, OPTION, PERSON, NEXT, MORE_OPTIONS, FIRST_OPTIONS, HOW_TO_ANSWER,
          ENTRY_NUMBER, ENTRY_PHONE, ENTRY_DATE, ENTRY_HKID, ENTRY_TEXT, PROGRESS, KEY_STAR,
-         KEY_HASH)
+         KEY_HASH, RECORD_LABEL, RECORD_NOW, HOW_TO_ANSWER_KEYS, ENTRY_TEXT_KEYS)
 
 
 @dataclass(frozen=True)
@@ -117,8 +142,20 @@ class Transfer:
 
 
 @dataclass(frozen=True)
+class Record:
+    """Record a voice message in ``locale``: after a tone, until ``end_key``, ``max_seconds``, or
+    ``timeout`` seconds of silence. What was recorded answers the question being asked."""
+
+    locale: str
+    max_seconds: int = 60
+    end_key: str = "#"
+    timeout: int = 10
+
+
+@dataclass(frozen=True)
 class CallStep:
-    """``n``: the number of the request that answers this step (replays carry an older one)."""
+    """``n``: the number of the request that answers this step (replays carry an older one).
+    A step listens (``listen``), records (``record``), puts through (``transfer``) or hangs up."""
 
     speak: tuple[Speak, ...] = ()
     listen: Listen | None = None
@@ -127,6 +164,7 @@ class CallStep:
     #: (key, what it does), for ``kaifong chat --channel voice`` and the tests
     keys: tuple[tuple[str, str], ...] = ()
     n: int = 0
+    record: Record | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -135,6 +173,7 @@ class CallStep:
     def from_dict(cls, data: dict) -> CallStep:
         listen = data.get("listen")
         transfer = data.get("transfer")
+        record = data.get("record")
         return cls(
             speak=tuple(Speak(**s) for s in data.get("speak", ())),
             listen=Listen(**{**listen, "keys": tuple(listen["keys"]),
@@ -142,7 +181,8 @@ class CallStep:
             transfer=Transfer(**transfer) if transfer else None,
             hangup=bool(data.get("hangup")),
             keys=tuple(tuple(k) for k in data.get("keys", ())),
-            n=int(data.get("n", 0)))
+            n=int(data.get("n", 0)),
+            record=Record(**record) if record else None)
 
     @property
     def text(self) -> str:
@@ -192,11 +232,13 @@ def option_pages(options: tuple[Option, ...]) -> list[list[Option]]:
 
 
 def reply_step(reply: Reply, gettext: Gettext, *, timeout: int, page: int = 0,
-               first: bool = False, before: tuple[Speak, ...] = ()) -> CallStep:
+               first: bool = False, before: tuple[Speak, ...] = (),
+               words: bool = True) -> CallStep:
     """The reply said, then its question with its choices, listening for the answer.
 
     ``page`` > 0 reads only that group of choices (the caller pressed 9); ``first`` adds how to
-    answer (the first question of a call); ``before`` comes first."""
+    answer (the first question of a call); ``before`` comes first; ``words``: whether spoken
+    answers are heard (False where only the keypad listens: the help then speaks of keys)."""
     locale = reply.locale
     spell = reply.spell + ((reply.reference,) if reply.reference else ())
     say: list[Speak] = list(before)
@@ -210,7 +252,8 @@ def reply_step(reply: Reply, gettext: Gettext, *, timeout: int, page: int = 0,
         for part in parts:
             say += pieces(part, locale, spell)
         if first:
-            say.append(Speak(gettext(locale, HOW_TO_ANSWER), locale))
+            say.append(Speak(gettext(locale, HOW_TO_ANSWER if words else HOW_TO_ANSWER_KEYS),
+                             locale))
         progress = reply.progress
         if prompt and progress and "confirm" not in reply.tags and progress[1] > 1:
             say.append(Speak(gettext(locale, PROGRESS).format(number=progress[0],
@@ -220,17 +263,32 @@ def reply_step(reply: Reply, gettext: Gettext, *, timeout: int, page: int = 0,
     say += _choices(reply, pages, page, gettext)
     kind = reply.expect.kind
     entry = kind in ENTRY_KINDS and not reply.options
-    if entry:
-        say.append(Speak(gettext(locale, _ENTRY_HELP[kind]), locale))
+    if kind in _ENTRY_HELP and not reply.options:
+        help_ = _ENTRY_HELP[kind] if words or kind != "text" else ENTRY_TEXT_KEYS
+        say.append(Speak(gettext(locale, help_), locale))
     keys = [(o.key, o.label) for o in reply.options]
     if len(pages) > 1:
         keys.append((MORE_KEY, gettext(locale, MORE_OPTIONS).format(key=MORE_KEY)))
+    if wants_words(reply):
+        # free words: said, or a voice message (a keypad cannot spell a street)
+        keys.append((RECORD_KEY + "#", gettext(locale, RECORD_LABEL)))
     listen = Listen(
         kind=kind, locale=locale,
         keys=tuple(dict.fromkeys([k for k, _ in keys] + list(reply.expect.digits))),
         max_keys=None if entry else 1, end_key="#" if entry else None, timeout=timeout,
         phrases=tuple(reply.expect.grammar))
     return CallStep(tuple(say), listen, keys=tuple(keys))
+
+
+def wants_words(reply: Reply) -> bool:
+    """A question answered in free words (no choices): the caller may leave a voice message."""
+    return reply.expect.kind == "text" and not reply.options
+
+
+def record_step(locale: str, gettext: Gettext, *, max_seconds: int, timeout: int) -> CallStep:
+    """ "Please speak after the tone ..." then a recording, ended by the hash key."""
+    return CallStep((Speak(gettext(locale, RECORD_NOW), locale),),
+                    record=Record(locale, max_seconds, "#", timeout))
 
 
 _ENTRY_HELP = {"number": ENTRY_NUMBER, "phone": ENTRY_PHONE, "date": ENTRY_DATE,

@@ -2,10 +2,12 @@
 
 ``TwilioCall`` drives a running server through a whole call as Twilio would: it posts the form
 fields of Twilio's voice webhook (CallSid, AccountSid, From, To, CallStatus, Direction,
-ApiVersion, and Digits or SpeechResult with Confidence), signed with the twilio library's own
+ApiVersion, and Digits or SpeechResult with Confidence, or a recording's RecordingUrl,
+RecordingSid and RecordingDuration), signed with the twilio library's own
 ``RequestValidator.compute_signature`` over the exact URL, and follows the TwiML: a ``<Gather>``'s
-action with what the caller does, its ``<Redirect>`` when the caller does nothing, a ``<Dial>``'s
-action with how the transfer ended. ``kaifong voice-call`` uses it, and so do the tests (through
+action with what the caller does, its ``<Redirect>`` when the caller does nothing, a
+``<Record>``'s action with the voice message left (or its ``<Redirect>`` when it was empty: Twilio
+requests no action then), a ``<Dial>``'s action with how the transfer ended. ``kaifong voice-call`` uses it, and so do the tests (through
 Flask's test client instead of a socket).
 
 ``voice_chat`` is ``kaifong chat --channel voice``: the same call flow, without HTTP or audio,
@@ -48,6 +50,8 @@ class Heard:
     #: ("play", url) or ("say", text, language), in order
     sounds: list[tuple] = field(default_factory=list)
     gather: dict | None = None
+    #: a ``<Record>``'s attributes
+    record: dict | None = None
     redirect: str | None = None
     dial: dict | None = None
     hangup: bool = False
@@ -81,6 +85,8 @@ def parse_twiml(xml: str) -> Heard:
         if child.tag == "Gather":
             heard.gather = dict(child.attrib)
             sounds(child)
+        elif child.tag == "Record":
+            heard.record = dict(child.attrib)
         elif child.tag == "Redirect":
             heard.redirect = (child.text or "").strip()
         elif child.tag == "Dial":
@@ -93,8 +99,10 @@ def parse_twiml(xml: str) -> Heard:
 def voice_form(call_sid: str, caller: str, to: str, *, status: str = "in-progress",
                digits: str | None = None, speech: str | None = None,
                confidence: float | None = None, dial_status: str | None = None,
+               recording_seconds: int | None = None, recording_sid: str | None = None,
                account_sid: str = ACCOUNT_SID) -> dict[str, str]:
-    """The fields Twilio posts to a voice webhook (and after a ``<Gather>`` or ``<Dial>``)."""
+    """The fields Twilio posts to a voice webhook (and after a ``<Gather>``, a ``<Record>`` or a
+    ``<Dial>``). A recording's ``Digits`` is the key that ended it (or "hangup")."""
     form = {"CallSid": call_sid, "AccountSid": account_sid, "From": caller, "To": to,
             "Caller": caller, "Called": to, "CallStatus": status, "Direction": "inbound",
             "ApiVersion": "2010-04-01", "FromCountry": "HK", "ToCountry": "HK"}
@@ -103,6 +111,12 @@ def voice_form(call_sid: str, caller: str, to: str, *, status: str = "in-progres
     if speech is not None:
         form["SpeechResult"] = speech
         form["Confidence"] = f"{0.9 if confidence is None else confidence:.8f}"
+    if recording_seconds is not None:
+        sid = recording_sid or "RE" + uuid.uuid4().hex
+        form.update({"RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/{account_sid}"
+                                     f"/Recordings/{sid}",
+                     "RecordingSid": sid, "RecordingDuration": str(recording_seconds)})
+        form.setdefault("Digits", "#")
     if dial_status is not None:
         form.update({"DialCallStatus": dial_status, "DialCallSid": "CA" + uuid.uuid4().hex,
                      "DialCallDuration": "42" if dial_status == "completed" else "0"})
@@ -151,6 +165,16 @@ class TwilioCall:
         if self.last is None or not self.last.redirect:
             raise CallError("nothing to wait on: the last answer has no <Redirect>")
         return self._send(self.last.redirect, self._form(), "(silence)")
+
+    def record(self, seconds: int = 23, *, end: str = "#", sid: str | None = None) -> Heard:
+        """A voice message of ``seconds`` after the tone, ended by ``end`` ("#", or "hangup");
+        0 seconds is what Twilio does with an empty one: no action, its ``<Redirect>``."""
+        if self.last is None or not self.last.record:
+            raise CallError("the last answer does not <Record>")
+        if seconds <= 0:
+            return self.silence()
+        return self._send(self.last.record["action"], self._form(
+            digits=end, recording_seconds=seconds, recording_sid=sid), f"(message {seconds} s)")
 
     def dial_ends(self, status: str = "completed") -> Heard:
         if self.last is None or not self.last.dial:
@@ -204,7 +228,7 @@ def _http_post(url: str, form: dict, signature: str, timeout: float = 60) -> tup
 def run_call(url: str, token: str, caller: str, turns: Iterable[str], out=None,
              to: str = "+85230000000", audio_dir: str | Path | None = None) -> int:
     """``kaifong voice-call``: each turn is keys ("1", "91234567#"), ``say:words``,
-    ``silence``, or ``dial:STATUS``; prints what the caller hears (each clip's text when the
+    ``silence``, ``record:SECONDS`` (a voice message; 0: an empty one), or ``dial:STATUS``; prints what the caller hears (each clip's text when the
     server's audio cache, ``audio_dir``, is on this machine; its URL otherwise; any ``<Say>``),
     and what the call listens for."""
     out = out or sys.stdout
@@ -213,7 +237,7 @@ def run_call(url: str, token: str, caller: str, turns: Iterable[str], out=None,
     heard = call.start()
     _print_heard(None, heard, out, texts)
     for turn in turns:
-        if heard.hangup or (not heard.gather and not heard.dial):
+        if heard.hangup or (not heard.gather and not heard.dial and not heard.record):
             print("(the call has ended)", file=out)
             return 0
         if turn == "silence":
@@ -222,6 +246,8 @@ def run_call(url: str, token: str, caller: str, turns: Iterable[str], out=None,
             heard = call.say(turn[4:])
         elif turn.startswith("dial:"):
             heard = call.dial_ends(turn[5:])
+        elif turn.startswith("record:"):
+            heard = call.record(int(turn[7:] or "0"))
         else:
             heard = call.press(turn)
         _print_heard(turn, heard, out, texts)
@@ -252,6 +278,9 @@ def _print_heard(turn: str | None, heard: Heard, out, texts=lambda url: None) ->
               f"{heard.gather.get('numDigits') or 'until ' + (heard.gather.get('finishOnKey') or '-')}"
               f", timeout {heard.gather.get('timeout')} s, language {heard.gather.get('language')}]",
               file=out)
+    if heard.record:
+        print(f"  [recording after the tone: up to {heard.record.get('maxLength')} s, ends with "
+              f"{heard.record.get('finishOnKey')}]", file=out)
     if heard.dial:
         print(f"  [putting through to {heard.dial['number']}]", file=out)
     if heard.hangup:
@@ -263,9 +292,10 @@ def _print_heard(turn: str | None, heard: Heard, out, texts=lambda url: None) ->
 
 def voice_chat(assistant, args, lines: Iterable[str], environ, out=None) -> int:
     """Each line: keys (``1``, ``91234567#``, ``*2``), words (what a caller would say), or an
-    empty line (silence). Prints what the caller would hear and which keys do what."""
+    empty line (silence); after the tone of a voice message, its length in seconds (an empty
+    line: nothing recorded). Prints what the caller would hear and which keys do what."""
     from .call import CallFlow
-    from .mapping import CallRequest
+    from .mapping import CallRequest, Recording
     from .settings import parse_settings
 
     out = out or sys.stdout
@@ -275,10 +305,19 @@ def voice_chat(assistant, args, lines: Iterable[str], environ, out=None) -> int:
     step = flow.answer(CallRequest(sid, args.address))
     _print_step(step, assistant.catalogue.gettext, out)
     for line in lines:
-        if step.hangup or (step.listen is None):
+        if step.hangup or (step.listen is None and step.record is None):
             break
         print(f"> {line.strip() or '(silence)'}", file=out)
         keys = line.strip()
+        if step.record is not None:
+            seconds = int(keys) if keys.isdigit() else 0
+            recording = Recording("https://api.twilio.com/2010-04-01/Accounts/" + ACCOUNT_SID
+                                  + "/Recordings/RE" + "0" * 32, "RE" + "0" * 32,
+                                  seconds) if seconds else None
+            step = flow.recorded(CallRequest(sid, args.address, digits="#",
+                                             recording=recording), step.n)
+            _print_step(step, assistant.catalogue.gettext, out)
+            continue
         if keys and all(ch in "0123456789*#" for ch in keys):
             call = CallRequest(sid, args.address, digits=keys.rstrip("#") or keys)
         elif keys:
@@ -301,6 +340,9 @@ def _print_step(step, gettext, out) -> None:
         how = ("one key" if listen.max_keys == 1 else f"keys, then {listen.end_key}")
         print(f"  [listening: {how}{' or speech' if listen.speech else ''}; 0 = a person, "
               f"* = back; {listen.timeout} s]", file=out)
+    if step.record is not None:
+        print(f"  [recording after the tone, up to {step.record.max_seconds} s, ends with "
+              f"{step.record.end_key}; type its length in seconds, or nothing]", file=out)
     if step.transfer is not None:
         print(f"  [putting through to {step.transfer.number}]", file=out)
     if step.hangup:

@@ -1,10 +1,14 @@
 """Twilio's voice webhook in: the form Twilio posts -> ``CallRequest`` -> one core ``Input``.
 Pure; no I/O, no logging.
 
-What the caller did reaches us in three shapes: keys (``Digits``, without the ``#`` that ended
-them), words (``SpeechResult`` with the recogniser's ``Confidence``, 0 to 1), or nothing (the
-``<Gather>`` timed out and Twilio followed the ``<Redirect>`` after it: no ``Digits``, no
-``SpeechResult``). Each becomes ``Digits``, ``Text(text, confidence)`` or ``NoInput``. Where keys
+What the caller did reaches us in four shapes: keys (``Digits``, without the ``#`` that ended
+them), words (``SpeechResult`` with the recogniser's ``Confidence``, 0 to 1), a voice message
+(``RecordingUrl``, ``RecordingSid`` and ``RecordingDuration`` after a ``<Record>``: ``Recording``,
+which the call flow turns into the core's ``Text`` of a fixed placeholder), or nothing (the
+``<Gather>`` timed out, or a ``<Record>`` heard nothing, and Twilio followed the ``<Redirect>``
+after it). Each becomes ``Digits``, ``Text(text, confidence)`` or ``NoInput``. A recording is
+kept only when its URL is Twilio's own (``https://api.twilio.com/...``) and its SID looks like
+one: staff follow that link, so nothing else may become one. Where keys
 stand for something other than digits, they are read here, as the caller was told:
 
 * an identity card number: each letter is the key that shows it, then its place on that key
@@ -24,19 +28,34 @@ __all__ = [
     "KEYPAD_LETTERS",
     "BadCall",
     "CallRequest",
+    "Recording",
     "call_from_form",
     "date_from_keys",
     "hkid_from_keys",
     "input_for",
+    "recording_from",
 ]
 
 KEYPAD_LETTERS = {"2": "ABC", "3": "DEF", "4": "GHI", "5": "JKL", "6": "MNO", "7": "PQRS",
                   "8": "TUV", "9": "WXYZ"}
 _TEXTABLE = re.compile(r"^\+?[0-9]{3,15}$")
+_RECORDING_SID = re.compile(r"^RE[0-9a-fA-F]{32}$")
+#: where Twilio keeps recordings (the media is fetched with the account's credentials)
+_RECORDING_URL = re.compile(r"^https://api\.twilio\.com/[A-Za-z0-9/._-]+$")
 
 
 class BadCall(ValueError):
     """A signed request that is not a call Twilio is making (no CallSid or no caller)."""
+
+
+@dataclass(frozen=True)
+class Recording:
+    """A voice message Twilio recorded: its resource ``url`` (without an extension: add ``.mp3``
+    or ``.wav`` for the audio), its ``sid`` and its length in whole ``seconds``."""
+
+    url: str
+    sid: str
+    seconds: int
 
 
 @dataclass(frozen=True)
@@ -49,6 +68,8 @@ class CallRequest:
     speech: str | None = None
     confidence: float | None = None
     dial_status: str | None = None  # DialCallStatus, on a <Dial action>
+    #: a voice message of at least a second, on a <Record action>; None for an empty one
+    recording: Recording | None = None
 
     @property
     def textable(self) -> bool:
@@ -78,7 +99,22 @@ def call_from_form(form: Mapping[str, str]) -> CallRequest:
                        status=form.get("CallStatus") or "",
                        digits=digits if digits else None,
                        speech=speech.strip() if speech and speech.strip() else None,
-                       confidence=confidence, dial_status=form.get("DialCallStatus") or None)
+                       confidence=confidence, dial_status=form.get("DialCallStatus") or None,
+                       recording=recording_from(form))
+
+
+def recording_from(form: Mapping[str, str]) -> Recording | None:
+    """The voice message in a ``<Record>``'s request, or None when there is none that counts:
+    no URL, a URL that is not Twilio's, no SID, or under a second (nothing was said)."""
+    url = (form.get("RecordingUrl") or "").strip()
+    sid = (form.get("RecordingSid") or "").strip()
+    try:
+        seconds = int((form.get("RecordingDuration") or "0").strip())
+    except ValueError:
+        seconds = 0
+    if not (_RECORDING_URL.match(url) and _RECORDING_SID.match(sid)) or seconds < 1:
+        return None
+    return Recording(url, sid, seconds)
 
 
 def input_for(call: CallRequest, expect_kind: str = "choice") -> Input:

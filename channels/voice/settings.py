@@ -84,11 +84,14 @@ class VoiceSettings:
     minutes_per_caller: float = 4.0
     #: "twilio" (``<Gather input="dtmf speech">``) or "keypad" (keys only)
     recogniser: str = "twilio"
+    #: the longest voice message a caller can leave for a question wanting free words
+    record_seconds: int = 60
 
 
 def parse_settings(config) -> VoiceSettings:
     """From the app's config (``VOICE_TIMEOUT_SECONDS``, ``STAFF_NUMBER``, ``OFFICE_HOURS``,
-    ``DIAL_TIMEOUT_SECONDS``, ``VOICE_MINUTES_PER_CALLER``, ``VOICE_RECOGNISER``)."""
+    ``DIAL_TIMEOUT_SECONDS``, ``VOICE_MINUTES_PER_CALLER``, ``VOICE_RECOGNISER``,
+    ``VOICE_RECORD_SECONDS``)."""
     staff = (config.get("STAFF_NUMBER") or "").strip().replace(" ", "") or None
     if staff is not None and not _NUMBER.match(staff):
         raise ValueError("KAIFONG_STAFF_NUMBER must be a telephone number such as +85221234567 "
@@ -105,6 +108,9 @@ def parse_settings(config) -> VoiceSettings:
                             600),
         minutes_per_caller=_minutes(config.get("VOICE_MINUTES_PER_CALLER")),
         recogniser=recogniser,
+        # an older caller describing a place may pause and start again: a minute, by default
+        record_seconds=_whole("VOICE_RECORD_SECONDS", config.get("VOICE_RECORD_SECONDS"), 60,
+                              10, 600),
     )
 
 

@@ -5,6 +5,9 @@ clip could not be synthesised, a ``<Say>`` in the caller's language (``Sound``).
 listens is written is the recogniser strategy's (``recognisers``): Twilio's is a ``<Gather>``
 holding what is said, followed by a ``<Redirect>`` to the same action, which Twilio follows when
 the caller does nothing (the request without ``Digits`` or ``SpeechResult`` is ``NoInput``).
+A step that records says what it says, then ``<Record>`` (a tone, until ``#``; its action the
+record URL), then a ``<Redirect>`` to that same URL: Twilio requests the action only when it has
+a recording, and goes on to the next verb when the caller said nothing (no input).
 Otherwise the step puts the caller through (``<Dial>``, its action the dial URL) or hangs up.
 """
 
@@ -30,12 +33,18 @@ class Sound:
 
 
 def build_twiml(step: CallStep, sounds: list[Sound], recogniser, action: str,
-                dial_action: str) -> str:
+                dial_action: str, record_action: str = "") -> str:
     response = VoiceResponse()
     if step.listen is not None:
         recogniser.listen(response, step.listen, action, lambda verb: _add_sounds(verb, sounds))
         return response.to_xml()
     _add_sounds(response, sounds)
+    if step.record is not None:
+        record = step.record
+        response.record(action=record_action, method="POST", max_length=record.max_seconds,
+                        finish_on_key=record.end_key, play_beep=True, timeout=record.timeout)
+        response.redirect(record_action, method="POST")
+        return response.to_xml()
     if step.transfer is not None:
         response.dial(step.transfer.number, action=dial_action, method="POST",
                       timeout=step.transfer.timeout)

@@ -1,5 +1,6 @@
 """The phone's webhooks: ``POST /voice`` (a call comes in), ``POST /voice/turn?n=N`` (what the
-caller did at step N, or nothing), ``POST /voice/dialled?n=N`` (how a transfer to staff ended).
+caller did at step N, or nothing), ``POST /voice/recorded?n=N`` (the voice message left at step
+N, or none), ``POST /voice/dialled?n=N`` (how a transfer to staff ended).
 
 Each view verifies the Twilio signature (``channels.twilio_auth``, as for SMS: 403 with a fixed
 body, before anything is read from or written to the store), maps the form, runs the call flow
@@ -7,7 +8,8 @@ body, before anything is read from or written to the store), maps the form, runs
 (``twiml.build_twiml``, through the recogniser strategy). Without ``TWILIO_AUTH_TOKEN`` none of
 these is registered; ``GET /audio/<id>.wav`` belongs to the speech service and stays.
 
-Logs carry no number and nothing the caller said: a failure logs its type and its frames.
+Logs carry no number and nothing the caller said (nor a recording's address): a failure logs its
+type and its frames.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ def init_app(app: Flask) -> bool:
     desk.deliver_with("voice", voice_deliverer(app.extensions["kaifong"]))
     clock = app.config.get("VOICE_CLOCK") or (lambda: datetime.now(UTC))
     if not callable(clock):            # tests pass a function; the environment cannot
-        raise ValueError("VOICE_CLOCK is for tests: a function returning the time now")
+        raise TypeError("VOICE_CLOCK is for tests: a function returning the time now")
     app.extensions["kaifong_voice"] = VoiceChannel(
         RequestValidator(token), parse_public_url(app.config.get("PUBLIC_URL")), settings,
         CallFlow(app.extensions["kaifong"], settings, clock),
@@ -94,6 +96,14 @@ def turn():
     if n is None:
         return _handle(None)
     return _handle(lambda flow, call: flow.turn(call, n))
+
+
+@bp.post("/voice/recorded")
+def recorded():
+    n = request.args.get("n", type=int)
+    if n is None:
+        return _handle(None)
+    return _handle(lambda flow, call: flow.recorded(call, n))
 
 
 @bp.post("/voice/dialled")
@@ -129,7 +139,8 @@ def render(step: CallStep) -> str:
     sounds = PhoneAudio(speech_for(current_app), base).sounds(step)
     action = _absolute(base, url_for("voice.turn", n=step.n))
     dial_action = _absolute(base, url_for("voice.dialled", n=step.n))
-    return build_twiml(step, sounds, channel.recogniser, action, dial_action)
+    record_action = _absolute(base, url_for("voice.recorded", n=step.n))
+    return build_twiml(step, sounds, channel.recogniser, action, dial_action, record_action)
 
 
 def _absolute(base: str, path: str) -> str:

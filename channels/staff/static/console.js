@@ -61,6 +61,17 @@
       var text = document.createElement("span");
       text.className = "text";
       text.textContent = line.text;
+      if (line.recording) {
+        // a phone caller's voice message: a link to Twilio's audio (checked on the server)
+        var listen = document.createElement("a");
+        listen.href = line.recording.mp3;
+        listen.rel = "noreferrer noopener";
+        listen.target = "_blank";
+        listen.className = "target";
+        listen.textContent = transcript.dataset.listen || "MP3";
+        text.appendChild(document.createTextNode(": "));
+        text.appendChild(listen);
+      }
       item.appendChild(who);
       item.appendChild(document.createTextNode(" "));
       item.appendChild(time);

@@ -86,7 +86,7 @@ def clock(app):
     return app.config["VOICE_CLOCK"]
 
 
-def test_post(client):
+def client_post(client):
     def post(url, form, signature):
         path = url.removeprefix(BASE)
         response = client.post(path, data=form, headers={"X-Twilio-Signature": signature})
@@ -98,7 +98,7 @@ class Call(TwilioCall):
     """A caller on the test client: ``call.start()``, ``call.press("1")`` ..."""
 
     def __init__(self, client, caller: str = NUMBER, **kwargs):
-        super().__init__(BASE, TOKEN, caller, post=test_post(client), **kwargs)
+        super().__init__(BASE, TOKEN, caller, post=client_post(client), **kwargs)
 
 
 @pytest.fixture

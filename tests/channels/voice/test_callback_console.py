@@ -67,6 +67,7 @@ def test_staff_words_to_a_phone_caller_go_by_text_message(tmp_path, monkeypatch)
     app.extensions["kaifong"].store.close()
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_the_queue_with_a_call_back_in_chromium(tmp_path, monkeypatch, live_server, page,
                                                  screenshot):

@@ -67,9 +67,10 @@ def walk(app, call: Call, heard, number: str, *, speech: bool, locale: str, limi
                 heard = call.say(labels[1 if second and len(labels) > 1 else 0])
         else:
             if kind == "text":
-                # free words cannot be pressed: the one step a keypad caller needs to speak
-                # (or press 0 for a person); see the README
-                heard = call.say(SAID[locale]["text"])
+                # free words cannot be pressed: a voice message instead ("1#", the tone, "#")
+                call.press("1#")
+                assert call.last.record is not None, call.last.xml
+                heard = call.record(23)
             else:
                 heard = call.press(KEYS.get(kind, "2" if second else "1"))
     raise AssertionError(f"no end after {limit} answers: {trail}")

@@ -182,3 +182,24 @@ def test_star_and_a_key_that_is_no_command_goes_back(app, client):
     call.press("*")
     heard = call.press("8")                           # back from the group to the menu
     assert heard_text(app, heard).startswith("What do you need help with?")
+
+
+def test_settings_come_from_the_environment(tmp_path, monkeypatch):
+    app = make_app(tmp_path, monkeypatch, STAFF_NUMBER=None)
+    app.extensions["kaifong"].store.close()
+    for name, value in (("KAIFONG_VOICE_TIMEOUT_SECONDS", "20"),
+                        ("KAIFONG_STAFF_NUMBER", "+852 2999 0000"),
+                        ("KAIFONG_OFFICE_HOURS", "Mon-Sun 00:00-23:59"),
+                        ("KAIFONG_DIAL_TIMEOUT_SECONDS", "45")):
+        monkeypatch.setenv(name, value)
+    from channels import create_app
+    app = create_app({"DATA_DIR": str(tmp_path), "TESTING": True, "SEED_SLOTS_DAYS": 0,
+                      "DATABASE_URL": f"sqlite:///{tmp_path / 'env.db'}",
+                      "TWILIO_AUTH_TOKEN": "test-voice-token-0123456789abcdef",
+                      "SPEECH_ENGINE": app.config["SPEECH_ENGINE"]})
+    call = Call(app.test_client())
+    assert call.start().gather["timeout"] == "20"
+    call.press("2")
+    heard = call.press("0")
+    assert heard.dial["number"] == "+85229990000" and heard.dial["timeout"] == "45"
+    app.extensions["kaifong"].store.close()
