@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from .conversation import Assistant
 from .errors import ClaimRefused, StaffActionError
 from .model import HandBack, Reply
+from .services import normalise_reference
 from .store import JSONText, Line, Turn, UTCDateTime, conversations, metadata, queue_query
 
 __all__ = ["AUDIT_ACTIONS", "OUTCOMES", "AuditEntry", "Deliverer", "Desk", "DeskConversation",
@@ -363,9 +364,15 @@ def mask_personal(text: str) -> str:
     like ASCII ones."""
     if not text:
         return text
-    text = _HKID.sub(lambda m: m.group(1)[0] + "*" * (len(m.group(1)) - 1)
-                     + "******(*)", text)
+    text = _HKID.sub(_mask_hkid, text)
     return _DIGITS.sub(_mask_digits, text)
+
+
+def _mask_hkid(m: re.Match) -> str:
+    # "KF0000018" has an identity card's shape, but it is one of our references: not personal
+    if m.group(1).upper() == "KF" and normalise_reference(m.group(0)):
+        return m.group(0)
+    return m.group(1)[0] + "*" * (len(m.group(1)) - 1) + "******(*)"
 
 
 def _mask_digits(m: re.Match) -> str:

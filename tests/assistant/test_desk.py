@@ -223,6 +223,8 @@ def test_wait_for_change_wakes_on_a_turn_and_times_out_without_one(assistant, st
     ("身份證 Z6543210", "身份證 Z******(*)"),
     ("call +852 9123 4567", "call +*** **** **67"),
     ("電話91234567", "電話******67"),
+    ("your reference is KF0000018", "your reference is KF0000018"),   # ours, 7 digits: kept
+    ("KF0000017", "K*******(*)"),                     # not a reference (check digit): masked
     ("born 1945-03-12", "born ****-**-12"),
     ("your reference is KF12345678", "your reference is KF12345678"),   # not personal
     ("I am 75, my flat is 12", "I am 75, my flat is 12"),
