@@ -13,14 +13,15 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, url_for
 from twilio.request_validator import RequestValidator
 
+from ..sms.devtools import twilio_form
 from ..speech import speech_for
+from ..voice.devtools import gathered, voice_form
 
 bp = Blueprint("simulator", __name__, url_prefix="/simulator", template_folder="templates",
                static_folder="static")
 
 DEFAULT_NUMBER = "+85291234567"
 SERVICE_NUMBER = "+85230000000"
-ACCOUNT = "AC" + "0" * 32
 
 
 def init_app(app: Flask) -> bool:
@@ -76,20 +77,13 @@ def sms():
         if not body.strip():
             error = "Type a message first."
         else:
-            status, _ = post_as_twilio("/sms", sms_form(number, body))
+            status, _ = post_as_twilio("/sms", twilio_form(number, SERVICE_NUMBER, body))
             if status != 200:
                 error = f"The webhook answered {status}."
             else:
                 return redirect(url_for(".sms", **{"from": number}) + "#last")
     return render_template("simulator/sms.html", number=number, lines=_lines("sms", number),
                            error=error)
-
-
-def sms_form(number: str, body: str) -> dict[str, str]:
-    sid = "SM" + uuid.uuid4().hex
-    return {"ApiVersion": "2010-04-01", "AccountSid": ACCOUNT, "MessageSid": sid,
-            "SmsMessageSid": sid, "SmsSid": sid, "SmsStatus": "received", "From": number,
-            "To": SERVICE_NUMBER, "Body": body, "NumMedia": "0", "NumSegments": "1"}
 
 
 def _lines(channel: str, address: str):
@@ -110,37 +104,52 @@ def phone():
                                error=None)
     call = request.form.get("call") or "CA" + uuid.uuid4().hex
     target = request.form.get("action") or "/voice"
-    form = call_form(call, number)
+    fields: dict = {}
     if request.form.get("start"):
         target = "/voice"
     elif "digits" in request.form:
-        form["Digits"] = request.form["digits"]
+        # what Twilio would post: the keys its <Gather> took (a menu's first key, or an entry
+        # without the "#" that ended it)
+        fields["digits"] = gathered(request.form["digits"], {
+            "numDigits": request.form.get("num_digits") or None,
+            "finishOnKey": request.form.get("finish", "#")})
     elif request.form.get("speech", "").strip():
-        form["SpeechResult"] = request.form["speech"].strip()
-        form["Confidence"] = request.form.get("confidence") or "0.9"
+        fields["speech"] = request.form["speech"].strip()
+        fields["confidence"] = _confidence(request.form.get("confidence"))
     elif request.form.get("dial"):
-        form["DialCallStatus"] = request.form["dial"]
+        fields["dial_status"] = request.form["dial"]
+    elif request.form.get("record"):
+        fields["recording_seconds"] = _seconds(request.form.get("seconds"))
     # else: the caller said and pressed nothing (Gather timed out): Twilio goes on to the verb
     # after the Gather, which the page offers as "Stay silent"
+    form = voice_form(call, number, SERVICE_NUMBER, **fields)
     error, verbs = None, []
-    for _ in range(5):       # follow <Redirect> as Twilio does
+    for _ in range(5):       # follow <Redirect> as Twilio does, unless it waits for the caller
         status, twiml = post_as_twilio(_path_of(target), form)
         if status != 200:
             error = f"The webhook answered {status}."
             break
         verbs = read_twiml(twiml)
         redirect_to = next((v["url"] for v in verbs if v["verb"] == "Redirect"), None)
-        if not redirect_to or any(v["verb"] in ("Gather", "Dial") for v in verbs):
+        if not redirect_to or any(v["verb"] in ("Gather", "Dial", "Record") for v in verbs):
             break
-        target, form = redirect_to, call_form(call, number)
+        target, form = redirect_to, voice_form(call, number, SERVICE_NUMBER)
     return render_template("simulator/phone.html", number=number, call=call, verbs=verbs,
                            error=error)
 
 
-def call_form(call: str, number: str) -> dict[str, str]:
-    return {"ApiVersion": "2010-04-01", "AccountSid": ACCOUNT, "CallSid": call, "From": number,
-            "To": SERVICE_NUMBER, "Caller": number, "Called": SERVICE_NUMBER,
-            "CallStatus": "in-progress", "Direction": "inbound"}
+def _confidence(value: str | None) -> float:
+    try:
+        return min(max(float(value or 0.9), 0.0), 1.0)
+    except ValueError:
+        return 0.9
+
+
+def _seconds(value: str | None) -> int:
+    try:
+        return min(max(int(value or 20), 0), 600)
+    except ValueError:
+        return 20
 
 
 def read_twiml(twiml: str) -> list[dict]:
@@ -167,12 +176,16 @@ def read_twiml(twiml: str) -> list[dict]:
                           "input": el.get("input") or "dtmf",
                           "hints": el.get("hints") or "", "language": el.get("language") or "",
                           "finish": el.get("finishOnKey", "#"),
+                          "num_digits": el.get("numDigits") or "",
                           "inside": [spoken(c) for c in el if c.tag in ("Play", "Say")]})
         elif el.tag == "Redirect":
             verbs.append({"verb": "Redirect", "url": (el.text or "").strip()})
         elif el.tag == "Dial":
             number = (el.findtext("Number") or el.text or "").strip()
             verbs.append({"verb": "Dial", "action": el.get("action") or "", "number": number})
+        elif el.tag == "Record":
+            verbs.append({"verb": "Record", "action": el.get("action") or "",
+                          "max": el.get("maxLength") or ""})
         elif el.tag == "Hangup":
             verbs.append({"verb": "Hangup"})
         else:

@@ -123,6 +123,17 @@ def voice_form(call_sid: str, caller: str, to: str, *, status: str = "in-progres
     return form
 
 
+def gathered(keys: str, gather: dict) -> str:
+    """What Twilio posts as ``Digits`` when the caller presses ``keys`` at a ``<Gather>`` with
+    these attributes: the first ``numDigits`` keys, or the keys before ``finishOnKey``."""
+    if gather.get("numDigits"):
+        return keys[:int(gather["numDigits"])]
+    finish = gather.get("finishOnKey", "#")
+    if finish and finish in keys:
+        return keys[:keys.index(finish)]
+    return keys
+
+
 #: post(url, form, signature) -> (status code, body text)
 Poster = Callable[[str, dict, str], tuple[int, str]]
 
@@ -148,13 +159,7 @@ class TwilioCall:
         """Keys as the caller presses them; what Twilio posts is what its <Gather> took: the
         first key of a one-key menu, an entry without the "#" that ended it."""
         action = self._gather_action()
-        gather = self.last.gather
-        sent = keys
-        if gather.get("numDigits"):
-            sent = keys[:int(gather["numDigits"])]
-        elif gather.get("finishOnKey") and gather["finishOnKey"] in keys:
-            sent = keys[:keys.index(gather["finishOnKey"])]
-        return self._send(action, self._form(digits=sent), keys)
+        return self._send(action, self._form(digits=gathered(keys, self.last.gather)), keys)
 
     def say(self, words: str, confidence: float = 0.92) -> Heard:
         return self._send(self._gather_action(), self._form(speech=words, confidence=confidence),

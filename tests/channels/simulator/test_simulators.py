@@ -116,3 +116,26 @@ def test_the_simulator_pages_pass_axe(app, live_server, page):
     for path in ("/simulator/", "/simulator/sms", "/simulator/phone"):
         page.goto(base + path)
         assert_no_axe_violations(page)
+
+
+def test_a_voice_message_can_be_left_at_a_free_words_question(app):
+    from tests.channels.voice.test_calls import menu_keys
+
+    client = app.test_client()
+
+    def step(html: str, **form) -> str:
+        call = re.search(r'name="call" value="(CA[0-9a-f]+)"', html).group(1)
+        action = re.search(r'name="action" value="([^"]+)"', html).group(1)
+        page = client.post("/simulator/phone", data={"from": "+85291234567", "call": call,
+                                                     "action": action, **form})
+        assert page.status_code == 200
+        return page.get_data(as_text=True)
+
+    html = client.post("/simulator/phone", data={"from": "+85291234567", "start": "1"}
+                       ).get_data(as_text=True)
+    for key in ["2", *menu_keys(app, "report_problem"), "2", "1", "1#"]:
+        html = step(html, digits=key)
+    assert "Leave the message" in html                  # the <Record> is offered, not skipped
+    html = step(html, record="1", seconds="23")
+    state = app.extensions["kaifong"].store.state("voice", "+85291234567")
+    assert state["step"] == "ask_details" and "Voice message" in state["slots"]["location"]
