@@ -45,6 +45,7 @@ from assistant.store import conversations
 from assistant.store import events as event_rows
 
 from ..i18n import N_
+from ..kiosk.session import kiosk_of
 from .views import _locale as staff_locale
 from .views import bp
 
@@ -104,6 +105,15 @@ def _desk() -> Desk:
 def _t(msgid: str, locale: str | None = None) -> str:
     catalogue = current_app.extensions["kaifong"].catalogue
     return catalogue.gettext(locale or staff_locale(), msgid)
+
+
+@bp.app_template_filter("where")
+def _where(conv) -> str:
+    """Where the citizen is: a number (masked unless revealed), or for the kiosk its id (the
+    rest of a kiosk address is a hash of the visitor's session, of no use to staff)."""
+    if conv.channel == "kiosk":
+        return kiosk_of(conv.address)
+    return conv.address
 
 
 @bp.app_template_filter("waited")

@@ -222,3 +222,14 @@ def test_live_update_requests_never_set_the_session_cookie(app, phone):
             assert response.status_code == 200, url
             assert "Set-Cookie" not in response.headers, url
     assert "Set-Cookie" in mei.get("/staff/?lang=zh-HK").headers       # a page the staff opened
+
+
+def test_a_kiosk_conversation_shows_its_kiosk_not_the_session_hash():
+    from types import SimpleNamespace
+
+    from channels.staff.console import _where
+
+    kiosk = SimpleNamespace(channel="kiosk", address="ssp-1:" + "a" * 64)
+    assert _where(kiosk) == "ssp-1"
+    phone = SimpleNamespace(channel="sms", address="+*** **** **67")
+    assert _where(phone) == "+*** **** **67"
