@@ -73,6 +73,7 @@ class _Turn:
         self.written = ""      # what the citizen typed, as typed (for free-text answers)
         self.confidence: float | None = None   # the recogniser's, for what was said
         self.spell: list[str] = []
+        self.private: list[str] = []
 
     # -- small helpers -----------------------------------------------------------------------
 
@@ -735,6 +736,8 @@ class _Turn:
                 value = mask_hkid(value)
             if question is not None and question.type in SPELLED_TYPES:
                 self.spell.append(value)
+            elif question is not None and (question.personal or question.type == "text"):
+                self.private.append(value)
             lines.append(line.format(label=self.t(labels.get(name, name)), value=value))
         self.parts.append("\n".join(lines))
         self.flags["ended"] = True
@@ -823,6 +826,8 @@ class _Turn:
             self.tags.append("confirm")
             if step.type in SPELLED_TYPES:
                 self.spell.append(value)
+            elif step.personal or step.type == "text":
+                self.private.append(value)
         elif kind == "resume":
             self.prompt = self.t(self.cat.prompt("resume_choice"))
         elif kind == "candidates":
@@ -871,6 +876,7 @@ class _Turn:
             tags=tuple(self.tags),
             progress=self.progress(),
             spell=tuple(dict.fromkeys(v for v in self.spell if v)),
+            private=tuple(dict.fromkeys(v for v in self.private if v)),
         )
 
     def progress(self) -> tuple[int, int] | None:

@@ -142,6 +142,9 @@ class Reply:
     #: values in ``parts`` to be spoken one character at a time (an identity card number or phone
     #: number read back, the reference): personal, or meant to be written down
     spell: tuple[str, ...] = ()
+    #: other personal values in ``parts`` (an address or a description read back, in the
+    #: summary): spoken whole, but never kept where the next citizen's words could find them
+    private: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:

@@ -34,10 +34,12 @@ _STATIC_PROMPTS = ("greeting", "menu", "menu_group", "not_understood_menu", "can
                    "hint_appointment", "staff_joined", "staff_closed")
 
 
-def spoken_clips(speech, text: str, locale: str, spell: Iterable[str] = ()) -> list:
+def spoken_clips(speech, text: str, locale: str, spell: Iterable[str] = (),
+                 private: Iterable[str] = ()) -> list:
     """``text`` as the speech service says it: a clip per sentence, the values in ``spell`` one
-    character at a time."""
-    return list(speech.say(text, locale, FORMAT, spell=tuple(v for v in spell if v)))
+    character at a time, those in ``private`` in a clip for this visitor only."""
+    return list(speech.say(text, locale, FORMAT, spell=tuple(v for v in spell if v),
+                           private=tuple(v for v in private if v)))
 
 
 def screen_clips(speech, screen: Screen, extra: Iterable[str] = (),
@@ -47,7 +49,7 @@ def screen_clips(speech, screen: Screen, extra: Iterable[str] = (),
     spell = (*screen.spell, *spell_extra, *([screen.reference] if screen.reference else ()))
     clips = []
     for text in (*screen.spoken, *extra):
-        clips += spoken_clips(speech, text, screen.locale, spell)
+        clips += spoken_clips(speech, text, screen.locale, spell, screen.private)
     for value in spell_extra:
         clips += speech.spell(value, screen.locale, FORMAT)
     return clips

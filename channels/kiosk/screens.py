@@ -63,6 +63,9 @@ class Screen:
     summary: tuple[str, ...] = ()
     #: values to be spoken one character at a time, never cached whole
     spell: tuple[str, ...] = ()
+    #: personal words on the screen (an address, a description): read aloud from audio made
+    #: for this visitor only, never cached
+    private: tuple[str, ...] = ()
 
     @property
     def spoken(self) -> tuple[str, ...]:
@@ -101,7 +104,7 @@ def screen_for(reply: Reply, cat: Catalogue) -> Screen:
     proc = cat.procedures.get(reply.procedure) if reply.procedure else None
     common = {"locale": locale, "progress": reply.progress,
               "title": t(proc.title) if proc else "", "emergency": reply.emergency,
-              "spell": tuple(reply.spell),
+              "spell": tuple(reply.spell), "private": tuple(reply.private),
               "problem": bool({"reprompt", "noinput"} & set(reply.tags))}
     if reply.handed_off:
         return Screen("staff", heading=t(T.STAFF_HEADING), notes=tuple(parts),
@@ -173,7 +176,7 @@ def reply_to_data(reply: Reply) -> dict:
             "emergency": reply.emergency, "locale": reply.locale, "procedure": reply.procedure,
             "step": reply.step, "reference": reply.reference, "tags": list(reply.tags),
             "progress": list(reply.progress) if reply.progress else None,
-            "spell": list(reply.spell)}
+            "spell": list(reply.spell), "private": list(reply.private)}
 
 
 def reply_from_data(data: dict) -> Reply:
@@ -185,4 +188,5 @@ def reply_from_data(data: dict) -> Reply:
                  procedure=data.get("procedure"), step=data.get("step"),
                  reference=data.get("reference"), tags=tuple(data.get("tags") or ()),
                  progress=tuple(data["progress"]) if data.get("progress") else None,
-                 spell=tuple(data.get("spell") or ()))
+                 spell=tuple(data.get("spell") or ()),
+                 private=tuple(data.get("private") or ()))

@@ -19,8 +19,10 @@ import logging
 import os
 import queue
 import re
+import secrets
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
@@ -36,6 +38,8 @@ CACHE_VERSION = "1"
 DEFAULT_VOICES = {"en": "gmw/en", "zh-HK": "sit/yue"}
 DEFAULT_RATE = 160
 RATE_LIMITS = (80, 400)
+#: how long a one-listener clip is kept (long enough for Twilio or the kiosk to fetch it)
+ONCE_SECONDS = 600
 #: what ``spell`` says for characters the engine would read badly or not at all
 _SPELLING = {"(": None, ")": None, " ": None, "-": None, "#": None, "*": None}
 
@@ -47,16 +51,21 @@ class Clip:
     voice: str
     rate: int
     sample_rate: int
+    #: a clip made for one listener (a personal value read back): a random name instead of a
+    #: hash of the words, kept for ``ONCE_SECONDS`` and never noted, cached or reused
+    once: str | None = None
 
     @property
     def id(self) -> str:
+        if self.once:
+            return self.once
         key = "\0".join([CACHE_VERSION, self.voice, str(self.rate), str(self.sample_rate),
                          self.text])
         return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
     @property
     def url(self) -> str:
-        return f"/audio/{self.id}.wav"
+        return f"/audio/once/{self.once}.wav" if self.once else f"/audio/{self.id}.wav"
 
 
 #: a source of the clips to render ahead of time: (catalogue) -> clips
@@ -99,21 +108,54 @@ class Speech:
                 clips.append(self.clip(said, locale, fmt))
         return clips
 
-    def say(self, text: str, locale: str, fmt: str = "kiosk",
-            spell: Iterable[str] = ()) -> list[Clip]:
+    def say(self, text: str, locale: str, fmt: str = "kiosk", spell: Iterable[str] = (),
+            private: Iterable[str] = ()) -> list[Clip]:
         """A text as clips: a sentence each (sentences recur across prompts, so the cache holds
-        each once), with every value in ``spell`` spelled out where it appears."""
+        each once), with every value in ``spell`` spelled out where it appears, and every
+        value in ``private`` a clip of its own for this listener only (``once``)."""
+        values = {v: "spell" for v in spell if v}
+        values.update((v, "private") for v in private if v and v not in values)
         clips: list[Clip] = []
-        for piece, spelled in _split_spelled(text, [v for v in spell if v]):
-            if spelled:
+        for piece, kind in _split_values(text, values):
+            if kind == "spell":
                 clips += self.spell(piece, locale, fmt)
+            elif kind == "private":
+                clips.append(self.once(piece, locale, fmt))
             else:
                 clips += [self.clip(s, locale, fmt) for s in sentences(piece)]
         return clips
 
+    def once(self, text: str, locale: str, fmt: str = "kiosk") -> Clip:
+        """A clip for one listener: not addressed by its words, synthesised when wanted,
+        deleted after ``ONCE_SECONDS``."""
+        clip = self.clip(text, locale, fmt)
+        return Clip(clip.text, clip.locale, clip.voice, clip.rate, clip.sample_rate,
+                    once=secrets.token_hex(16))
+
     def path(self, clip: Clip | str) -> Path:
+        if isinstance(clip, Clip) and clip.once:
+            return self.directory / "once" / f"{clip.once}.wav"
         cid = clip if isinstance(clip, str) else clip.id
         return self.directory / f"{cid}.wav"
+
+    def once_path(self, token: str) -> Path:
+        return self.directory / "once" / f"{token}.wav"
+
+    def sweep_once(self, now: float | None = None) -> int:
+        """Delete one-listener clips older than ``ONCE_SECONDS``; how many went."""
+        folder = self.directory / "once"
+        if not folder.is_dir():
+            return 0
+        limit = (now if now is not None else time.time()) - ONCE_SECONDS
+        gone = 0
+        for path in folder.glob("*.wav"):
+            try:
+                if path.stat().st_mtime < limit:
+                    path.unlink()
+                    gone += 1
+            except FileNotFoundError:
+                pass
+        return gone
 
     def ready(self, clip: Clip) -> bool:
         return self.path(clip).exists()
@@ -125,11 +167,15 @@ class Speech:
         path = self.path(clip)
         if path.exists():
             return path
+        if clip.once:
+            path.parent.mkdir(exist_ok=True)
+            self.sweep_once()
         fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".wav")
         os.close(fd)
         try:
             self.engine.synthesise(clip.text, clip.voice, clip.rate, clip.sample_rate, Path(tmp))
-            self._note(clip)          # what it says, for the simulators and the next process
+            if not clip.once:
+                self._note(clip)      # what it says, for the simulators and the next process
             os.replace(tmp, path)     # atomic: a reader sees the whole file or none
         except (SynthesisFailed, OSError) as exc:
             # the clip id and voice only: the text of a prompt can carry a filled-in value
@@ -146,6 +192,9 @@ class Speech:
         """Note clips a page will ask for, and synthesise the missing ones in the background."""
         for clip in clips:
             if self.path(clip).exists():
+                continue
+            if clip.once:         # its words are kept nowhere, so it cannot wait for later
+                self.ensure(clip)
                 continue
             self._note(clip)
             if not self._closed.is_set():
@@ -245,19 +294,21 @@ def sentences(text: str) -> list[str]:
             if s and any(ch.isalnum() for ch in s)]
 
 
-def _split_spelled(text: str, values: list[str]) -> list[tuple[str, bool]]:
-    """``text`` cut into (piece, spelled?) around each occurrence of the values."""
+def _split_values(text: str, values: dict[str, str]) -> list[tuple[str, str | None]]:
+    """``text`` cut into (piece, kind) around each occurrence of the values (kind is the
+    value's, None for the words between)."""
     if not values:
-        return [(text, False)]
+        return [(text, None)]
     pattern = re.compile("|".join(re.escape(v) for v in sorted(values, key=len, reverse=True)))
-    out, at = [], 0
+    out: list[tuple[str, str | None]] = []
+    at = 0
     for m in pattern.finditer(text):
         if m.start() > at:
-            out.append((text[at:m.start()], False))
-        out.append((m.group(0), True))
+            out.append((text[at:m.start()], None))
+        out.append((m.group(0), values[m.group(0)]))
         at = m.end()
     if at < len(text):
-        out.append((text[at:], False))
+        out.append((text[at:], None))
     return out
 
 

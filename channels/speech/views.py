@@ -30,6 +30,20 @@ def audio(clip_id: str):
     return response
 
 
+@bp.get("/audio/once/<token>.wav")
+def audio_once(token: str):
+    """A clip made for one listener (a personal value read back): unguessable, not cached by
+    anyone, gone after ``ONCE_SECONDS``."""
+    if not _ID.fullmatch(token):
+        abort(404)
+    path = speech_for(current_app).once_path(token)
+    if not path.exists():
+        abort(404)
+    response = send_file(path, mimetype="audio/wav", conditional=False, max_age=0)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def init_app(app) -> Speech:
     """Attach the speech service: ``AUDIO_DIR`` (default ``DATA_DIR/audio``), ``SPEECH_RATE``
     (words a minute), ``VOICE_EN``, ``VOICE_ZH_HK``; ``SPEECH_ENGINE`` replaces the engine (tests)."""

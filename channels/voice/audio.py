@@ -33,6 +33,8 @@ class PhoneAudio:
         """A sentence a clip (the speech service's ``say``), or a character a clip."""
         if speak.spell:
             return self.speech.spell(speak.text.upper(), speak.locale, FORMAT)
+        if speak.private:
+            return [self.speech.once(speak.text, speak.locale, FORMAT)]
         return self.speech.say(speak.text, speak.locale, FORMAT)
 
     def sounds(self, step: CallStep) -> list[Sound]:

@@ -319,7 +319,7 @@ class CallFlow:
             return self._to_person(t, data, reply, call)
         if state.get("status") == "closed" or (reply.ended and not reply.options):
             data["mode"] = "over"
-            return say_step(pieces(reply.text, locale, reply.spell),
+            return say_step(pieces(reply.text, locale, reply.spell, reply.private),
                             hangup=True)
         data["reply"] = reply_to_dict(reply)
         if reply.ended and reply.reference:
@@ -341,7 +341,7 @@ class CallFlow:
         spell = reply.spell + (reply.reference,)
         speak: list[Speak] = []
         for part in said:
-            speak += pieces(part, locale, spell)
+            speak += pieces(part, locale, spell, reply.private)
             if reply.reference in part:
                 speak += [Speak(self.gettext(locale, REFERENCE_AGAIN), locale),
                           Speak(reply.reference, locale, spell=True)]

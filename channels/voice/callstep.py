@@ -113,6 +113,9 @@ class Speak:
     text: str
     locale: str
     spell: bool = False
+    #: the caller's own words read back (an address, a description): said whole, from audio
+    #: made for this call only and never cached
+    private: bool = False
 
 
 @dataclass(frozen=True)
@@ -193,11 +196,15 @@ class CallStep:
 
 # -- pieces of speech ---------------------------------------------------------------------------
 
-def pieces(text: str, locale: str, spell: tuple[str, ...] = ()) -> list[Speak]:
+def pieces(text: str, locale: str, spell: tuple[str, ...] = (),
+           private: tuple[str, ...] = ()) -> list[Speak]:
     """``text`` as pieces to say, with each of the ``spell`` values in it cut out and marked to be
-    spelled, so that a personal value is never one clip."""
+    spelled, so that a personal value is never one clip, and each ``private`` value cut out and
+    marked as the caller's own words (never a cached clip)."""
     out: list[Speak] = []
-    values = sorted({v for v in spell if v}, key=len, reverse=True)
+    kinds = {v: "spell" for v in spell if v}
+    kinds.update((v, "private") for v in private if v and v not in kinds)
+    values = sorted(kinds, key=len, reverse=True)
     rest = text
     while rest:
         found = [(rest.find(v), v) for v in values if v in rest]
@@ -208,9 +215,10 @@ def pieces(text: str, locale: str, spell: tuple[str, ...] = ()) -> list[Speak]:
         before = rest[:at]
         if before.strip():
             out.append(Speak(before, locale))
-        out.append(Speak(value, locale, spell=True))
+        out.append(Speak(value, locale, spell=kinds[value] == "spell",
+                         private=kinds[value] == "private"))
         rest = rest[at + len(value):]
-    return [p for p in out if p.spell or p.text.strip(" \n\t")]
+    return [p for p in out if p.spell or p.private or p.text.strip(" \n\t")]
 
 
 def spoken_key(key: str, locale: str, gettext: Gettext) -> str:
@@ -250,7 +258,7 @@ def reply_step(reply: Reply, gettext: Gettext, *, timeout: int, page: int = 0,
         if prompt:
             parts.pop()
         for part in parts:
-            say += pieces(part, locale, spell)
+            say += pieces(part, locale, spell, reply.private)
         if first:
             say.append(Speak(gettext(locale, HOW_TO_ANSWER if words else HOW_TO_ANSWER_KEYS),
                              locale))
@@ -259,7 +267,7 @@ def reply_step(reply: Reply, gettext: Gettext, *, timeout: int, page: int = 0,
             say.append(Speak(gettext(locale, PROGRESS).format(number=progress[0],
                                                               total=progress[1]), locale))
         if prompt:
-            say += pieces(prompt, locale, spell)
+            say += pieces(prompt, locale, spell, reply.private)
     say += _choices(reply, pages, page, gettext)
     kind = reply.expect.kind
     entry = kind in ENTRY_KINDS and not reply.options
@@ -348,7 +356,8 @@ def reply_to_dict(reply: Reply) -> dict:
             "expect": {"kind": reply.expect.kind, "choices": list(reply.expect.choices),
                        "grammar": list(reply.expect.grammar),
                        "digits": list(reply.expect.digits)},
-            "spell": list(reply.spell), "reference": reply.reference,
+            "spell": list(reply.spell), "private": list(reply.private),
+            "reference": reply.reference,
             "progress": list(reply.progress) if reply.progress else None,
             "ended": reply.ended, "procedure": reply.procedure, "step": reply.step,
             "tags": list(reply.tags)}
@@ -365,6 +374,7 @@ def reply_from_dict(data: dict) -> Reply:
                  reference=data.get("reference"), ended=bool(data.get("ended")),
                  procedure=data.get("procedure"), step=data.get("step"),
                  tags=tuple(data.get("tags") or ()), spell=tuple(data.get("spell") or ()),
+                 private=tuple(data.get("private") or ()),
                  progress=tuple(data["progress"]) if data.get("progress") else None)
 
 

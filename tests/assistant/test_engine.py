@@ -387,3 +387,12 @@ def test_free_text_answers_are_kept_as_written(mini_catalogue):
              "91234567", "yes")
     flow.say("Street Light OUTSIDE Block\x07 B,\n  Lei Cheng Uk")
     assert flow.state["slots"]["note"] == "Street Light OUTSIDE Block B, Lei Cheng Uk"
+
+
+def test_free_words_read_back_or_summarised_are_private_not_spelled(mini_catalogue):
+    flow = Flow(mini_catalogue)
+    flow.say("test procedure", "1", "yes", "70", "red", "today", "yes", "A123456(3)", "yes",
+             "91234567", "yes")
+    reply = flow.send(Text("outside block 3", confidence=0.2))   # heard badly: read back
+    assert reply.tags == ("confirm",) and "outside block 3" in reply.prompt
+    assert reply.private == ("outside block 3",) and reply.spell == ()

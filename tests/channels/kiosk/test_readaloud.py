@@ -31,6 +31,16 @@ def test_a_personal_value_is_spelled_and_never_a_clip_whole(speech):
     assert not any("123456" in t for t in texts)
 
 
+def test_personal_words_on_a_screen_are_read_from_a_clip_for_this_visitor_only(speech):
+    screen = Screen("end", "en", "You have finished",
+                    notes=("Where: outside block 3, near the wet market",),
+                    private=("outside block 3, near the wet market",))
+    clips = screen_clips(speech, screen)
+    words = [c for c in clips if "wet market" in c.text]
+    assert len(words) == 1 and words[0].once                  # not addressed by the words
+    assert words[0].url.startswith("/audio/once/")
+
+
 def test_a_screen_says_its_words_in_order_and_spells_the_entry(speech):
     screen = Screen("phone", "en", "What phone number can we use for a reminder?",
                     notes=("Sorry, I did not understand.",))

@@ -237,3 +237,39 @@ def test_close_drops_what_is_queued_and_starts_no_engine_again(tmp_path):
     assert made < 50
     speech.want([speech.clip("after close", "en")])      # nothing more starts
     assert engine.calls == made
+
+
+def test_private_words_are_a_clip_for_one_listener_never_cached_by_their_words(tmp_path):
+    engine = CountingEngine()
+    try:
+        speech = Speech(tmp_path, engine=engine)
+        clips = speech.say("You gave: outside block 3. Is that right?", "en", "phone",
+                           private=["outside block 3"])
+        assert [c.text for c in clips] == ["You gave:", "outside block 3", "Is that right?"]
+        once = clips[1]
+        assert once.once and once.url == f"/audio/once/{once.once}.wav"
+        again = speech.say("You gave: outside block 3.", "en", "phone",
+                           private=["outside block 3"])[1]
+        assert again.id != once.id                       # not addressed by its words
+        speech.want([once])                              # made at once: its words are kept nowhere
+        assert speech.path(once).exists() and engine.calls == 1
+        notes = [p.read_text() for p in tmp_path.glob("*.json")]
+        assert not any("block 3" in n for n in notes)
+        assert not list(tmp_path.glob("*.wav"))          # nothing in the shared cache
+        import time as clock
+        assert speech.sweep_once(now=clock.time() + 3600) == 1 and not speech.path(once).exists()
+    finally:
+        engine.close()
+
+
+def test_one_listener_audio_is_served_uncached_and_unguessable(app):
+    speech = speech_for(app)
+    clip = speech.once("outside block 3", "en", "phone")
+    client = app.test_client()
+    assert client.get(clip.url).status_code == 404         # not made yet
+    speech.ensure(clip)
+    response = client.get(clip.url)
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    response.close()
+    assert client.get("/audio/once/" + "0" * 32 + ".wav").status_code == 404
+    assert client.get("/audio/once/../x.wav").status_code == 404

@@ -135,6 +135,10 @@ def texts_of(app, heard) -> list[str]:
             out.append(sound[1])
             continue
         clip_id = sound[1].rsplit("/", 1)[1][:-len(".wav")]
+        if "/audio/once/" in sound[1]:        # the caller's own words, made for this call
+            assert speech.once_path(clip_id).exists(), "a <Play> of a clip that was not made"
+            out.append("<their own words>")
+            continue
         assert speech.path(clip_id).exists(), "a <Play> of a clip that is not in the cache"
         out.append(by_id.get(clip_id, f"<{clip_id}>"))
     return out

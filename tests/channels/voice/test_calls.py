@@ -260,3 +260,15 @@ def test_a_number_that_texted_us_is_greeted_in_its_language(app, client):
     assert kept(app)["mode"] == "core"
     assert heard.gather["language"] == "yue-Hant-HK"
     assert heard_text(app, heard).startswith("你好")
+
+
+def test_a_caller_s_own_words_read_back_are_never_cached_by_their_words(app, client, call):
+    from tests.channels.voice.test_recording import to_the_location
+
+    to_the_location(app, call)
+    heard = call.say("outside block 3 near the wet market", confidence=0.2)
+    said = heard_text(app, heard)
+    assert "You gave: <their own words>" in said and "Is that right?" in said
+    assert "/audio/once/" in heard.xml                      # made for this call only
+    audio = app.extensions["kaifong_speech"].directory
+    assert not any("wet market" in p.read_text(encoding="utf-8") for p in audio.glob("*.json"))
