@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -141,16 +142,28 @@ class CallFlow:
                 step = language_step(self.gettext, self.settings.timeout)
             return self._done(t, data, key, step)
 
-    def turn(self, call: CallRequest, n: int) -> CallStep:
-        """``POST /voice/turn?n=N``: what the caller did at step N (keys, words, or nothing)."""
+    @contextmanager
+    def _request(self, call: CallRequest, n: int):
+        """The turn of a follow-up request for step ``n``: ``(t, data, key, settled)``, where
+        ``settled`` is the answer already due (the same as before, for a request Twilio sent
+        again; a hang-up, for a request of a call that is over), else None."""
         with self.assistant.store.turn(CHANNEL, call.caller) as t:
             key = f"{call.call_sid}:{n}"
             earlier = t.replay(key)
             if earlier is not None:
-                return CallStep.from_dict(earlier)
+                yield t, None, key, CallStep.from_dict(earlier)
+                return
             data = t.channel_data()
             if data.get("call") != call.call_sid:
-                return say_step((), hangup=True)      # a request of a call that is over
+                yield t, data, key, say_step((), hangup=True)   # a call that is over
+                return
+            yield t, data, key, None
+
+    def turn(self, call: CallRequest, n: int) -> CallStep:
+        """``POST /voice/turn?n=N``: what the caller did at step N (keys, words, or nothing)."""
+        with self._request(call, n) as (t, data, key, settled):
+            if settled is not None:
+                return settled
             if data.get("n") != n:
                 return CallStep.from_dict(data["last"])   # out of order: nothing moves
             mode = data.get("mode")
@@ -173,14 +186,9 @@ class CallFlow:
         action), or nothing (its ``<Redirect>``: Twilio had no recording), or a recording of
         the caller who hung up (``Digits=hangup``: kept all the same; what we answer is not
         heard)."""
-        with self.assistant.store.turn(CHANNEL, call.caller) as t:
-            key = f"{call.call_sid}:{n}"
-            earlier = t.replay(key)
-            if earlier is not None:
-                return CallStep.from_dict(earlier)
-            data = t.channel_data()
-            if data.get("call") != call.call_sid:
-                return say_step((), hangup=True)
+        with self._request(call, n) as (t, data, key, settled):
+            if settled is not None:
+                return settled
             if data.get("n") != n or data.get("mode") != "record":
                 return CallStep.from_dict(data["last"])   # out of order: nothing moves
             data["mode"] = "core"
@@ -192,13 +200,10 @@ class CallFlow:
 
     def dialled(self, call: CallRequest, n: int) -> CallStep:
         """``POST /voice/dialled?n=N``: how the transfer to staff ended."""
-        with self.assistant.store.turn(CHANNEL, call.caller) as t:
-            key = f"{call.call_sid}:{n}"
-            earlier = t.replay(key)
-            if earlier is not None:
-                return CallStep.from_dict(earlier)
-            data = t.channel_data()
-            if data.get("call") != call.call_sid or data.get("n") != n:
+        with self._request(call, n) as (t, data, key, settled):
+            if settled is not None:
+                return settled
+            if data.get("n") != n:
                 return say_step((), hangup=True)
             answered = call.dial_status == "completed"
             t.add_event("transfer", {"answered": answered, "status": call.dial_status})
