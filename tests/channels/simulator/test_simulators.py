@@ -5,37 +5,19 @@ would be)."""
 from __future__ import annotations
 
 import re
-import wave
 
 import pytest
 
-from channels import create_app
 from channels.speech import speech_for
 from tests.browser import assert_no_axe_violations
-
-TOKEN = "simulator-test-token-0123456789"
-
-
-class FakeEngine:
-    """A short real WAV for every clip: these tests are about the simulator, not the voice."""
-
-    def synthesise(self, text, voice, rate, sample_rate, path):
-        with wave.open(str(path), "wb") as w:
-            w.setnchannels(1)
-            w.setsampwidth(2)
-            w.setframerate(sample_rate)
-            w.writeframes(b"\x00\x01" * (sample_rate // 10))
+from tests.channels.voice.conftest import make_app as voice_app
 
 
 def make_app(tmp_path, monkeypatch, **config):
-    for name in ("KAIFONG_PUBLIC_URL", "TWILIO_AUTH_TOKEN", "KAIFONG_DATABASE_URL",
-                 "KAIFONG_SIMULATORS"):
-        monkeypatch.delenv(name, raising=False)
-    settings = {"DATA_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'sim.db'}",
-                "SEED_SLOTS_DAYS": 3, "TWILIO_AUTH_TOKEN": TOKEN, "SIMULATORS": "on",
-                "SPEECH_ENGINE": FakeEngine()}
-    settings.update(config)
-    return create_app(settings)
+    """The phone tests' app (a fake speech engine that writes real WAVs, a test token), with
+    the simulators on."""
+    monkeypatch.delenv("KAIFONG_SIMULATORS", raising=False)
+    return voice_app(tmp_path, monkeypatch, **{"SIMULATORS": "on", **config})
 
 
 @pytest.fixture
@@ -43,10 +25,6 @@ def app(tmp_path, monkeypatch):
     app = make_app(tmp_path, monkeypatch)
     yield app
     app.extensions["kaifong"].store.close()
-
-
-def local(client):
-    return client  # the test client's remote address is 127.0.0.1
 
 
 def test_off_by_default_and_refused_when_misconfigured(tmp_path, monkeypatch):
