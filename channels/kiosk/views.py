@@ -26,9 +26,19 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import segno
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from markupsafe import escape
-from flask import (Blueprint, Flask, Response, abort, current_app, g, redirect, render_template,
-                   request, url_for)
 
 from assistant import Assistant
 from assistant.i18n import babel_name, canonical_locale, format_day
@@ -40,8 +50,17 @@ from .readaloud import screen_clips, static_clips
 from .screens import Screen, screen_for, welcome_screen
 from .session import COOKIE, KioskConfig, address_for, new_token, parse_config, valid_token
 from .touches import other_locale
-from .visit import (KEYPAD_SCREENS, Visit, deliverer, read_visit, staff_lines, start_visit,
-                    today_in_hong_kong, touch, wipe)
+from .visit import (
+    KEYPAD_SCREENS,
+    Visit,
+    deliverer,
+    read_visit,
+    staff_lines,
+    start_visit,
+    today_in_hong_kong,
+    touch,
+    wipe,
+)
 
 __all__ = ["bp", "init_app"]
 

@@ -23,9 +23,9 @@ import secrets
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 from .engine import EspeakWorker, SynthesisFailed
 

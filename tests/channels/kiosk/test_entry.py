@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from channels.kiosk.entry import (DIGITS, LETTERS, DateEntry, display, entry_text, keys_for,
-                                  press, shift_date)
+from channels.kiosk.entry import (
+    DIGITS,
+    LETTERS,
+    DateEntry,
+    display,
+    entry_text,
+    keys_for,
+    press,
+    shift_date,
+)
 
 
 def type_in(kind: str, keys: str) -> str:

@@ -4,8 +4,7 @@
 from __future__ import annotations
 
 from assistant.model import Choose, Digits, Text
-from channels.kiosk.screens import (reply_from_data, reply_to_data, screen_for,
-                                    welcome_screen)
+from channels.kiosk.screens import reply_from_data, reply_to_data, screen_for, welcome_screen
 from channels.kiosk.session import address_for, new_token, parse_config, valid_token
 from channels.kiosk.touches import core_input
 
