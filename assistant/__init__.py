@@ -7,10 +7,29 @@ from .catalogue import Catalogue, Procedure, Step, load_catalogue
 from .conversation import Assistant, seed_appointment_slots
 from .desk import Desk, mask_personal
 from .engine import advance
-from .errors import (AssistantError, CatalogueError, ClaimRefused, ServiceError, StaffActionError,
-                     StoreError)
-from .model import (ActionRequest, ActionResult, Choose, Digits, Expect, HandBack, Input, NoInput,
-                    Option, Reply, Start, Text, new_state)
+from .errors import (
+                     AssistantError,
+                     CatalogueError,
+                     ClaimRefused,
+                     ServiceError,
+                     StaffActionError,
+                     StoreError,
+)
+from .model import (
+                     ActionRequest,
+                     ActionResult,
+                     Choose,
+                     Digits,
+                     Expect,
+                     HandBack,
+                     Input,
+                     NoInput,
+                     Option,
+                     Reply,
+                     Start,
+                     Text,
+                     new_state,
+)
 from .routing import RouteResult, router_for
 from .store import Store
 

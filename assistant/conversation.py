@@ -16,8 +16,18 @@ from datetime import date, timedelta
 from .catalogue import Catalogue
 from .engine import advance
 from .errors import ServiceError
-from .model import (ActionResult, Choose, Digits, HandBack, Input, NoInput, Reply, Start, Text,
-                    new_state)
+from .model import (
+    ActionResult,
+    Choose,
+    Digits,
+    HandBack,
+    Input,
+    NoInput,
+    Reply,
+    Start,
+    Text,
+    new_state,
+)
 from .services import HONG_KONG, SERVICES, ServiceContext, seed_slots
 from .store import Store
 

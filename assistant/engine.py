@@ -28,8 +28,22 @@ from . import understanding as u
 from .catalogue import COMMANDS, PLACEHOLDER_RE, Catalogue, Procedure, Step, per_catalogue
 from .errors import StaffActionError
 from .i18n import format_day, format_when
-from .model import (ActionRequest, ActionResult, Choose, Digits, Expect, HandBack, Input,
-                    NoInput, Option, Reply, Start, Text, copy_state, new_state)
+from .model import (
+    ActionRequest,
+    ActionResult,
+    Choose,
+    Digits,
+    Expect,
+    HandBack,
+    Input,
+    NoInput,
+    Option,
+    Reply,
+    Start,
+    Text,
+    copy_state,
+    new_state,
+)
 from .routing import router_for
 
 MISSES_OFFER_PERSON = 3
@@ -896,22 +910,23 @@ class _Turn:
 def questions_ahead(cat: Catalogue) -> dict[str, dict[str, int]]:
     """For every step of every procedure: the most questions a citizen can still be asked from
     it, itself included (a loop back, as an action's on_failure, counts once)."""
-    out: dict[str, dict[str, int]] = {}
-    for proc in cat.procedures.values():
-        memo: dict[str, int] = {}
+    return {proc.id: _questions_ahead(proc) for proc in cat.procedures.values()}
 
-        def ahead(sid: str, path: frozenset) -> int:
-            if sid in memo:
-                return memo[sid]
-            step = proc.steps.get(sid)
-            if step is None or sid in path:
-                return 0
-            best = max((ahead(t, path | {sid}) for t in step.targets()), default=0)
-            memo[sid] = best + (step.kind == "question")
+
+def _questions_ahead(proc: Procedure) -> dict[str, int]:
+    memo: dict[str, int] = {}
+
+    def ahead(sid: str, path: frozenset) -> int:
+        if sid in memo:
             return memo[sid]
+        step = proc.steps.get(sid)
+        if step is None or sid in path:
+            return 0
+        best = max((ahead(t, path | {sid}) for t in step.targets()), default=0)
+        memo[sid] = best + (step.kind == "question")
+        return memo[sid]
 
-        out[proc.id] = {sid: ahead(sid, frozenset()) for sid in proc.steps}
-    return out
+    return {sid: ahead(sid, frozenset()) for sid in proc.steps}
 
 
 def mask_hkid(value: str) -> str:

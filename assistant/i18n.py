@@ -11,6 +11,7 @@ from __future__ import annotations
 import gettext
 import logging
 from datetime import date, datetime
+from io import BytesIO
 from pathlib import Path
 
 from babel import Locale
@@ -18,7 +19,6 @@ from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
-from io import BytesIO
 
 log = logging.getLogger(__name__)
 

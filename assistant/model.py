@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 # ---------------------------------------------------------------------------------------------
 # Inputs. Control signals are their own types, never fake text.
@@ -68,7 +68,7 @@ class ActionResult:
     data: Any = None
 
 
-Input = Union[Text, Digits, Choose, NoInput, Start, HandBack, ActionResult]
+Input = Text | Digits | Choose | NoInput | Start | HandBack | ActionResult
 
 
 # ---------------------------------------------------------------------------------------------

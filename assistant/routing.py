@@ -174,7 +174,7 @@ class Router:
             weights.append(max(1, len(p.cjk) // 2))
         if not any(parts):
             return 0.0
-        return sum(s * w for s, w in zip(parts, weights)) / sum(weights)
+        return sum(s * w for s, w in zip(parts, weights, strict=True)) / sum(weights)
 
     def route(self, text: str) -> RouteResult:
         ranked = self.rank(text)

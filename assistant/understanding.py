@@ -371,7 +371,7 @@ def hkid_check_digit(prefix: str, digits: str) -> str:
         raise ValueError(f"not an HKID prefix and digits: {prefix!r}, {digits!r}")
     values = [36 if len(prefix) == 1 else ord(prefix[0]) - 55, ord(prefix[-1]) - 55]
     values += [int(d) for d in digits]
-    check = 11 - sum(v * w for v, w in zip(values, range(9, 1, -1))) % 11
+    check = 11 - sum(v * w for v, w in zip(values, range(9, 1, -1), strict=False)) % 11
     return {10: "A", 11: "0"}.get(check, str(check))
 
 

@@ -43,8 +43,18 @@ from typing import NamedTuple
 
 import yaml
 
-from assistant import (ActionResult, Assistant, Start, Store, Text, advance, load_catalogue,
-                       new_state, router_for, seed_appointment_slots)
+from assistant import (
+    ActionResult,
+    Assistant,
+    Start,
+    Store,
+    Text,
+    advance,
+    load_catalogue,
+    new_state,
+    router_for,
+    seed_appointment_slots,
+)
 from assistant.catalogue import PROMPTS_DIR
 
 ROOT = Path(__file__).resolve().parents[1]

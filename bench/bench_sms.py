@@ -70,9 +70,10 @@ def start_server(app: str, port: int, env: dict, workers: int, threads: int,
             conn.getresponse().read()
             conn.close()
             return proc
-        except OSError:
+        except OSError as error:
             if proc.poll() is not None:
-                raise RuntimeError(f"{app} did not start: {proc.stderr.read()[-2000:]}")
+                raise RuntimeError(f"{app} did not start: {proc.stderr.read()[-2000:]}") \
+                    from error
             time.sleep(0.2)
     proc.kill()
     raise RuntimeError(f"{app} did not answer within 60 s")

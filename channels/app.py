@@ -16,10 +16,10 @@ from sqlalchemy import text
 from assistant import Assistant, Desk, load_catalogue, router_for, seed_appointment_slots
 from assistant.store import Store, database_url
 
-from .sms.delivery import sms_deliverer
-from .sms.views import init_app as init_sms
 from .kiosk import init_app as init_kiosk
 from .simulator import init_app as init_simulators
+from .sms.delivery import sms_deliverer
+from .sms.views import init_app as init_sms
 from .speech import init_app as init_speech
 from .staff import init_app as init_staff
 from .voice import init_app as init_voice

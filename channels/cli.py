@@ -17,25 +17,33 @@ import secrets
 import sys
 from pathlib import Path
 
-from assistant import (Assistant, Choose, Digits, Start, Text, load_catalogue, router_for,
-                       seed_appointment_slots)
+from assistant import (
+    Assistant,
+    Choose,
+    Digits,
+    Start,
+    Text,
+    load_catalogue,
+    router_for,
+    seed_appointment_slots,
+)
 from assistant.catalogue import PROMPTS_DIR, missing_translations
 from assistant.errors import AssistantError, CatalogueError
 from assistant.i18n import canonical_locale
 from assistant.staff import MIN_PASSWORD_LENGTH, STAFF_ROLES, StaffError, add_staff, any_staff
 from assistant.store import Store, database_url
 
-from .sms.outbound import run_worker_cli, start_worker_thread, stop_worker_thread
-from .kiosk.render import render_kiosk_text
 from .kiosk import TEXTS as KIOSK_TEXTS
+from .kiosk.render import render_kiosk_text
 from .sms import TEXTS as SMS_TEXTS
-from .staff import TEXTS as STAFF_TEXTS
-from .voice import TEXTS as VOICE_TEXTS
 from .sms.budget import budget_problems
 from .sms.inbound import parse_idle, receive
 from .sms.mapping import InboundSms
+from .sms.outbound import run_worker_cli, start_worker_thread, stop_worker_thread
 from .sms.render import render_sms
 from .sms.segments import count_segments
+from .staff import TEXTS as STAFF_TEXTS
+from .voice import TEXTS as VOICE_TEXTS
 from .voice.render import render_speech
 
 RENDERERS = {"sms": render_sms, "kiosk": render_kiosk_text, "voice": render_speech}

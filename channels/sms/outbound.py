@@ -53,8 +53,18 @@ from twilio.rest import Client
 from assistant.catalogue import load_catalogue
 from assistant.errors import AssistantError, StoreError
 from assistant.i18n import canonical_locale, format_when
-from assistant.outbox import (OutboundMessage, claim, enqueue, mark_failed, mark_sent, now_utc,
-                              opt_out, outbox, record_status, release)
+from assistant.outbox import (
+    OutboundMessage,
+    claim,
+    enqueue,
+    mark_failed,
+    mark_sent,
+    now_utc,
+    opt_out,
+    outbox,
+    record_status,
+    release,
+)
 from assistant.services import HONG_KONG, appointment_reminders, appointment_slots, appointments
 from assistant.store import Store, conversations, database_url
 from assistant.understanding import parse_hk_phone
@@ -144,7 +154,7 @@ def _seconds(config: Mapping, name: str, default: float) -> float:
 
 def _require(config: Mapping, *names: str) -> list[str]:
     values = [_setting(config, name) for name in names]
-    missing = [name for name, value in zip(names, values) if value is None]
+    missing = [name for name, value in zip(names, values, strict=True) if value is None]
     if missing:
         raise SmsConfigError(f"sending SMS needs {' and '.join(missing)}: set "
                              f"{'it' if len(missing) == 1 else 'them'} in the environment")

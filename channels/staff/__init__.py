@@ -9,10 +9,10 @@ read the same), must never log a password, and must not call the core for a citi
 and writes through ``assistant.desk.Desk`` only.
 """
 
-from .csrf import csrf_token, valid_csrf
-from .secret import load_or_create_secret_key
 from . import console  # noqa: F401  (its routes join the blueprint)
 from .console import TEXTS as CONSOLE_TEXTS
+from .csrf import csrf_token, valid_csrf
+from .secret import load_or_create_secret_key
 from .views import TEXTS as SIGN_IN_TEXTS
 from .views import bp, init_app
 

@@ -12,8 +12,8 @@ import yaml
 
 from assistant import load_catalogue
 from assistant.catalogue import PROMPTS_DIR, missing_translations, parse_condition
-from assistant.errors import CatalogueError
 from assistant.engine import advance
+from assistant.errors import CatalogueError
 from assistant.model import ActionResult, Choose, Text, new_state
 from tests.conftest import SLOTS, TODAY, Flow
 

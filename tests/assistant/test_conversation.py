@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import threading
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from pathlib import Path
 
 import pytest
@@ -51,9 +51,10 @@ def test_identity_card_replacement_books_a_real_slot(assistant, store, turns, lo
     # the booking is in the database, and can be found by reference and phone
     booking = assistant.services["find_booking"]
     with store.transaction() as session:
+        from datetime import datetime
+
         from assistant.services import ServiceContext
-        from datetime import datetime, timezone
-        found = booking(ServiceContext(session, 0, datetime.now(timezone.utc)),
+        found = booking(ServiceContext(session, 0, datetime.now(UTC)),
                         {"reference": last.reference, "phone": "91234567"})
     assert found.ok and found.data["office"] == "sham_shui_po"
 

@@ -10,8 +10,16 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from assistant import (Assistant, ClaimRefused, Desk, StaffActionError, Start, Text,
-                       mask_personal, seed_appointment_slots)
+from assistant import (
+    Assistant,
+    ClaimRefused,
+    Desk,
+    StaffActionError,
+    Start,
+    Text,
+    mask_personal,
+    seed_appointment_slots,
+)
 from assistant.outbox import outbox
 from assistant.store import Turn
 

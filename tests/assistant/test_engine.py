@@ -7,8 +7,7 @@ import copy
 import pytest
 
 from assistant.engine import MISSES_HAND_OFF, advance, mask_hkid
-from assistant.model import (ActionResult, Choose, Digits, HandBack, NoInput, Start, Text,
-                             new_state)
+from assistant.model import ActionResult, Choose, Digits, HandBack, NoInput, Start, Text, new_state
 from tests.conftest import TODAY, Flow, fake_services
 
 

@@ -11,8 +11,19 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 
-from assistant.outbox import (GIVE_UP_AFTER, backoff, claim, enqueue, mark_failed, mark_sent,
-                              opt_in, opt_out, outbox, record_status, release)
+from assistant.outbox import (
+    GIVE_UP_AFTER,
+    backoff,
+    claim,
+    enqueue,
+    mark_failed,
+    mark_sent,
+    opt_in,
+    opt_out,
+    outbox,
+    record_status,
+    release,
+)
 from assistant.store import MIGRATIONS, metadata
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)

@@ -15,11 +15,11 @@ from alembic.migration import MigrationContext
 from sqlalchemy import select
 from sqlalchemy.exc import StatementError
 
+from assistant.desk import staff_audit  # noqa: F401  (puts its table on `metadata`)
 from assistant.errors import StoreError
 from assistant.model import new_state
 from assistant.outbox import outbox  # noqa: F401  (puts its tables on `metadata`)
 from assistant.services import SERVICES, ServiceContext  # also puts its tables on `metadata`
-from assistant.desk import staff_audit  # noqa: F401  (puts its table on `metadata`)
 from assistant.staff import staff_users  # noqa: F401  (puts its table on `metadata`)
 from assistant.store import Store, conversations, metadata
 

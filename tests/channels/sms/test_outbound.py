@@ -20,12 +20,27 @@ from twilio.rest import Client
 
 from assistant.model import new_state
 from assistant.outbox import claim, enqueue, is_opted_out, now_utc, opt_out, outbox
-from assistant.services import (SERVICES, ServiceContext, appointment_reminders,
-                                appointment_slots, appointments, seed_slots)
+from assistant.services import (
+    SERVICES,
+    ServiceContext,
+    appointment_reminders,
+    appointment_slots,
+    appointments,
+    seed_slots,
+)
 from assistant.store import Store
-from channels.sms.outbound import (REMINDER, OutboxWorker, SmsConfigError, SmsSendError,
-                                   _send_error, handle_status, make_client, run_worker_cli,
-                                   start_worker_thread, stop_worker_thread)
+from channels.sms.outbound import (
+    REMINDER,
+    OutboxWorker,
+    SmsConfigError,
+    SmsSendError,
+    _send_error,
+    handle_status,
+    make_client,
+    run_worker_cli,
+    start_worker_thread,
+    stop_worker_thread,
+)
 from tests.assistant import conftest as store_fixtures
 from tests.assistant.conftest import run_together
 from tests.channels.sms import fake_twilio as fake_server

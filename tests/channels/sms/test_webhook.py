@@ -15,7 +15,6 @@ from assistant.store import conversations
 from channels import create_app
 from channels.sms.devtools import messages_in, twilio_form
 from channels.sms.segments import count_segments
-
 from tests.assistant import conftest as store_fixtures
 
 from .conftest import NUMBER, TOKEN, URL, Phone, make_app, new_sid, sign
