@@ -507,20 +507,20 @@ class _Listener(threading.Thread):
         self.conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
         self.committed = committed
         self.connected = threading.Event()
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
 
     def run(self) -> None:
         import psycopg
 
         failed_before = False
-        while not self._stop.is_set():
+        while not self._stopping.is_set():
             try:
                 with psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5) as conn:
                     conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
                     self.connected.set()
                     failed_before = False
                     self._wake()        # anything committed while we were not listening
-                    while not self._stop.is_set():
+                    while not self._stopping.is_set():
                         for _ in conn.notifies(timeout=1.0):
                             self._wake()
             except psycopg.Error as error:
@@ -531,14 +531,14 @@ class _Listener(threading.Thread):
                 failed_before = True
             finally:
                 self.connected.clear()
-            self._stop.wait(3)
+            self._stopping.wait(3)
 
     def _wake(self) -> None:
         with self.committed:
             self.committed.notify_all()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping.set()
 
 
 def queue_query(statuses, limit: int):

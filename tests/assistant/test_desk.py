@@ -274,3 +274,7 @@ def test_on_postgresql_another_process_commit_wakes_the_wait(db_url, open_store,
     thread.join()
     # without the notification the wait would end only at its 30 s timeout
     assert changed != since and time.monotonic() - started < 15
+    listener = here._listener
+    here.close()                                            # the listener ends, and can be joined
+    listener.join(timeout=10)
+    assert not listener.is_alive()
