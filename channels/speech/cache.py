@@ -113,10 +113,8 @@ class Speech:
         """A text as clips: a sentence each (sentences recur across prompts, so the cache holds
         each once), with every value in ``spell`` spelled out where it appears, and every
         value in ``private`` a clip of its own for this listener only (``once``)."""
-        values = {v: "spell" for v in spell if v}
-        values.update((v, "private") for v in private if v and v not in values)
         clips: list[Clip] = []
-        for piece, kind in _split_values(text, values):
+        for piece, kind in split_values(text, spell, private):
             if kind == "spell":
                 clips += self.spell(piece, locale, fmt)
             elif kind == "private":
@@ -294,9 +292,13 @@ def sentences(text: str) -> list[str]:
             if s and any(ch.isalnum() for ch in s)]
 
 
-def _split_values(text: str, values: dict[str, str]) -> list[tuple[str, str | None]]:
-    """``text`` cut into (piece, kind) around each occurrence of the values (kind is the
-    value's, None for the words between)."""
+def split_values(text: str, spell: Iterable[str] = (),
+                 private: Iterable[str] = ()) -> list[tuple[str, str | None]]:
+    """``text`` cut into (piece, kind) around each occurrence of the values: kind "spell" or
+    "private" (a value in both is spelled), None for the words between. At one place the
+    longest value wins."""
+    values = {v: "spell" for v in spell if v}
+    values.update((v, "private") for v in private if v and v not in values)
     if not values:
         return [(text, None)]
     pattern = re.compile("|".join(re.escape(v) for v in sorted(values, key=len, reverse=True)))

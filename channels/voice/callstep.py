@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass
 from assistant.model import Expect, Option, Reply
 
 from ..i18n import N_
+from ..speech.cache import split_values
 
 __all__ = [
     "ENTRY_KINDS",
@@ -201,23 +202,8 @@ def pieces(text: str, locale: str, spell: tuple[str, ...] = (),
     """``text`` as pieces to say, with each of the ``spell`` values in it cut out and marked to be
     spelled, so that a personal value is never one clip, and each ``private`` value cut out and
     marked as the caller's own words (never a cached clip)."""
-    out: list[Speak] = []
-    kinds = {v: "spell" for v in spell if v}
-    kinds.update((v, "private") for v in private if v and v not in kinds)
-    values = sorted(kinds, key=len, reverse=True)
-    rest = text
-    while rest:
-        found = [(rest.find(v), v) for v in values if v in rest]
-        if not found:
-            out.append(Speak(rest, locale))
-            break
-        at, value = min(found, key=lambda x: (x[0], -len(x[1])))
-        before = rest[:at]
-        if before.strip():
-            out.append(Speak(before, locale))
-        out.append(Speak(value, locale, spell=kinds[value] == "spell",
-                         private=kinds[value] == "private"))
-        rest = rest[at + len(value):]
+    out = [Speak(piece, locale, spell=kind == "spell", private=kind == "private")
+           for piece, kind in split_values(text, spell, private)]
     return [p for p in out if p.spell or p.private or p.text.strip(" \n\t")]
 
 
