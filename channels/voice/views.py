@@ -92,26 +92,24 @@ def incoming():
 
 @bp.post("/voice/turn")
 def turn():
-    n = request.args.get("n", type=int)
-    if n is None:
-        return _handle(None)
-    return _handle(lambda flow, call: flow.turn(call, n))
+    return _handle_step(lambda flow, call, n: flow.turn(call, n))
 
 
 @bp.post("/voice/recorded")
 def recorded():
-    n = request.args.get("n", type=int)
-    if n is None:
-        return _handle(None)
-    return _handle(lambda flow, call: flow.recorded(call, n))
+    return _handle_step(lambda flow, call, n: flow.recorded(call, n))
 
 
 @bp.post("/voice/dialled")
 def dialled():
+    return _handle_step(lambda flow, call, n: flow.dialled(call, n))
+
+
+def _handle_step(run):
+    """A follow-up request for step ``?n=N`` (the TwiML's action URL); without a step number
+    it is handled as a bad request, after the signature check, like any other."""
     n = request.args.get("n", type=int)
-    if n is None:
-        return _handle(None)
-    return _handle(lambda flow, call: flow.dialled(call, n))
+    return _handle(None if n is None else lambda flow, call: run(flow, call, n))
 
 
 def _handle(run):
