@@ -4,7 +4,7 @@ like a transcript (the citizen's turns in, the assistant's replies out)."""
 from __future__ import annotations
 
 import shutil
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -62,6 +62,20 @@ def fake_services():
             "starts_at": next(s["starts_at"] for s in SLOTS["slots"] if s["id"] == args["slot_id"])}),
         "issue_reference": lambda args: ActionResult(True, {"reference": "KF0000990"}),
     }
+
+
+class Clock:
+    """A clock that stands still until told to move (``advance``): what the channels take as
+    their ``*_CLOCK`` setting in tests, so that time limits are tested without waiting."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta) -> None:
+        self.now += timedelta(**delta)
 
 
 class Flow:

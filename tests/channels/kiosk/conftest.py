@@ -8,26 +8,16 @@ from __future__ import annotations
 import re
 import wave
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 
 import pytest
 
 from channels import create_app
 from tests.assistant.conftest import postgres_admin  # noqa: F401  (PostgreSQL, when it answers)
+from tests.conftest import Clock
 
 START = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)      # 10:00 in Hong Kong
-
-
-class Clock:
-    def __init__(self, now: datetime = START):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta) -> None:
-        self.now += timedelta(**delta)
 
 
 class SilentEngine:
@@ -59,7 +49,7 @@ def make_app(tmp_path, monkeypatch, **config):
 
 @pytest.fixture
 def clock():
-    return Clock()
+    return Clock(START)
 
 
 @pytest.fixture

@@ -4,26 +4,16 @@ two accounts, and ``sign_in`` that fills the form as a browser would (token from
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
 from assistant.staff import add_staff
 from channels import create_app
+from tests.conftest import Clock
 
 PASSWORD = "correct horse battery"
 START = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self, now: datetime = START):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta) -> None:
-        self.now += timedelta(**delta)
 
 
 def make_app(tmp_path, monkeypatch, **config):
@@ -39,7 +29,7 @@ def make_app(tmp_path, monkeypatch, **config):
 
 @pytest.fixture
 def clock():
-    return Clock()
+    return Clock(START)
 
 
 def app_with_staff(tmp_path, monkeypatch, accounts: dict[str, str], **config):

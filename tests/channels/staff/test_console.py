@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from assistant.outbox import outbox
 from assistant.staff import add_staff
 from tests.channels.sms.conftest import NUMBER, TOKEN, Phone
+from tests.conftest import Clock
 
 from .conftest import PASSWORD, app_with_staff, make_app, sign_in, token_in
 
@@ -187,8 +188,8 @@ def test_the_live_streams_send_the_queue_change_and_new_lines(app, phone):
 
 
 def test_live_updates_do_not_keep_an_idle_session_alive(tmp_path, monkeypatch):
-    from .conftest import Clock
-    clock = Clock()
+    from .conftest import START
+    clock = Clock(START)
     app = make_app(tmp_path, monkeypatch, STAFF_CLOCK=clock, STAFF_STREAM_SECONDS=0.1)
     add_staff(app.extensions["kaifong"].store.engine, "mei", PASSWORD, "agent")
     mei = agent(app)

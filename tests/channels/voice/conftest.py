@@ -14,6 +14,7 @@ import pytest
 from channels import create_app
 from channels.speech import SynthesisFailed
 from channels.voice.devtools import TwilioCall
+from tests.conftest import Clock
 
 TOKEN = "test-voice-token-0123456789abcdef"
 BASE = "http://localhost"
@@ -44,21 +45,13 @@ class FakeEngine:
             w.writeframes(b"\0\0" * (sample_rate // 50))
 
 
-class Clock:
-    def __init__(self, now: datetime = OPEN):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 def make_app(tmp_path, monkeypatch, **config):
     for name in list(os.environ):
         if name.startswith(("KAIFONG_", "TWILIO_")):
             monkeypatch.delenv(name, raising=False)
     settings = {"DATA_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'voice.db'}",
                 "SEED_SLOTS_DAYS": 3, "TESTING": True, "TWILIO_AUTH_TOKEN": TOKEN,
-                "SPEECH_ENGINE": FakeEngine(), "VOICE_CLOCK": Clock(),
+                "SPEECH_ENGINE": FakeEngine(), "VOICE_CLOCK": Clock(OPEN),
                 "STAFF_NUMBER": STAFF}
     settings.update(config)
     return create_app(settings)
