@@ -86,7 +86,6 @@ class Speech:
         self._queue: queue.Queue[Clip] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._thread_lock = threading.Lock()
-        self._failed: set[str] = set()
         self._closed = threading.Event()
 
     # -- clips -------------------------------------------------------------------------------
@@ -132,7 +131,7 @@ class Speech:
 
     def path(self, clip: Clip | str) -> Path:
         if isinstance(clip, Clip) and clip.once:
-            return self.directory / "once" / f"{clip.once}.wav"
+            return self.once_path(clip.once)
         cid = clip if isinstance(clip, str) else clip.id
         return self.directory / f"{cid}.wav"
 
@@ -179,7 +178,6 @@ class Speech:
             # the clip id and voice only: the text of a prompt can carry a filled-in value
             log.error("speech: synthesis failed for clip %s (voice %s, %d Hz): %s",
                       clip.id, clip.voice, clip.sample_rate, exc)
-            self._failed.add(clip.id)
             return None
         finally:
             if os.path.exists(tmp):
