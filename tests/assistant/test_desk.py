@@ -243,12 +243,11 @@ def test_mask_personal(text, masked):
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)   # SQLite is one process
 def test_on_postgresql_another_process_commit_wakes_the_wait(db_url, open_store, catalogue):
     """Two stores on one database stand for two app processes: a turn committed through one
     wakes a console waiting in the other by LISTEN/NOTIFY, not by the waiter's polling (which
     is set longer than the whole wait here)."""
-    if not db_url.startswith("postgresql"):
-        pytest.skip("LISTEN/NOTIFY is PostgreSQL's; SQLite is one process")
     here, there = open_store(), open_store()
     desk = Desk(Assistant(catalogue, here))
     other = Assistant(catalogue, there)
