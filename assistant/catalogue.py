@@ -24,7 +24,12 @@ import yaml
 from .errors import CatalogueError
 from .i18n import LOCALES, is_translated, load_translations
 
-STEP_KINDS = ("info", "question", "branch", "action", "handoff", "end")
+STEP_KINDS = ("info", "question", "branch", "action", "handoff", "end", "review")
+#: how a channel presents words: heard (the phone), read on a screen one can touch (the kiosk),
+#: read in a message one answers by writing (SMS, a terminal)
+MODALITIES = ("voice", "screen", "text")
+#: services that submit or book something: a review of every answer comes before them
+SUBMITTING_SERVICES = ("book_slot", "file_report")
 SLOT_TYPES = ("yes_no", "choice", "number", "date", "hkid", "phone", "text", "appointment")
 PERSONAL_TYPES = ("hkid", "phone", "date")
 #: names a text may use besides slots and facts
@@ -130,6 +135,57 @@ def _numeric(v: Any) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
+# Wording: one text, with variants for how it reaches the citizen.
+
+
+class Wording(str):
+    """An English source text that may have variants per modality (``voice``, ``screen``,
+    ``text``). As a ``str`` it is the neutral text, so everything that only reads words (Babel,
+    checks of placeholders) sees it as before; ``for_modality`` gives what a channel of that
+    modality says."""
+
+    variants: dict[str, str]
+
+    def __new__(cls, text: str, variants: dict[str, str] | None = None) -> Wording:
+        obj = super().__new__(cls, text)
+        obj.variants = dict(variants or {})
+        return obj
+
+    def for_modality(self, modality: str | None) -> str:
+        return self.variants.get(modality, str(self)) if modality else str(self)
+
+    def all_texts(self) -> list[str]:
+        """The neutral text and every variant, each once."""
+        return list(dict.fromkeys([str(self), *self.variants.values()]))
+
+    def __reduce__(self):
+        return (Wording, (str(self), self.variants))
+
+
+def wording(raw: Any) -> Wording:
+    """A text from YAML: a string, or a mapping of ``default`` and modalities. Without a
+    ``default``, the ``text`` variant is the neutral one. Raises ValueError when it is neither."""
+    if isinstance(raw, Wording):
+        return raw
+    if isinstance(raw, dict):
+        unknown = set(raw) - {"default", *MODALITIES}
+        if unknown:
+            raise ValueError(f"unknown wording variant(s) {', '.join(sorted(map(str, unknown)))}"
+                             f" (use default, {', '.join(MODALITIES)})")
+        if not all(isinstance(v, str) and v.strip() for v in raw.values()):
+            raise ValueError("every wording variant must be non-empty text")
+        default = raw.get("default") or raw.get("text")
+        if default is None:
+            if set(MODALITIES) - set(raw):
+                raise ValueError("a wording without 'default' must give voice, screen and text")
+            default = raw["text"]
+        return Wording(default, {k: v for k, v in raw.items() if k in MODALITIES})
+    if isinstance(raw, (str, int, float)) and not isinstance(raw, bool):
+        return Wording(str(raw))
+    raise ValueError("expected text, or a mapping of wording variants")
+
+
+# ---------------------------------------------------------------------------------------------
 # The catalogue's parts.
 
 
@@ -173,6 +229,13 @@ class Step:
     priority: int = 2
     # end
     summary: tuple[str, ...] = ()
+    where: str | None = None           # an office's slot ("{office}") or a text
+    hours: str | None = None           # opening hours, where ``where`` is a text
+    when: str | None = None
+    fee: str | None = None
+    call: str | None = None
+    # info and end: what to bring (and the fee), noted along the way and said again at the end
+    bring: tuple[str, ...] = ()
     # info
     wait: bool = True
 
@@ -209,7 +272,7 @@ class MenuGroup:
 @dataclass(eq=False)   # identity: routers are cached per catalogue
 class Catalogue:
     procedures: dict[str, Procedure]
-    prompts: dict[str, str]                       # shared prompts, English source text
+    prompts: dict[str, Wording]                   # shared prompts, English source text
     commands: dict[str, dict[str, tuple[str, ...]]]  # command -> locale -> phrases
     keys: dict[str, str]                          # command -> keypad key
     distress: dict[str, tuple[str, ...]]
@@ -220,14 +283,21 @@ class Catalogue:
     translations: dict = field(default_factory=dict)
     locales: tuple[str, ...] = LOCALES
 
-    def gettext(self, locale: str, msgid: str) -> str:
+    def gettext(self, locale: str, msgid: str, modality: str | None = None) -> str:
+        """The text in ``locale``; a ``Wording`` gives its variant for ``modality`` first."""
         if not msgid:
             return ""
+        if isinstance(msgid, Wording):
+            msgid = msgid.for_modality(modality)
         t = self.translations.get(locale)
-        return t.gettext(msgid) if t else msgid
+        return t.gettext(msgid) if t else str(msgid)
 
-    def prompt(self, key: str) -> str:
+    def prompt(self, key: str) -> Wording:
         return self.prompts[key]
+
+    def text(self, key: str, locale: str, modality: str | None = None) -> str:
+        """A shared prompt as a channel of ``modality`` says it, in ``locale``."""
+        return self.gettext(locale, self.prompts[key], modality)
 
 
 _T = TypeVar("_T")
@@ -283,7 +353,7 @@ def load_catalogue(prompts_dir: Path | str | None = None, locales_dir: Path | st
 
     cat = Catalogue(
         procedures=procedures,
-        prompts={k: str(v) for k, v in (shared.get("prompts") or {}).items()},
+        prompts=_prompts(shared.get("prompts"), problems),
         commands=_phrase_table(shared.get("commands"), "shared.yaml", "commands", problems),
         keys={k: str(v) for k, v in (shared.get("keys") or {}).items()},
         distress=_phrases_by_locale(shared.get("distress"), "shared.yaml", "distress", problems),
@@ -301,6 +371,16 @@ def load_catalogue(prompts_dir: Path | str | None = None, locales_dir: Path | st
     return cat
 
 
+def _prompts(raw: Any, problems: list) -> dict[str, Wording]:
+    out = {}
+    for key, value in (raw or {}).items():
+        try:
+            out[str(key)] = wording(value)
+        except ValueError as exc:
+            problems.append(("shared.yaml", f"prompts.{key}", str(exc)))
+    return out
+
+
 REQUIRED_PROMPTS = (
     "greeting", "menu", "menu_group", "not_understood_menu", "candidates", "none_of_these",
     "miss", "miss_offer_person", "noinput", "help_commands", "at_start", "goodbye",
@@ -309,7 +389,9 @@ REQUIRED_PROMPTS = (
     "yes", "no", "person", "summary_heading", "reference", "ended_next", "back_to_assistant",
     "action_failed", "hint_yes_no", "hint_choice", "hint_number", "hint_date", "hint_hkid",
     "hint_hkid_check", "hint_phone", "hint_text", "hint_appointment", "number_range",
-    "resume_choice", "carry_on", "start_again", "summary_line",
+    "resume_choice", "carry_on", "start_again", "summary_line", "review", "review_ok",
+    "review_change", "next_steps_heading", "bring_line", "where_line", "hours_line", "when_line",
+    "fee_line", "call_line", "something_else", "thats_all", "review_question",
 )
 COMMANDS = ("help", "repeat", "back", "restart", "person", "stop", "language")
 
@@ -344,6 +426,20 @@ def missing_translations(cat: Catalogue) -> list[tuple[str, str, str]]:
 
 def iter_texts(cat: Catalogue):
     """(file, step, English text) for every text a citizen may see."""
+    for file, step, text in _iter_wordings(cat):
+        for variant in text.all_texts() if isinstance(text, Wording) else [text]:
+            # a text that is only placeholders ("{office}") is filled with translated words
+            if re.search(r"[A-Za-z]", PLACEHOLDER_RE.sub("", variant)):
+                yield file, step, variant
+
+
+def iter_wordings(cat: Catalogue):
+    """(file, step, Wording) for every text a citizen may see, with its variants."""
+    for file, step, text in _iter_wordings(cat):
+        yield file, step, text if isinstance(text, Wording) else Wording(text)
+
+
+def _iter_wordings(cat: Catalogue):
     for key, text in cat.prompts.items():
         yield "shared.yaml", key, text
     for group in cat.menu:
@@ -359,9 +455,12 @@ def iter_texts(cat: Catalogue):
             yield proc.file, "personal_data", proc.personal_data["what"]
             yield proc.file, "personal_data", proc.personal_data["why"]
         for step in proc.steps.values():
-            for text in (step.say, step.ask, step.help, step.hint, step.label):
+            for text in (step.say, step.ask, step.help, step.hint, step.label, step.when,
+                         step.fee, step.call, step.hours, *step.bring):
                 if text:
                     yield proc.file, step.id, text
+            if step.where and not PLACEHOLDER_RE.fullmatch(step.where):
+                yield proc.file, step.id, step.where
             for option in step.options:
                 yield proc.file, step.id, option.label
 
@@ -450,8 +549,12 @@ _STEP_KEYS = {
     "branch": {"cases", "otherwise"},
     "action": {"service", "with", "save", "next", "on_failure", "say"},
     "handoff": {"say", "reason", "priority"},
-    "end": {"say", "summary"},
+    "end": {"say", "summary", "where", "hours", "when", "fee", "call", "bring"},
+    "review": {"say", "next"},
 }
+_STEP_KEYS["info"] = _STEP_KEYS["info"] | {"bring", "fee"}
+#: keys whose value is words a citizen meets (a string, or a mapping of wording variants)
+_TEXT_KEYS = ("say", "ask", "help", "hint", "label", "when", "fee", "call", "where", "hours")
 
 
 def _procedure(doc: Any, file: str, facts: dict, problems: list) -> Procedure | None:
@@ -508,10 +611,25 @@ def _step(sid: str, raw: Any, facts: dict, problem) -> Step | None:
     for key in set(raw) - _STEP_KEYS[kind] - {"kind"}:
         problem(sid, f"unknown key {key!r} for a {kind} step")
     fields: dict[str, Any] = {"id": sid, "kind": kind}
-    for key in ("say", "ask", "help", "hint", "label", "slot", "type", "next", "otherwise",
-                "service", "save", "on_failure", "reason", "source"):
+    for key in _TEXT_KEYS:
+        if raw.get(key) is not None:
+            try:
+                fields[key] = wording(raw[key])
+            except ValueError as exc:
+                problem(sid, f"{key}: {exc}")
+    for key in ("slot", "type", "next", "otherwise", "service", "save", "on_failure", "reason",
+                "source"):
         if raw.get(key) is not None:
             fields[key] = str(raw[key]) if not isinstance(raw[key], dict) else raw[key]
+    if raw.get("bring") is not None:
+        items = raw["bring"] if isinstance(raw["bring"], list) else None
+        if not items:
+            problem(sid, "'bring' must be a list of things to bring")
+        else:
+            try:
+                fields["bring"] = tuple(wording(item) for item in items)
+            except ValueError as exc:
+                problem(sid, f"bring: {exc}")
     next_map = None
     if isinstance(fields.get("next"), dict):
         next_map = {str(k): str(v) for k, v in fields.pop("next").items()}
@@ -550,6 +668,9 @@ def _step(sid: str, raw: Any, facts: dict, problem) -> Step | None:
         if not raw.get("say"):
             problem(sid, "an end step needs 'say'")
         fields["summary"] = tuple(str(s) for s in raw.get("summary") or ())
+    elif kind == "review":
+        if not raw.get("next"):
+            problem(sid, "a review step needs 'next'")
     if next_map is not None and kind != "question":
         problem(sid, "'next' may be a mapping only on a choice or yes/no question")
     return Step(**fields)
@@ -638,8 +759,9 @@ def _check_graph(proc: Procedure, facts: dict, problem) -> None:
         for cond, _ in step.cases:
             for slot in cond.slots() - known:
                 problem(step.id, f"condition reads {slot!r}, which no step sets")
-        texts = [step.say, step.ask, step.help, step.hint] + [
-            v for v in step.args.values() if isinstance(v, str)]
+        texts = [step.say, step.ask, step.help, step.hint, step.when, step.fee, step.call,
+                 step.where, step.hours, *step.bring] + [v for v in step.args.values() if isinstance(v, str)]
+        texts = [v for t in texts if t for v in (t.all_texts() if isinstance(t, Wording) else [t])]
         for text in filter(None, texts):
             for name, _attr in PLACEHOLDER_RE.findall(text):
                 if name not in known:
@@ -649,3 +771,16 @@ def _check_graph(proc: Procedure, facts: dict, problem) -> None:
                 problem(step.id, f"summary names {name!r}, which no step sets")
         if step.kind == "question" and step.type == "appointment" and step.source not in known:
             problem(step.id, f"source {step.source!r} is not saved by any action")
+    # nothing is submitted or booked before the citizen has checked every answer
+    reviews = {sid for sid, s in steps.items() if s.kind == "review"}
+    seen, todo = set(), [proc.start]
+    while todo:
+        sid = todo.pop()
+        if sid in seen or sid not in steps or sid in reviews:
+            continue
+        seen.add(sid)
+        step = steps[sid]
+        if step.kind == "action" and step.service in SUBMITTING_SERVICES:
+            problem(sid, f"{step.service} can be reached without a review step before it "
+                         "(the citizen must check every answer first)")
+        todo += step.targets()

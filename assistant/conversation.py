@@ -68,12 +68,15 @@ class Assistant:
         self.store = store
         self.services = dict(SERVICES if services is None else services)
 
-    def turn(self, channel: str, address: str, inp: Input, locale: str | None = None) -> Reply:
-        """One turn in its own transaction."""
+    def turn(self, channel: str, address: str, inp: Input, locale: str | None = None,
+             modality: str | None = None) -> Reply:
+        """One turn in its own transaction. ``modality`` is how the channel presents words
+        (``voice``, ``screen``, ``text``): the catalogue's variant for it is said."""
         with self.store.turn(channel, address) as t:
-            return self.advance_in(t, inp, locale)
+            return self.advance_in(t, inp, locale, modality)
 
-    def advance_in(self, t, inp: Input, locale: str | None = None) -> Reply:
+    def advance_in(self, t, inp: Input, locale: str | None = None,
+                   modality: str | None = None) -> Reply:
         """One turn inside a transaction the channel opened with ``store.turn`` (so that it can
         check a replayed message id, or queue an outbound message, in the same transaction)."""
         if isinstance(inp, Text):
@@ -83,19 +86,22 @@ class Assistant:
         today = t.now.astimezone(HONG_KONG).date()
         role, text = describe_input(inp)
         t.add_line(role, text)
-        state, reply = advance(self.catalogue, state, inp, today)
-        parts = list(reply.parts)
+        state, reply = advance(self.catalogue, state, inp, today, modality)
+        parts: list[str] = []
         for _ in range(MAX_ACTIONS_PER_TURN):
             if reply.action is None:
                 break
             result = self._call(t, reply.action.service, reply.action.args)
             t.add_event("action", {"service": reply.action.service, "ok": result.ok,
                                    "step": state.get("step")})
-            state, reply = advance(self.catalogue, state, result, today)
             parts += reply.parts
+            state, reply = advance(self.catalogue, state, result, today)
         else:
             raise ServiceError("too many service calls in one turn: check the procedure")
-        reply = replace(reply, parts=tuple(parts))
+        if parts:
+            # what earlier advances of this turn said comes first, before the question
+            reply = replace(reply, parts=(*parts, *reply.parts),
+                            before=(*parts, *reply.before))
         if not reply.silent:
             t.add_line("assistant", reply.text, {"step": reply.step,
                                                  "procedure": reply.procedure})

@@ -36,10 +36,13 @@ from .model import (
     Expect,
     HandBack,
     Input,
+    NextSteps,
     NoInput,
     Option,
     Reply,
     Start,
+    Summary,
+    SummaryItem,
     Text,
     copy_state,
     new_state,
@@ -65,9 +68,15 @@ _YES_NO_GRAMMAR = {"en": ("yes", "no"), "zh-HK": ("係", "唔係", "好", "唔�
 
 
 def advance(catalogue: Catalogue, state: dict | None, inp: Input,
-            today: date | None = None) -> tuple[dict, Reply]:
-    """One turn. ``state`` is not modified; the new state is returned with the reply."""
+            today: date | None = None, modality: str | None = None) -> tuple[dict, Reply]:
+    """One turn. ``state`` is not modified; the new state is returned with the reply.
+
+    ``modality`` (``voice``, ``screen`` or ``text``) is how the citizen meets the words: the
+    catalogue gives each text's variant for it. It is kept in the state, so a turn that no
+    channel starts (a member of staff handing back) speaks the same way."""
     s = copy_state(state) if state else new_state()
+    if modality:
+        s["modality"] = modality
     turn = _Turn(catalogue, s, today or date.today())
     turn.handle(inp)
     return s, turn.reply()
@@ -88,6 +97,11 @@ class _Turn:
         self.confidence: float | None = None   # the recogniser's, for what was said
         self.spell: list[str] = []
         self.private: list[str] = []
+        self.summary: Summary | None = None
+        self.next_steps: NextSteps | None = None
+        #: how many of ``parts`` come before the summary and next steps (the end says these
+        #: in their own order): None when the reply has neither
+        self.before_end: int | None = None
 
     # -- small helpers -----------------------------------------------------------------------
 
@@ -95,8 +109,12 @@ class _Turn:
     def locale(self) -> str:
         return self.s["locale"]
 
+    @property
+    def modality(self) -> str:
+        return self.s.get("modality") or "text"
+
     def t(self, msgid: str) -> str:
-        return self.cat.gettext(self.locale, msgid)
+        return self.cat.gettext(self.locale, msgid, self.modality)
 
     def say(self, msgid: str, **extra: Any) -> None:
         if msgid:
@@ -204,6 +222,8 @@ class _Turn:
         if s["status"] == "waiting":
             return self.on_waiting(text, key)
         if isinstance(inp, NoInput) or (not text and key is None and not isinstance(inp, Choose)):
+            if (s["pending"] or {}).get("kind") == "ended":
+                return self.close()     # silence after "anything else?": nothing else
             return self.miss(noinput=True)
         if text and self.is_distress(text):
             return self.escalate("distress", PRIORITY_DISTRESS)
@@ -355,13 +375,19 @@ class _Turn:
         elif command == "person":
             self.escalate("asked", PRIORITY_ASKED)
         elif command == "stop":
-            s["status"] = "closed"
-            s["pending"] = None
-            self.say(self.cat.prompt("goodbye"))
-            self.flags["ended"] = True
-            self.rendered = True
+            self.close()
         elif command == "language":
             self.switch_language(text)
+
+    def close(self) -> None:
+        """The citizen is done: say goodbye and close the conversation."""
+        s = self.s
+        s["status"] = "closed"
+        s["pending"] = None
+        self.say(self.cat.prompt("goodbye"))
+        self.flags["ended"] = True
+        self.flags["closed"] = True
+        self.rendered = True
 
     def switch_language(self, text: str) -> None:
         plain = u.strip_punct(text)
@@ -399,6 +425,7 @@ class _Turn:
         step = proc.steps[previous]
         if step.kind == "question":
             s["slots"].pop(step.slot, None)
+        s.pop("changing", None)
         return self.enter(previous)
 
     # -- escalation --------------------------------------------------------------------------
@@ -483,12 +510,69 @@ class _Turn:
                 return self.commit(self.step(), pending["value"])
             self.say(self.cat.prompt("confirm_again"))
             return None
+        if kind == "ended":
+            return self.on_anything_else(text, key, chosen)
         if s["procedure"] is None:
             return self.on_menu(text, key, chosen)
         step = self.step()
         if step.kind == "info":
             return self.enter(step.next)
+        if step.kind == "review":
+            return self.on_review(step, text, key, chosen)
         return self.on_question(step, text, key, chosen)
+
+    def on_anything_else(self, text: str, key: str | None, chosen: str | None) -> None:
+        """After an end: "Is there anything else?" Yes (or a new request) goes on; no ends."""
+        s = self.s
+        value = self.pick(self.current_options(), text, key, chosen)
+        if value is None and text and not key:
+            yes = u.parse_yes_no(text)
+            value = None if yes is None else ("yes" if yes else "no")
+        if value == "no":
+            return self.close()
+        if value == "person":
+            return self.escalate("asked", PRIORITY_ASKED)
+        s["pending"], s["misses"] = None, 0
+        if value == "yes":
+            return None                       # the menu
+        if text and not key:
+            return self.on_menu(text, None, None)   # a new request, said at once
+        return self.miss()
+
+    def on_review(self, step: Step, text: str, key: str | None, chosen: str | None) -> None:
+        s = self.s
+        value = self.pick(self.current_options(), text, key, chosen)
+        if value is None and text and not key:
+            yes = u.parse_yes_no(text)
+            value = "ok" if yes else None
+        if value is None:
+            return self.miss()
+        s["misses"] = 0
+        if value == "ok":
+            s.pop("changing", None)
+            return self.enter(step.next)
+        slot = value.split(":", 1)[1]
+        question = next(q for q in self.proc().steps.values()
+                        if q.kind == "question" and q.slot == slot)
+        s["slots"].pop(slot, None)
+        for source in self._sources_of(question):
+            s["slots"].pop(source, None)
+        s["changing"] = step.id
+        return self.enter(question.id)
+
+    def _sources_of(self, question: Step) -> list[str]:
+        """Slots a changed answer makes stale: the appointment times found for an office are
+        found again when the office changes, and the time chosen among them asked again."""
+        out = []
+        for q in self.proc().steps.values():
+            if q.kind == "question" and q.type == "appointment":
+                finder = next((a for a in self.proc().steps.values()
+                               if a.kind == "action" and a.save == q.source), None)
+                reads = {m.group(1) for v in (finder.args.values() if finder else ())
+                         if isinstance(v, str) for m in PLACEHOLDER_RE.finditer(v)}
+                if question.slot in reads:
+                    out += [q.source, q.slot]
+        return out
 
     def yes_no(self, text: str, key: str | None, chosen: str | None) -> bool | None:
         if chosen in ("yes", "no"):
@@ -622,7 +706,29 @@ class _Turn:
         s = self.s
         s["slots"][step.slot] = value
         s["misses"] = 0
-        self.enter(self.next_of(step, value))
+        nxt = self.next_of(step, value)
+        if s.get("changing"):
+            nxt = self._back_to_review(nxt)
+        self.enter(nxt)
+
+    def _back_to_review(self, sid: str) -> str:
+        """After an answer is changed at the review: the review again, unless the new answer
+        leads to a question not yet answered or a service to call, where the walk stops."""
+        s, proc = self.s, self.proc()
+        for _ in range(len(proc.steps) + 1):
+            step = proc.steps[sid]
+            if step.kind == "review":
+                return sid
+            if step.kind == "info":
+                sid = step.next
+            elif step.kind == "branch":
+                sid = next((target for cond, target in step.cases
+                            if cond.holds(s["slots"], self.cat.facts)), step.otherwise)
+            elif step.kind == "question" and s["slots"].get(step.slot) is not None:
+                sid = self.next_of(step, s["slots"][step.slot])
+            else:
+                return sid
+        return sid
 
     def next_of(self, step: Step, value: Any) -> str:
         if step.type == "choice":
@@ -641,11 +747,16 @@ class _Turn:
             step = proc.steps[sid]
             s["step"], s["misses"] = sid, 0
             if step.kind == "info":
+                self._note(sid)
                 if step.wait:
                     self._visit(sid)      # its text is the prompt: see render_position
                     return None
                 self.say(step.say)
                 sid = step.next
+            elif step.kind == "review":
+                self._visit(sid)
+                s.pop("changing", None)
+                return None
             elif step.kind == "question":
                 if s["slots"].get(step.slot) is not None:
                     sid = self.next_of(step, s["slots"][step.slot])
@@ -673,6 +784,14 @@ class _Turn:
             elif step.kind == "end":
                 return self.finish(step)
         raise RuntimeError(f"{proc.id}: steps loop without asking anything (at {sid})")
+
+    def _note(self, sid: str) -> None:
+        """Remember an info step that lists what to bring: the end says the list again."""
+        step = self.proc().steps[sid]
+        if step.bring or step.fee:
+            noted = self.s.setdefault("noted", [])
+            if sid not in noted:
+                noted.append(sid)
 
     def _visit(self, sid: str) -> None:
         history = self.s["history"]
@@ -723,41 +842,99 @@ class _Turn:
         return self.escalate("service_failed", PRIORITY_ASKED)
 
     def finish(self, step: Step) -> None:
+        """The end: the reference first (only where something was booked, reported or applied
+        for), then what to do next (bring, where, when), the end's words, the answers given."""
         s = self.s
-        if not s.get("reference"):
-            found = [v["reference"] for v in s["slots"].values()
-                     if isinstance(v, dict) and v.get("reference")]
-            if found:
-                s["reference"] = found[-1]
-            else:
-                s["pending"] = {"kind": "action", "step": step.id, "end": True}
-                self.action = ActionRequest("issue_reference", {"procedure": s["procedure"]})
-                self.rendered = True
-                return None
-        # the reference first: if only one message is read, or only one page, it is that one
-        self.say(self.cat.prompt("reference"))
-        self.spell.append(s["reference"])
+        found = [v["reference"] for v in s["slots"].values()
+                 if isinstance(v, dict) and v.get("reference")]
+        s["reference"] = found[-1] if found else None
+        if s["reference"]:
+            self.say(self.cat.prompt("reference"))
+            self.spell.append(s["reference"])
         self.say(step.say)
-        lines = [self.t(self.cat.prompt("summary_heading"))]
-        labels = self.proc().slot_labels()
-        line = self.t(self.cat.prompt("summary_line"))
-        for name in step.summary:
-            if s["slots"].get(name) is None:
-                continue
-            value = self.display(name, s["slots"][name])
-            question = self._question_for(name)
-            if question is not None and question.type == "hkid":
-                value = mask_hkid(value)
-            if question is not None and question.type in SPELLED_TYPES:
-                self.spell.append(value)
-            elif question is not None and (question.personal or question.type == "text"):
-                self.private.append(value)
-            lines.append(line.format(label=self.t(labels.get(name, name)), value=value))
-        self.parts.append("\n".join(lines))
+        self.before_end = len(self.parts)
+        self.next_steps = self.gather_next_steps(step)
+        if self.next_steps:
+            self.parts.append("\n".join([self.next_steps.heading, *(
+                text for _, text in self.next_steps.lines())]))
+        self.summary = self.make_summary(self.t(self.cat.prompt("summary_heading")),
+                                         [n for n in step.summary if s["slots"].get(n) is not None])
+        if self.summary.items:
+            line = self.t(self.cat.prompt("summary_line"))
+            self.parts.append("\n".join([self.summary.heading, *(
+                line.format(label=i.label, value=i.value) for i in self.summary.items)]))
         self.flags["ended"] = True
         keep = set(self.cat.shared_slots)
         s["slots"] = {k: v for k, v in s["slots"].items() if k in keep}
-        s.update(procedure=None, step=None, history=[], pending={"kind": "ended"}, misses=0)
+        s.update(procedure=None, step=None, history=[], pending={"kind": "ended"}, misses=0,
+                 noted=[])
+        s.pop("changing", None)
+
+    def make_summary(self, heading: str, names: list[str], change: bool = False) -> Summary:
+        labels = self.proc().slot_labels()
+        items = []
+        for name in names:
+            value = self.display(name, self.s["slots"][name])
+            question = self._question_for(name)
+            qtype = question.type if question is not None else None
+            if qtype == "hkid":
+                value = mask_hkid(value)
+            spelled = qtype in SPELLED_TYPES
+            personal = spelled or (question is not None and (question.personal or qtype == "text"))
+            if spelled:
+                self.spell.append(value)
+            elif personal:
+                self.private.append(value)
+            items.append(SummaryItem(name, self.t(labels.get(name, name)), value, personal,
+                                     spelled, f"change:{name}" if change else None))
+        return Summary(heading, tuple(items))
+
+    def gather_next_steps(self, step: Step) -> NextSteps:
+        """What to bring (from the info steps passed on the way, then the end's own list),
+        where, when, the fee and whom to call, filled and translated."""
+        proc, s = self.proc(), self.s
+        bring: list[str] = []
+        fee = step.fee
+        for sid in s.get("noted") or []:
+            if sid in proc.steps:
+                bring += [self.fill(self.t(b)) for b in proc.steps[sid].bring]
+                fee = fee or proc.steps[sid].fee
+        bring += [self.fill(self.t(b)) for b in step.bring]
+        where = hours = ""
+        if step.where:
+            m = PLACEHOLDER_RE.fullmatch(step.where)
+            office = self._office_of(m.group(1)) if m else None
+            if office is not None:
+                where = self.fill(self.t(self.cat.prompt("where_line")), {
+                    "place": f"{self.t(office['name'])}, {self.t(office['address'])}"})
+                hours = self.fill(self.t(self.cat.prompt("hours_line")),
+                                  {"hours": self.t(office["hours"])})
+            else:
+                where = self.fill(self.t(self.cat.prompt("where_line")),
+                                  {"place": self.fill(self.t(step.where))})
+        if step.hours:
+            hours = self.fill(self.t(self.cat.prompt("hours_line")),
+                              {"hours": self.fill(self.t(step.hours))})
+        line = self.t(self.cat.prompt("bring_line"))
+
+        def said(key: str, text) -> str:
+            return self.fill(self.t(self.cat.prompt(key)), {key.split("_")[0]: self.fill(
+                self.t(text))}) if text else ""
+
+        return NextSteps(
+            heading=self.t(self.cat.prompt("next_steps_heading")),
+            bring=tuple(line.format(item=b) for b in dict.fromkeys(bring)),
+            where=where, hours=hours, when=said("when_line", step.when),
+            fee=said("fee_line", fee), call=said("call_line", step.call))
+
+    def _office_of(self, name: str) -> dict | None:
+        offices = self.cat.facts_info.get("offices", {})
+        raw = self.s["slots"].get(name)
+        if isinstance(raw, dict):
+            raw = raw.get("office")
+        if isinstance(raw, str) and raw in offices:
+            return offices[raw]
+        return offices.get(name) if isinstance(self.cat.facts.get(name), str) else None
 
     # -- rendering ---------------------------------------------------------------------------
 
@@ -768,7 +945,10 @@ class _Turn:
         person = Option("0", "person", self.t(self.cat.prompt("person")),
                         self._phrases_of_command("person"))
         if kind in ("consent", "confirm"):
-            return self.yes_no_options()
+            return self.yes_no_options(self.cat.prompt(kind))
+        if kind == "ended":
+            return self.yes_no_options(self.cat.prompt("ended_next"), (
+                self.cat.prompt("something_else"), self.cat.prompt("thats_all"))) + [person]
         if kind == "resume":
             return [Option("1", "carry_on", self.t(self.cat.prompt("carry_on")),
                            self._phrases_of_command("carry_on")),
@@ -790,8 +970,16 @@ class _Turn:
             return []
         if step.kind == "info":
             return [Option("1", "next", self.t(self.cat.prompt("next")))]
+        if step.kind == "review":
+            labels = self.proc().slot_labels()
+            change = self.t(self.cat.prompt("review_change"))
+            return [Option("1", "ok", self.t(self.cat.prompt("review_ok")),
+                           self._phrases_of_command("carry_on"))] + [
+                Option(str(i + 2), f"change:{name}",
+                       self.fill(change, {"label": self.t(labels.get(name, name))}))
+                for i, name in enumerate(self.review_slots(step))]
         if step.type == "yes_no":
-            return self.yes_no_options()
+            return self.yes_no_options(step.ask)
         if step.type == "choice":
             # every language's words count: people mix them ("揀紅色 please")
             return [Option(str(i + 1), o.value, self.t(o.label), tuple(dict.fromkeys(
@@ -811,10 +999,33 @@ class _Turn:
     def _phrases_of_command(self, name: str) -> tuple[str, ...]:
         return tuple(self.cat.commands.get(name, {}).get(self.locale, ()))
 
-    def yes_no_options(self) -> list[Option]:
-        yes, no = _YES_NO_GRAMMAR.get(self.locale, ("yes", "no"))[:2]
-        return [Option("1", "yes", self.t(self.cat.prompt("yes")), (yes, "yes")),
-                Option("2", "no", self.t(self.cat.prompt("no")), (no, "no"))]
+    def yes_no_options(self, question: str | None = None,
+                       labels: tuple[str, str] | None = None) -> list[Option]:
+        """Yes (1) and no (2), labelled the way people answer the question: in Cantonese the
+        echo of its verb (有冇 -> 有 / 冇, 想唔想 -> 想 / 唔想, ...), in English Yes and No."""
+        yes_label, no_label = (self.t(labels[0]), self.t(labels[1])) if labels else (
+            self.t(self.cat.prompt("yes")), self.t(self.cat.prompt("no")))
+        echo = echo_answers(self.t(question)) if question and self.locale != "en" else None
+        yes_words, no_words = _YES_NO_GRAMMAR.get(self.locale, ("yes", "no"))[:2], ()
+        if echo:
+            if not labels:
+                yes_label, no_label = echo
+            yes_words, no_words = (echo[0], *yes_words[:1]), (echo[1],)
+        else:
+            yes_words, no_words = yes_words[:1], yes_words[1:2]
+        return [Option("1", "yes", yes_label, tuple(dict.fromkeys((*yes_words, "yes")))),
+                Option("2", "no", no_label, tuple(dict.fromkeys((*no_words, "no"))))]
+
+    def review_slots(self, step: Step) -> list[str]:
+        """The answers a review lists: every question asked in this procedure, in the order
+        asked, that has an answer (appointment times found by a service are not answers)."""
+        proc, s = self.proc(), self.s
+        names = []
+        for sid in s["history"]:
+            q = proc.steps.get(sid)
+            if q is not None and q.kind == "question" and s["slots"].get(q.slot) is not None:
+                names.append(q.slot)
+        return list(dict.fromkeys(names))
 
     def procedure_option(self, key: str, pid: str) -> Option:
         proc = self.cat.procedures[pid]
@@ -857,11 +1068,23 @@ class _Turn:
             expect_kind = {"appointment": "choice"}.get(step.type, step.type)
         elif step is not None and step.kind == "info":
             self.prompt = self.fill(self.t(step.say))
+        elif step is not None and step.kind == "review":
+            names = self.review_slots(step)
+            self.summary = self.make_summary(self.t(step.say or self.cat.prompt("review")),
+                                             names, change=True)
+            self.before_end = len(self.parts)
+            line = self.t(self.cat.prompt("summary_line"))
+            self.parts.append("\n".join([self.summary.heading, *(
+                line.format(label=i.label, value=i.value) for i in self.summary.items)]))
+            self.prompt = self.t(self.cat.prompt("review_question"))
+            self.tags.append("review")
         if self.prompt:
             self.parts.append(self.prompt)
         grammar = [p for o in self.options for p in (o.label, *o.phrases)]
         if expect_kind == "yes_no":
             grammar += list(_YES_NO_GRAMMAR.get(self.locale, ()))
+        if kind == "ended":
+            expect_kind = "yes_no"
         for name in self.cat.commands:
             grammar += self._phrases_of_command(name)[:3]
         digits = [o.key for o in self.options] + list(self.cat.keys.values())
@@ -872,7 +1095,13 @@ class _Turn:
         if not self.rendered:
             self.render_position()
         s = self.s
+        cut = self.before_end if self.before_end is not None else len(self.parts)
+        before = [p for p in self.parts[:cut] if p and p != self.prompt]
         return Reply(
+            before=tuple(before),
+            summary=self.summary,
+            next_steps=self.next_steps or None,
+            closed=self.flags.get("closed", False),
             parts=tuple(p for p in self.parts if p),
             options=tuple(self.options),
             expect=self.expect,
@@ -933,6 +1162,29 @@ def mask_hkid(value: str) -> str:
     """``A123456(3)`` -> ``A123***(*)``: enough for the citizen to recognise, not to misuse."""
     m = re.match(r"^([A-Z]{1,2}\d{3})\d{3}\((.)\)$", value)
     return f"{m.group(1)}***(*)" if m else "***"
+
+
+#: Cantonese yes/no questions and how people answer them: the echo of the question's verb.
+#: The first pattern found decides; 係唔係 is only one of them.
+_ECHO_PATTERNS = (
+    (re.compile(r"有冇"), ("有", "冇")),
+    (re.compile(r"可唔可以"), ("可以", "唔可以")),
+    (re.compile(r"(.)唔\1"), None),          # A-not-A: 想唔想, 要唔要, 啱唔啱, 係唔係
+    (re.compile(r"咗未[？?。]*$|咗.{0,12}未[？?。]*$"), ("有", "未")),
+)
+
+
+def echo_answers(question: str) -> tuple[str, str] | None:
+    """(yes, no) as a Cantonese speaker answers ``question``, or None when it has no yes/no
+    pattern of its own. The last such pattern in the text is the question's (earlier sentences
+    may say something else)."""
+    best: tuple[int, tuple[str, str]] | None = None
+    for pattern, answers in _ECHO_PATTERNS:
+        for m in pattern.finditer(question):
+            pair = answers or (m.group(1), "唔" + m.group(1))
+            if best is None or m.start() >= best[0]:
+                best = (m.start(), pair)
+    return best[1] if best else None
 
 
 @dataclass(frozen=True)

@@ -111,6 +111,51 @@ class ActionRequest:
 
 
 @dataclass(frozen=True)
+class SummaryItem:
+    """One answer in a summary: its label and value as people read them. ``personal`` values are
+    never kept where the next citizen could meet them; ``spell`` ones are read one character at
+    a time; ``change`` is the option value that changes this answer (a review), else None."""
+
+    slot: str
+    label: str
+    value: str
+    personal: bool = False
+    spell: bool = False
+    change: str | None = None
+
+
+@dataclass(frozen=True)
+class Summary:
+    heading: str
+    items: tuple[SummaryItem, ...] = ()
+
+
+@dataclass(frozen=True)
+class NextSteps:
+    """What the citizen does next, said at the end: what to bring, where to go (an office's
+    name and address, or a text), its opening hours, when (an appointment's time), the fee,
+    and whom to call. Each is in the conversation's language; empty when it does not apply."""
+
+    heading: str = ""
+    bring: tuple[str, ...] = ()
+    where: str = ""
+    hours: str = ""
+    when: str = ""
+    fee: str = ""
+    call: str = ""
+
+    def lines(self) -> list[tuple[str, str]]:
+        """(field, text) pairs in the order they are said, the bring list as one line each."""
+        out = [("bring", b) for b in self.bring]
+        out += [(name, getattr(self, name)) for name in ("when", "where", "hours", "fee", "call")
+                if getattr(self, name)]
+        return out
+
+    def __bool__(self) -> bool:
+        return bool(self.lines())
+
+
+@dataclass(frozen=True)
 class Reply:
     """One reply of the assistant, for any channel.
 
@@ -119,6 +164,12 @@ class Reply:
     it alone. ``ended`` means the procedure reached its end; ``handed_off`` that a person will take
     over (or has). ``silent`` means the assistant must say nothing (a person has the conversation).
     ``emergency`` asks the channel to make the emergency number prominent.
+
+    Channels render from the fields, never by taking ``parts`` apart: ``before`` is what is said
+    before the question, ``question`` (``prompt``) the question itself, ``summary`` the answers
+    (at a review or at the end), ``next_steps`` what to bring, where and when (at the end), and
+    ``options`` the choices. ``parts`` is the same reply as plain paragraphs in order, for
+    transcripts and the simplest channels.
     """
 
     parts: tuple[str, ...] = ()
@@ -145,6 +196,17 @@ class Reply:
     #: other personal values in ``parts`` (an address or a description read back, in the
     #: summary): spoken whole, but never kept where the next citizen's words could find them
     private: tuple[str, ...] = ()
+    #: what is said before the question (its paragraphs), without the summary and next steps
+    before: tuple[str, ...] = ()
+    summary: Summary | None = None
+    next_steps: NextSteps | None = None
+    #: the conversation is over (the citizen said that was all, or stopped): nothing more is
+    #: asked, and a channel may end the call or session
+    closed: bool = False
+
+    @property
+    def question(self) -> str:
+        return self.prompt
 
     @property
     def text(self) -> str:

@@ -32,6 +32,7 @@ from assistant.errors import AssistantError, CatalogueError
 from assistant.i18n import canonical_locale
 from assistant.staff import MIN_PASSWORD_LENGTH, STAFF_ROLES, StaffError, add_staff, any_staff
 from assistant.store import Store, database_url
+from assistant.wording import wording_problems
 
 from .kiosk import TEXTS as KIOSK_TEXTS
 from .kiosk.render import render_kiosk_text
@@ -489,6 +490,7 @@ def cmd_validate(args) -> int:
         problems += missing_translations(catalogue)
         problems += channel_translation_problems(catalogue)
         problems += budget_problems(catalogue)
+        problems += wording_problems(catalogue)
     if only_file:
         problems = [p for p in problems if p[0] in (only_file, "shared.yaml", "facts.yaml")]
     for file, step, problem in problems:
