@@ -278,7 +278,8 @@ class Desk:
 
     def _prompt(self, state: dict, name: str) -> str:
         catalogue, locale = self.assistant.catalogue, state.get("locale") or "en"
-        return catalogue.gettext(locale, catalogue.prompt(name))
+        # in the words of the citizen's channel (kept in the state by the channel's turns)
+        return catalogue.text(name, locale, state.get("modality"))
 
     def _deliver(self, t: Turn, message: str | Reply, kind: str) -> None:
         deliverer = self._deliverers.get(t.channel)

@@ -415,6 +415,14 @@ class _Turn:
         if not proc:
             self.say(self.cat.prompt("at_start"))
             return None
+        changing = s.pop("changing", None)
+        if changing:
+            # back from changing an answer: the answer as it was, and the review again
+            s["slots"].update(changing["old"])
+            s["pending"] = None
+            while s["history"] and s["history"][-1] != changing["review"]:
+                s["history"].pop()
+            return self.enter(changing["review"])
         history = s["history"]
         if len(history) < 2:
             s.update(procedure=None, step=None, history=[], pending=None)
@@ -425,7 +433,6 @@ class _Turn:
         step = proc.steps[previous]
         if step.kind == "question":
             s["slots"].pop(step.slot, None)
-        s.pop("changing", None)
         return self.enter(previous)
 
     # -- escalation --------------------------------------------------------------------------
@@ -554,10 +561,12 @@ class _Turn:
         slot = value.split(":", 1)[1]
         question = next(q for q in self.proc().steps.values()
                         if q.kind == "question" and q.slot == slot)
-        s["slots"].pop(slot, None)
-        for source in self._sources_of(question):
-            s["slots"].pop(source, None)
-        s["changing"] = step.id
+        old = {}
+        for name in (slot, *self._sources_of(question)):
+            if name in s["slots"]:
+                old[name] = s["slots"].pop(name)
+        # kept until the review is reached again, so that "back" puts the answer back
+        s["changing"] = {"review": step.id, "old": old}
         return self.enter(question.id)
 
     def _sources_of(self, question: Step) -> list[str]:
@@ -579,7 +588,15 @@ class _Turn:
             return chosen == "yes"
         if key in ("1", "2"):
             return key == "1"
-        return u.parse_yes_no(text) if text else None
+        if not text:
+            return None
+        # the echo of the question first (唔想 to 想唔想), then yes and no in any words
+        plain = u.strip_punct(text)
+        for option in self.current_options():
+            if option.value in ("yes", "no") and plain in {
+                    u.strip_punct(p) for p in (option.label, *option.phrases)}:
+                return option.value == "yes"
+        return u.parse_yes_no(text)
 
     def pick(self, options: list[Option], text: str, key: str | None,
              chosen: str | None) -> str | None:
@@ -785,6 +802,9 @@ class _Turn:
                 return self.finish(step)
         raise RuntimeError(f"{proc.id}: steps loop without asking anything (at {sid})")
 
+    def step_kind(self, sid: str) -> str:
+        return self.proc().steps[sid].kind
+
     def _note(self, sid: str) -> None:
         """Remember an info step that lists what to bring: the end says the list again."""
         step = self.proc().steps[sid]
@@ -795,7 +815,11 @@ class _Turn:
 
     def _visit(self, sid: str) -> None:
         history = self.s["history"]
-        if not history or history[-1] != sid:
+        if sid in history and not (self.s.get("changing") and self.step_kind(sid) != "review"):
+            # back at a step met before (a time taken while choosing, a change at the review):
+            # the path since then is undone, so "back" and the review follow the path as it is
+            del history[history.index(sid) + 1:]
+        else:
             history.append(sid)
 
     def args(self, raw: dict) -> dict:
@@ -1005,7 +1029,8 @@ class _Turn:
         echo of its verb (有冇 -> 有 / 冇, 想唔想 -> 想 / 唔想, ...), in English Yes and No."""
         yes_label, no_label = (self.t(labels[0]), self.t(labels[1])) if labels else (
             self.t(self.cat.prompt("yes")), self.t(self.cat.prompt("no")))
-        echo = echo_answers(self.t(question)) if question and self.locale != "en" else None
+        echo = echo_answers(self.fill(self.t(question))) if (
+            question and self.locale != "en") else None
         yes_words, no_words = _YES_NO_GRAMMAR.get(self.locale, ("yes", "no"))[:2], ()
         if echo:
             if not labels:
@@ -1169,22 +1194,26 @@ def mask_hkid(value: str) -> str:
 _ECHO_PATTERNS = (
     (re.compile(r"有冇"), ("有", "冇")),
     (re.compile(r"可唔可以"), ("可以", "唔可以")),
+    (re.compile(r"係咪"), ("係", "唔係")),
     (re.compile(r"(.)唔\1"), None),          # A-not-A: 想唔想, 要唔要, 啱唔啱, 係唔係
-    (re.compile(r"咗未[？?。]*$|咗.{0,12}未[？?。]*$"), ("有", "未")),
+    (re.compile(r"咗.{0,30}未[？?。]*$"), ("有", "未")),
 )
 
 
 def echo_answers(question: str) -> tuple[str, str] | None:
     """(yes, no) as a Cantonese speaker answers ``question``, or None when it has no yes/no
-    pattern of its own. The last such pattern in the text is the question's (earlier sentences
-    may say something else)."""
-    best: tuple[int, tuple[str, str]] | None = None
-    for pattern, answers in _ECHO_PATTERNS:
-        for m in pattern.finditer(question):
-            pair = answers or (m.group(1), "唔" + m.group(1))
-            if best is None or m.start() >= best[0]:
-                best = (m.start(), pair)
-    return best[1] if best else None
+    pattern of its own. The question is the last sentence with such a pattern (earlier ones may
+    say something else), and its first pattern is the main verb's (想唔想 in 你想唔想職員幫你查吓
+    可唔可以免費打？)."""
+    for sentence in reversed(re.split(r"(?<=[。！？?!])", question)):
+        found = []
+        for pattern, answers in _ECHO_PATTERNS:
+            m = pattern.search(sentence)
+            if m:
+                found.append((m.start(), answers or (m.group(1), "唔" + m.group(1))))
+        if found:
+            return min(found, key=lambda f: f[0])[1]    # a tie: the first pattern listed
+    return None
 
 
 @dataclass(frozen=True)

@@ -100,7 +100,29 @@ def wording_problems(cat: Catalogue) -> list[tuple[str, str, str]]:
                     if name not in known | slots_of[file]:
                         problems.append((file, step, f"{{{name}}} is neither a slot nor a fact"))
     problems += _voice_budget(cat)
+    problems += _echo_questions(cat)
     return list(dict.fromkeys(problems))
+
+
+def _echo_questions(cat: Catalogue) -> list[tuple[str, str, str]]:
+    """A Cantonese yes/no question is answered by echoing its verb (有冇 -> 有 / 冇); one with no
+    such pattern would fall back to 係 / 唔係, which answers only 係唔係 questions."""
+    from .engine import echo_answers   # the engine's rule, not a copy of it
+
+    out = []
+    for proc in cat.procedures.values():
+        for step in proc.steps.values():
+            if step.kind != "question" or step.type != "yes_no":
+                continue
+            for modality in MODALITIES:
+                for locale in cat.locales:
+                    if locale == "en":
+                        continue
+                    said = cat.gettext(locale, step.ask, modality)
+                    if echo_answers(said) is None:
+                        out.append((proc.file, step.id, f"a {locale} yes/no question with no "
+                                    f"echo answer (有冇, 想唔想, 可唔可以, 係唔係, ...未): {said[:40]!r}"))
+    return out
 
 
 def _voice_budget(cat: Catalogue) -> list[tuple[str, str, str]]:

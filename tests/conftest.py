@@ -81,8 +81,10 @@ class Clock:
 class Flow:
     """Drive the pure engine turn by turn, as a transcript: ``flow.say("yes").text``."""
 
-    def __init__(self, catalogue, locale: str = "en", services=None, start: bool = True):
+    def __init__(self, catalogue, locale: str = "en", services=None, start: bool = True,
+                 modality: str | None = None):
         self.catalogue = catalogue
+        self.modality = modality
         self.state = None
         self.services = services if services is not None else fake_services()
         self.replies: list[Reply] = []
@@ -93,7 +95,7 @@ class Flow:
             self.send(Start())
 
     def send(self, inp: Input) -> Reply:
-        self.state, reply = advance(self.catalogue, self.state, inp, TODAY)
+        self.state, reply = advance(self.catalogue, self.state, inp, TODAY, self.modality)
         parts = list(reply.parts)
         for _ in range(10):
             if reply.action is None:

@@ -34,9 +34,9 @@ def talk(assistant, address, *turns, channel="sms", locale="en"):
 
 
 HKID_EN = ["lost my id card", "1", "1", "1", "yes", "A123456(3)", "yes", "9123 4567",
-           "yes", "sham shui po", "1", "yes"]
+           "yes", "sham shui po", "1", "yes", "1"]
 HKID_ZH = ["我唔見咗身份證", "1", "1", "1", "係", "A123456(3)", "係", "91234567", "係", "深水埗", "1",
-           "好"]
+           "好", "啱"]
 
 
 @pytest.mark.parametrize("turns,locale", [(HKID_EN, "en"), (HKID_ZH, "zh-HK")])
@@ -177,7 +177,7 @@ def test_an_appointment_is_booked_and_cancelled_with_keys_alone(assistant, store
     seed_appointment_slots(store, assistant.catalogue, days=3)
     address = "+85291238888"
     booked = talk(assistant, address, "book appointment", "1", "1", "2", "1", "91238888",
-                  "1", "1", "1")[-1]
+                  "1", "1", "1", "1")[-1]
     assert booked.ended and booked.reference, booked.text
     cancelled = talk(assistant, address, "book appointment", "3", booked.reference[2:], "1")[-1]
     assert cancelled.ended and "cancelled" in cancelled.text, cancelled.text

@@ -51,8 +51,23 @@ def test_every_step_kind_from_greeting_to_reference(flow):
     assert reply.step == "pick_time" and len(reply.options) == 2  # action ran, times offered
     assert flow.say("1").tags == ("confirm",)                     # an appointment is read back
     reply = flow.say("yes")
+    assert reply.step == "check" and "review" in reply.tags       # every answer, to check
+    assert [i.slot for i in reply.summary.items] == [
+        "has_card", "age", "colour", "when", "hkid", "phone", "note", "appointment"]
+    assert reply.options[0].value == "ok" and reply.options[3].value == "change:colour"
+    reply = flow.say("1")
     assert reply.ended and reply.reference == "KF0000010"
+    assert reply.before[0] == "Your reference number is KF0000010. Please keep it."
+    assert reply.next_steps.lines() == [
+        ("bring", "Bring: your card"), ("bring", "Bring: a pen"),
+        ("when", "When: " + reply.summary.items[-1].value),
+        ("where", "Where: Sham Shui Po District Office, 2/F, Cheung Sha Wan Government Offices, "
+                  "303 Cheung Sha Wan Road"),
+        ("hours", "Open: Monday to Friday 9 am to 6 pm; Saturday 9 am to 12 noon"),
+        ("fee", "Fee: $370"), ("call", "Questions: call 2852 3125")]
     text = reply.text
+    # the reference, then what to do next, before the answers
+    assert text.index("KF0000010") < text.index("Bring: your card") < text.index("Age: 70")
     assert "Age: 70" in text and "Colour: Blue" in text
     assert "Date: Thursday 26 November 2026" in text
     assert "A123***(*)" in text and "A123456(3)" not in text      # masked in the summary
@@ -91,7 +106,9 @@ def test_an_answer_heard_with_little_confidence_is_read_back(mini_catalogue):
 def test_branch_otherwise_and_end_with_issued_reference(flow):
     reply = flow.say("test procedure", "1", "yes", "40")
     assert reply.ended and "You are under 65." in reply.text
-    assert reply.reference == "KF0000990"                         # from issue_reference
+    # nothing was applied for, booked or reported: information, and no reference
+    assert reply.reference is None and "reference" not in reply.text
+    assert reply.action is None
 
 
 def test_handoff_step_puts_the_conversation_in_the_queue(flow):
@@ -117,7 +134,7 @@ def test_slot_taken_while_choosing_finds_times_again(mini_catalogue):
     services["book_slot"] = lambda args: ActionResult(False, {"error": "slot_taken"})
     flow = Flow(mini_catalogue, services=services)
     reply = flow.say("test procedure", "1", "yes", "70", "red", "today", "yes", "A123456(3)",
-                     "yes", "91234567", "yes", "none", "1", "yes")
+                     "yes", "91234567", "yes", "none", "1", "yes", "1")
     assert reply.step == "pick_time" and not reply.ended
 
 
@@ -209,9 +226,9 @@ def test_reprompts_escalate_then_offer_then_hand_over(mini_catalogue):
     first = flow.say("purple")
     assert first.parts == ("Sorry, I did not understand.", "Which colour?")
     second = flow.say("purple")
-    assert "Please choose one of the numbers." in second.text
+    assert "Please reply with one of the numbers." in second.text
     third = flow.say("purple")
-    assert "offer_person" in third.tags and "choose 0" in third.text
+    assert "offer_person" in third.tags and "reply 0" in third.text
     for _ in range(MISSES_HAND_OFF - 4):
         flow.say("purple")
     last = flow.say("purple")
@@ -265,7 +282,7 @@ def test_declining_the_collection_statement_asks_nothing_personal(mini_catalogue
 def test_nothing_already_given_is_asked_again(mini_catalogue):
     flow = Flow(mini_catalogue)
     flow.say("test procedure", "1", "yes", "70", "red", "today", "yes", "A123456(3)", "yes",
-             "91234567", "yes", "x", "1", "yes")
+             "91234567", "yes", "x", "1", "yes", "1")
     assert flow.last.ended
     # the same conversation, a second time: age, identity card and phone are not asked again
     reply = flow.say("test procedure", "1", "yes")
