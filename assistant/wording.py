@@ -107,7 +107,7 @@ def wording_problems(cat: Catalogue) -> list[tuple[str, str, str]]:
 def _echo_questions(cat: Catalogue) -> list[tuple[str, str, str]]:
     """A Cantonese yes/no question is answered by echoing its verb (有冇 -> 有 / 冇); one with no
     such pattern would fall back to 係 / 唔係, which answers only 係唔係 questions."""
-    from .engine import echo_answers   # the engine's rule, not a copy of it
+    from .engine import echo_answers  # the engine's rule, not a copy of it
 
     out = []
     for proc in cat.procedures.values():
