@@ -33,10 +33,12 @@ from .mapping import InboundSms, guess_locale
 from .pages import footer_for, paginate
 from .render import SmsText, sms_text
 
-__all__ = ["CHANNEL", "DEFAULT_IDLE", "HELP_TEXT", "HELP_TEXT_NO_NUMBER", "MEDIA_NOT_READ",
+__all__ = ["CHANNEL", "DEFAULT_IDLE", "MODALITY", "HELP_TEXT", "HELP_TEXT_NO_NUMBER", "MEDIA_NOT_READ",
            "OPTED_IN", "OPTED_OUT", "parse_idle", "receive"]
 
 CHANNEL = "sms"
+#: how the citizen meets the words: read on a phone's screen, answered by typing
+MODALITY = "text"
 DEFAULT_IDLE = timedelta(minutes=60)
 
 HELP_TEXT = N_("Kaifong helps you with government services by text, one step at a time. To talk "
@@ -116,7 +118,8 @@ class _Inbound:
             t.add_line("system", "(a picture or file, not read)", {"sms": "media"})
         before, question = (), self.question()
         if self.is_new():                # a first message: greet as the core does, then explain
-            greeting = sms_text(self.assistant.advance_in(t, Start(), self.locale), self.gettext)
+            greeting = sms_text(self.assistant.advance_in(t, Start(), self.locale, MODALITY),
+                                self.gettext)
             before, question = greeting.paragraphs, greeting.question
         notice = self.say(MEDIA_NOT_READ)
         t.add_line("assistant", notice, {"sms": "media"})
@@ -135,7 +138,7 @@ class _Inbound:
             inputs = [Text(self.sms.body) if text else NoInput()]
         reply = None
         for inp in inputs:
-            after = self.assistant.advance_in(t, inp, self.locale)
+            after = self.assistant.advance_in(t, inp, self.locale, MODALITY)
             reply = after if reply is None else _greeting_then(reply, after)
         out = sms_text(reply, self.gettext)
         self.locale = reply.locale
@@ -208,7 +211,5 @@ def parse_idle(value) -> timedelta:
 def _greeting_then(greeting: Reply, reply: Reply) -> Reply:
     """The greeting of a first message, then the answer to what it said (without the greeting's
     own question, which the answer replaces)."""
-    said = list(greeting.parts)
-    if said and said[-1] == greeting.prompt:
-        said.pop()
-    return replace(reply, parts=(*said, *reply.parts))
+    said = tuple(p for p in greeting.before if p)
+    return replace(reply, before=(*said, *reply.before), parts=(*said, *reply.parts))
