@@ -1176,14 +1176,16 @@ _ECHO_PATTERNS = (
 
 def echo_answers(question: str) -> tuple[str, str] | None:
     """(yes, no) as a Cantonese speaker answers ``question``, or None when it has no yes/no
-    pattern of its own. The last such pattern in the text is the question's (earlier sentences
-    may say something else)."""
+    pattern of its own. The question is the last sentence (earlier ones may say something
+    else), and its own verb is the first pattern in it: 你想唔想職員幫你查吓可唔可以免費打？ is
+    answered 想 / 唔想. At one place the more specific pattern wins (可唔可以 over 可唔可)."""
+    body = question.rstrip("？?。！! ")
+    start = max(body.rfind(mark) for mark in "。！？?!") + 1
     best: tuple[int, tuple[str, str]] | None = None
     for pattern, answers in _ECHO_PATTERNS:
-        for m in pattern.finditer(question):
-            pair = answers or (m.group(1), "唔" + m.group(1))
-            if best is None or m.start() >= best[0]:
-                best = (m.start(), pair)
+        m = pattern.search(question, start)
+        if m and (best is None or m.start() < best[0]):
+            best = (m.start(), answers or (m.group(1), "唔" + m.group(1)))
     return best[1] if best else None
 
 
