@@ -87,12 +87,23 @@ def walk(cat, store, pid: str, locale: str, path: list[int], address: str) -> di
     review = end_first = None
     while turns < MAX_TURNS:
         turns += 1
+        this_turn = len(sent)
         messages = receive(assistant, InboundSms(address, text), locale=locale)
         reply = assistant.last
         for m in messages:
             sent.append({"said": text, "text": m, "segments": count_segments(m).segments})
-        if reply is not None and reply.procedure == pid:
-            result["procedure_reached"] = True
+        if reply is not None and reply.procedure is not None:
+            result["procedure_reached"] = reply.procedure == pid
+            if reply.procedure != pid:
+                break                   # the first message started another procedure
+        if reply is not None and reply.ended and "ended" not in result and messages:
+            result["ended"] = True
+            result["reference"] = reply.reference
+            end_first = sent[this_turn]
+            wanted = ([reply.reference] if reply.reference else []) + (
+                [t for _, t in reply.next_steps.lines()] if reply.next_steps else [])
+            result["next_steps_lines"] = len(wanted) - (1 if reply.reference else 0)
+            result["next_steps_in_first"] = all(w in end_first["text"] for w in wanted)
         if messages and more.search(messages[-1]):
             text = "M"
             continue
@@ -107,18 +118,10 @@ def walk(cat, store, pid: str, locale: str, path: list[int], address: str) -> di
             result["handed_off"] = True
             break
         if reply.ended:
-            result["ended"] = True
-            result["reference"] = reply.reference
-            first = next(m for m in sent if m["said"] == text)
-            end_first = first
-            wanted = ([reply.reference] if reply.reference else []) + (
-                [t for _, t in reply.next_steps.lines()] if reply.next_steps else [])
-            result["next_steps_lines"] = len(wanted) - (1 if reply.reference else 0)
-            result["next_steps_in_first"] = all(w in first["text"] for w in wanted)
             text = "2"                  # anything else? no, that's all
             continue
-        if not result["procedure_reached"] and reply.procedure is None:
-            break                       # the title did not start the procedure
+        if reply.procedure is None:
+            break                       # not started, or left (consent refused)
         answer = answer_for(cat, reply, locale, 0)
         if answer is None:
             options = [o for o in reply.options if o.value != "person"]
