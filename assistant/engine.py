@@ -579,7 +579,16 @@ class _Turn:
             return chosen == "yes"
         if key in ("1", "2"):
             return key == "1"
-        return u.parse_yes_no(text) if text else None
+        if not text:
+            return None
+        # the echo answers shown as the options (有 / 冇, 想 / 唔想, 有 / 未) are answers here,
+        # said alone or with a final particle (想呀, 未呀), which the generic words do not cover
+        said = u.strip_punct(text).rstrip("呀啊喇啦囉吖㗎嘅")
+        for option in self.current_options():
+            if option.value in ("yes", "no") and said in {
+                    u.strip_punct(p) for p in (option.label, *option.phrases)}:
+                return option.value == "yes"
+        return u.parse_yes_no(text)
 
     def pick(self, options: list[Option], text: str, key: str | None,
              chosen: str | None) -> str | None:
@@ -1005,7 +1014,9 @@ class _Turn:
         echo of its verb (有冇 -> 有 / 冇, 想唔想 -> 想 / 唔想, ...), in English Yes and No."""
         yes_label, no_label = (self.t(labels[0]), self.t(labels[1])) if labels else (
             self.t(self.cat.prompt("yes")), self.t(self.cat.prompt("no")))
-        echo = echo_answers(self.t(question)) if question and self.locale != "en" else None
+        # filled first: a placeholder ("住咗{years}年或以上未？") hides the question's pattern
+        echo = (echo_answers(self.fill(self.t(question))) if question and self.locale != "en"
+                else None)
         yes_words, no_words = _YES_NO_GRAMMAR.get(self.locale, ("yes", "no"))[:2], ()
         if echo:
             if not labels:
