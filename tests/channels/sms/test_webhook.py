@@ -314,7 +314,7 @@ def test_messages_arriving_at_once_are_handled_one_after_the_other(app, phone):
     users = [line.text for line in transcript(app) if line.role == "user"]
     assert sorted(users[-4:]) == bodies
     replies = [messages_in(r.get_data(as_text=True))[0] for r in responses]
-    assert sum("You can talk to a person: choose 0." in r for r in replies) == 2   # misses 3, 4
+    assert sum("To talk to a person, reply 0." in r for r in replies) == 2   # misses 3, 4
 
 
 def test_messages_at_once_on_each_database(tmp_path, monkeypatch, db_url):
@@ -377,7 +377,7 @@ def test_stop_opts_out_until_start(app, phone, stop, start, locale):
         assert outbox.claim(session, "sms", outbox.now_utc()) == []
     assert phone.say(start) == f"{back}\n\n{question}"
     assert not opted_out(app)
-    assert phone.say("1").startswith(("Please bring", "請帶"))     # and on from where it was
+    assert phone.say("1").startswith(("Please bring", "如果有，請帶"))     # and on from where it was
     kinds = [data.get("keyword") for kind, data in events(app) if kind == "sms_keyword"]
     assert kinds == ["opt_out", "opt_out", "while_opted_out", "while_opted_out", "opt_in"]
     said = [line.text for line in transcript(app) if line.role == "user"]
@@ -481,7 +481,7 @@ def test_a_picture_in_chinese(app, phone):
 def test_an_empty_message_is_no_input(app, phone):
     to_what_happened(phone)
     assert phone.say("") == f"Are you still there?\n\n{WHAT_HAPPENED}"
-    assert phone.say("   ") == ("Are you still there?\n\nPlease choose one of the numbers.\n\n"
+    assert phone.say("   ") == ("Are you still there?\n\nPlease reply with one of the numbers.\n\n"
                                f"{WHAT_HAPPENED}")
     assert state(app)["step"] == "what_happened"
 
@@ -598,7 +598,7 @@ def test_a_failing_turn_changes_nothing_and_logs_no_text(app, phone, monkeypatch
     to_what_happened(phone)
     before = snapshot(app)
 
-    def broken(self, t, inp, locale=None):
+    def broken(self, t, inp, locale=None, modality=None):
         raise ValueError(f"cannot handle {inp!r}")          # an error that quotes the message
     monkeypatch.setattr("assistant.conversation.Assistant.advance_in", broken)
     response = phone.send("my id is A123456(3) SECRET")
