@@ -11,7 +11,8 @@ review are answered "1".
 
 Per procedure and language: ``segments`` (every segment we sent, first message to goodbye),
 ``messages``, ``max_segments`` (the longest one message; DESIGN: at most 2), the review
-(``review_segments``: one message? how many segments), and the end: ``end_first_segments``,
+(``review_segments`` of its first message, ``review_in_one_message``: every answer
+and the question in one message, or pages), and the end: ``end_first_segments``,
 whether the reference (where there is one) and every line of what to do next are in the end's
 first message (``next_steps_in_first``), and ``reference``. No timing: segments are counted the
 way carriers count them (``channels.sms.segments``).
@@ -96,6 +97,9 @@ def walk(cat, store, pid: str, locale: str, path: list[int], address: str) -> di
             result["procedure_reached"] = reply.procedure == pid
             if reply.procedure != pid:
                 break                   # the first message started another procedure
+        if reply is not None and "review" in reply.tags and review is None and messages:
+            review = sent[this_turn]
+            review["pages"] = 1 + (1 if more.search(messages[-1]) else 0)
         if reply is not None and reply.ended and "ended" not in result and messages:
             result["ended"] = True
             result["reference"] = reply.reference
@@ -109,8 +113,6 @@ def walk(cat, store, pid: str, locale: str, path: list[int], address: str) -> di
             continue
         if reply is None:
             break
-        if "review" in reply.tags and review is None:
-            review = sent[-1]
         if reply.closed:
             result["completed"] = result.get("ended", False)
             break
@@ -136,6 +138,7 @@ def walk(cat, store, pid: str, locale: str, path: list[int], address: str) -> di
                   segments=sum(m["segments"] for m in sent),
                   max_segments=max((m["segments"] for m in sent), default=0),
                   review_segments=review["segments"] if review else None,
+                  review_in_one_message=review["pages"] == 1 if review else None,
                   end_first_segments=end_first["segments"] if end_first else None,
                   transcript=sent)
     return result
@@ -200,6 +203,8 @@ def main() -> int:
             "segments_per_completed_max": max((r["segments"] for r in done), default=None),
             "max_segments_one_message": max((r["max_segments"] for r in by_pid.values()),
                                             default=None),
+            "reviews_in_one_message": sum(1 for r in by_pid.values() if r["review_in_one_message"]),
+            "reviews": sum(1 for r in by_pid.values() if r["review_in_one_message"] is not None),
             "next_steps_first_in_2_segments": sum(
                 1 for r in done if r.get("next_steps_in_first")
                 and (r.get("end_first_segments") or 0) <= 2),
