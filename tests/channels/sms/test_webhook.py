@@ -22,9 +22,8 @@ from .conftest import NUMBER, TOKEN, URL, Phone, make_app, new_sid, sign
 db_url, postgres_admin = store_fixtures.db_url, store_fixtures.postgres_admin
 
 EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response />'
-GREETING = ("Hello, I am Kaifong, an automated helper for government services. I can guide you step "
-            "by step. "
-            "You can ask for a person at any time.")
+GREETING = ("Hello, I am Kaifong, an automated helper for government services. To talk to a "
+            "person at any time, reply 0.")
 INTRO = ("I can help you replace your identity card and book a time to apply in person. There "
          "are about 5 short questions.\n\nReply 1 for Next")
 WHAT_HAPPENED = ("What happened to your identity card?\n\nReply 1 for I lost it\n"
