@@ -92,10 +92,11 @@ def review_text(reply: Reply, gettext) -> str:
     ok = keys.get("ok", "1")
     ask = "\n".join(p for p in (reply.question, gettext(locale, REVIEW_KEYS).format(ok=ok)) if p)
     whole = "\n".join([reply.summary.heading, *items, ask])
-    if fits(whole):
+    before = [p for p in reply.before if p]       # "Sorry, I did not understand." and such
+    if fits("\n\n".join([*before, whole])):
         return whole
     without_heading = "\n".join([*items, ask])
-    return without_heading if fits(without_heading) else whole
+    return without_heading if fits("\n\n".join([*before, without_heading])) else whole
 
 
 def end_paragraphs(reply: Reply) -> tuple[str, ...]:

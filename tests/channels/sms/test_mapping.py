@@ -133,3 +133,13 @@ def test_a_long_summary_comes_in_numbered_messages_of_two_segments():
     assert len(messages) > 1 and messages[0].startswith("下一步：\n帶：文件0")
     assert all(count_segments(m).segments <= 2 for m in messages)
     assert messages[-1].endswith(f"({len(messages)}/{len(messages)})")
+
+
+def test_a_review_after_a_miss_keeps_the_apology_and_the_answers_in_one_message():
+    items = tuple((f"s{i}", f"Answer number {i}", "x" * 18) for i in range(4))
+    reply = _review(items=items)
+    assert render_sms(reply, gettext).startswith("Please check your answers:\n")
+    sorry = "Sorry, I did not understand. " * 2
+    text = render_sms(Reply(**{**reply.__dict__, "before": (sorry.strip(),)}), gettext)
+    assert text.startswith(f"{sorry.strip()}\n\n2. Answer number 0: ")
+    assert count_segments(text).segments <= 2
