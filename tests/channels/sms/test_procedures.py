@@ -21,6 +21,7 @@ from .test_webhook import GREETING, INTRO, WHAT_HAPPENED, WHAT_HAPPENED_ZH, stat
 
 WHEN = r"\w+day \d+ \w+, \d+:\d\d [ap]m"
 WHEN_ZH = r"\d+月\d+日（星期.）[上下]午\d+時(?:\d+分)?"
+GREETING_ZH = "你好，我係「街坊」，幫你處理政府服務嘅自動小幫手。想同職員傾，隨時回覆 0。"
 GOODBYE = "Thank you. Goodbye. You can write to us again at any time."
 GOODBYE_ZH = "多謝你，再見。你隨時可以再搵我哋。"
 ANYTHING_ELSE = ("Is there anything else I can help you with?\n\nReply 1 for Yes, something else\n"
@@ -83,8 +84,7 @@ HKID_EN = [
 ]
 
 HKID_ZH = [
-    ("我唔見咗身份證", "你好，我係「街坊」，幫你處理政府服務嘅自動小幫手。想同職員傾，隨時回覆 0。"
-                   "\n\n我可以幫你補領身份證，同預約時間親身去申請。"
+    ("我唔見咗身份證", f"{GREETING_ZH}\n\n我可以幫你補領身份證，同預約時間親身去申請。"
                    "大約有5條簡單問題。\n\n回覆 1：下一步"),
     ("1", WHAT_HAPPENED_ZH),
     ("唔見咗", "如果有，請帶另一份有相嘅證件，例如護照。費用係$370。請喺唔見咗之後30日內申請。"
@@ -183,7 +183,7 @@ MORE = {"en": re.compile(r"\(\d+/\d+\) Reply M for more$"),
 
 def exchange(phone, body: str, locale: str) -> list[str]:
     """The messages a citizen reads after sending ``body``: the reply and its further pages."""
-    messages = [phone.say(body)]
+    messages = phone.texts(body)
     while MORE[locale].search(messages[-1]):
         messages.append(phone.say("M"))
     return messages
@@ -201,6 +201,9 @@ def test_every_procedure_by_sms(app, phone, procedure, locale):
         sent += end
         if body == "{title}":
             assert state(app)["procedure"] == procedure
+            # the greeting, with the answer when both fit in one message, else on its own first
+            assert end[0].startswith(GREETING if locale == "en" else GREETING_ZH)
+            assert len(end) == 1 or not MORE[locale].search(end[0])
     # the procedure has ended: its last answer got the end, then "anything else?"
     assert state(app)["procedure"] is None and state(app)["pending"] == {"kind": "ended"}
     assert all(count_segments(m).segments <= 2 for m in sent)
@@ -221,7 +224,8 @@ def test_every_procedure_by_sms(app, phone, procedure, locale):
 
 
 def test_an_information_only_procedure_ends_with_what_to_do_next_and_no_reference(app, phone):
-    for body in ["Old Age Living Allowance", "1", "70", "1", "1", "1", "1", "5000", "5000", "1",
+    phone.texts("Old Age Living Allowance")
+    for body in ["1", "70", "1", "1", "1", "1", "5000", "5000", "1",
                  "1", "1", "1"]:
         phone.say(body)
     end = phone.say("2")
@@ -239,7 +243,8 @@ def test_an_information_only_procedure_ends_with_what_to_do_next_and_no_referenc
 
 
 def test_anything_else_yes_goes_back_to_the_menu(app, phone):
-    for body in ["Old Age Allowance (fruit money)", "1", "70", "1", "1", "1"]:
+    phone.texts("Old Age Allowance (fruit money)")
+    for body in ["1", "70", "1", "1", "1"]:
         phone.say(body)
     assert phone.say("2").endswith(ANYTHING_ELSE)
     assert phone.say("1").startswith("What do you need help with?")
@@ -254,7 +259,7 @@ def test_echo_answers_typed_at_the_questions_that_offer_them(app, client):
         phone = Phone(client, number)
         reply = ""
         for body in bodies:
-            reply = phone.say(body)
+            reply = phone.texts(body)[-1]
         return phone, reply
 
     def step(phone) -> str | None:
@@ -299,3 +304,12 @@ def test_echo_answers_typed_at_the_questions_that_offer_them(app, client):
     # 仲有冇其他嘢要我幫手？ -> 有 / 冇
     phone, _ = texting("+85290000009", "高齡津貼（生果金）", "1", "70", "未", "1", "唔想")
     assert phone.say("冇") == GOODBYE_ZH
+
+
+def test_a_first_message_whose_answer_is_long_gets_the_greeting_on_its_own(app, phone):
+    messages = phone.texts("fruit money")
+    assert messages[0] == GREETING
+    assert messages[1].startswith("Fruit money, or the Old Age Allowance, is a monthly payment")
+    assert messages[1].endswith("\n\nReply 1 for Next")
+    assert all(count_segments(m).segments <= 2 for m in messages)
+    assert phone.say("1").startswith("How old are you?")

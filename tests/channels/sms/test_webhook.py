@@ -579,12 +579,13 @@ def every_reply_fits(replies: list[str]) -> None:
         assert "<" not in reply and "http" not in reply
 
 
-def test_chinese_pages(app, phone):
-    first = phone.say("你好")
-    assert first.endswith("（1/2）回覆 M 睇下一段")
-    second = phone.say("下一段")
-    assert second.startswith("你想我幫你做咩？") and second.endswith("（2/2）")
-    every_reply_fits([first, second])
+def test_a_chinese_first_message_too_long_with_its_greeting_comes_as_two_messages(app, phone):
+    greeting, answer = phone.texts("你好")
+    assert greeting == "你好，我係「街坊」，幫你處理政府服務嘅自動小幫手。想同職員傾，隨時回覆 0。"
+    assert answer.startswith("對唔住") and "你想我幫你做咩？" in answer
+    assert not answer.endswith("睇下一段")                 # no page left for 下一段
+    every_reply_fits([greeting, answer])
+    assert phone.say("1").startswith("邊一樣？")
 
 
 def test_no_markup_and_nothing_but_text(app, phone):
