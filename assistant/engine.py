@@ -590,10 +590,11 @@ class _Turn:
             return key == "1"
         if not text:
             return None
-        # the echo of the question first (唔想 to 想唔想), then yes and no in any words
-        plain = u.strip_punct(text)
+        # the echo answers shown as the options (有 / 冇, 想 / 唔想, 有 / 未) are answers here,
+        # said alone or with a final particle (想呀, 未呀), which the generic words do not cover
+        said = u.strip_punct(text).rstrip("呀啊喇啦囉吖㗎嘅")
         for option in self.current_options():
-            if option.value in ("yes", "no") and plain in {
+            if option.value in ("yes", "no") and said in {
                     u.strip_punct(p) for p in (option.label, *option.phrases)}:
                 return option.value == "yes"
         return u.parse_yes_no(text)

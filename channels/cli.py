@@ -32,12 +32,13 @@ from assistant.errors import AssistantError, CatalogueError
 from assistant.i18n import canonical_locale
 from assistant.staff import MIN_PASSWORD_LENGTH, STAFF_ROLES, StaffError, add_staff, any_staff
 from assistant.store import Store, database_url
-from assistant.wording import wording_problems
+from assistant.wording import FORBIDDEN, wording_problems
 
 from .kiosk import TEXTS as KIOSK_TEXTS
 from .kiosk.render import render_kiosk_text
 from .sms import TEXTS as SMS_TEXTS
 from .sms.budget import budget_problems
+from .sms.inbound import MODALITY as SMS_MODALITY
 from .sms.inbound import parse_idle, receive
 from .sms.mapping import InboundSms
 from .sms.outbound import run_worker_cli, start_worker_thread, stop_worker_thread
@@ -48,6 +49,8 @@ from .voice import TEXTS as VOICE_TEXTS
 from .voice.render import render_speech
 
 RENDERERS = {"sms": render_sms, "kiosk": render_kiosk_text, "voice": render_speech}
+#: how each channel presents words (the engine asks the catalogue for this, never the channel)
+MODALITIES = {"sms": SMS_MODALITY, "kiosk": "screen", "voice": "voice"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -312,11 +315,13 @@ def _chat_loop(assistant: Assistant, args) -> int:
         return voice_chat(assistant, args, _lines(interactive), os.environ)
     render = RENDERERS[args.channel]
     interactive = sys.stdin.isatty() and not args.json
-    reply = assistant.turn(args.channel, args.address, Start(), locale=args.locale or "en")
+    modality = MODALITIES[args.channel]
+    reply = assistant.turn(args.channel, args.address, Start(), locale=args.locale or "en",
+                           modality=modality)
     _show(assistant, args, None, reply, render)
     for line in _lines(interactive):
         inp = _input_for(args.channel, line, reply)
-        reply = assistant.turn(args.channel, args.address, inp)
+        reply = assistant.turn(args.channel, args.address, inp, modality=modality)
         _show(assistant, args, line, reply, render)
     return 0
 
@@ -491,6 +496,7 @@ def cmd_validate(args) -> int:
         problems += channel_translation_problems(catalogue)
         problems += budget_problems(catalogue)
         problems += wording_problems(catalogue)
+        problems += channel_wording_problems(catalogue)
     if only_file:
         problems = [p for p in problems if p[0] in (only_file, "shared.yaml", "facts.yaml")]
     for file, step, problem in problems:
@@ -511,6 +517,22 @@ def channel_translation_problems(catalogue) -> list[tuple[str, str, str]]:
             for where, texts in (("channels/sms", SMS_TEXTS), ("channels/staff", STAFF_TEXTS),
                                  ("channels/kiosk", KIOSK_TEXTS), ("channels/voice", VOICE_TEXTS))
             for msgid in texts if catalogue.gettext(locale, msgid) == msgid]
+
+
+def channel_wording_problems(catalogue) -> list[tuple[str, str, str]]:
+    """The words a channel adds, checked in every language as the catalogue's texts are for
+    that channel's modality (a text message never asks to press a key)."""
+    problems = []
+    for where, modality, texts in (("channels/sms", "text", SMS_TEXTS),):
+        pattern, what = FORBIDDEN[modality]
+        for msgid in texts:
+            for locale in catalogue.locales:
+                said = catalogue.gettext(locale, msgid)
+                m = pattern.search(said)
+                if m:
+                    problems.append((where, "", f"{what} ({modality}, {locale}: {m.group(0)!r} "
+                                                f"in {said[:50]!r})"))
+    return problems
 
 
 # -- staff ------------------------------------------------------------------------------------

@@ -1,7 +1,14 @@
 """The simulators' pages. Each exchange goes through ``app.test_client()`` to the real webhook,
 signed with the twilio library's ``RequestValidator`` for the address the webhook checks; nothing
-of the channel is imitated here. What a page shows of a conversation is read back from the
-store's transcript (replies, and what staff sent), or from the TwiML the webhook answered."""
+of the channel is imitated here.
+
+The SMS page shows exactly what the phone would receive: every message the webhook answered
+(kept by the channel with each MessageSid, for Twilio's retries) and every message queued in
+the SMS outbox for the number (a member of staff's reply, the assistant's question after a
+hand-back, a summary sent from the kiosk or the phone), each with its segments, in the order
+they were made. It never reads the transcript's assistant or staff lines: a staff member's
+private note is in the transcript, and it is never sent. The phone page shows the TwiML the
+webhook answered."""
 
 from __future__ import annotations
 
@@ -10,10 +17,15 @@ import uuid
 import xml.etree.ElementTree as ET
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, url_for
 from twilio.request_validator import RequestValidator
 
+from assistant.outbox import outbox
+from assistant.store import inbound_messages
+
 from ..sms.devtools import twilio_form
+from ..sms.segments import count_segments
 from ..speech import speech_for
 from ..voice.devtools import gathered, voice_form
 
@@ -22,6 +34,8 @@ bp = Blueprint("simulator", __name__, url_prefix="/simulator", template_folder="
 
 DEFAULT_NUMBER = "+85291234567"
 SERVICE_NUMBER = "+85230000000"
+#: first messages the page suggests: each starts a procedure (tests/channels/simulator checks)
+SUGGESTIONS = ("lost my id card", "我想申請長者咭", "fruit money")
 
 
 def init_app(app: Flask) -> bool:
@@ -82,14 +96,40 @@ def sms():
                 error = f"The webhook answered {status}."
             else:
                 return redirect(url_for(".sms", **{"from": number}) + "#last")
-    return render_template("simulator/sms.html", number=number, lines=_lines("sms", number),
-                           error=error)
+    return render_template("simulator/sms.html", number=number, thread=sms_thread(number),
+                           suggestions=SUGGESTIONS, error=error)
 
 
-def _lines(channel: str, address: str):
+def sms_thread(number: str) -> list[dict]:
+    """The texts between the number and the service, in order: what the citizen sent, and
+    every message the service sent (``who`` "service"), with its segment count; for one from
+    the outbox, its kind and status."""
     store = current_app.extensions["kaifong"].store
-    cid = store.conversation_id(channel, address)
-    return [] if cid is None else store.transcript(cid)
+    cid = store.conversation_id("sms", number)
+    if cid is None:
+        return []
+    rows: list[tuple] = []
+    for line in store.transcript(cid):
+        if line.role == "user":
+            rows.append((line.at, 0, line.seq, {"who": "citizen", "text": line.text}))
+    i, o = inbound_messages.c, outbox.c
+    with store.engine.connect() as conn:
+        for row in conn.execute(sa.select(i.id, i.output, i.received_at).where(
+                i.channel == "sms", i.conversation_id == cid)):
+            for n, text in enumerate((row.output or {}).get("messages") or []):
+                rows.append((row.received_at, 1, row.id * 100 + n, _sent(text)))
+        for row in conn.execute(sa.select(o.id, o.body, o.kind, o.status, o.created_at).where(
+                o.channel == "sms", o.address == number)):
+            rows.append((row.created_at, 2, row.id, _sent(row.body, kind=row.kind,
+                                                          status=row.status)))
+    rows.sort(key=lambda r: r[:3])
+    return [r[3] for r in rows]
+
+
+def _sent(text: str, **more) -> dict:
+    count = count_segments(text)
+    return {"who": "service", "text": text, "segments": count.segments,
+            "encoding": count.encoding, "units": count.units, **more}
 
 
 # -- the phone ----------------------------------------------------------------------------------

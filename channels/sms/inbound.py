@@ -11,7 +11,10 @@ Inside the conversation's lock, in this order:
      a message after ``idle`` mid-procedure as a session start, so that the citizen hears where
      they left off (their text is kept in the transcript all the same).
 Every answer is cut into pages of at most two segments: the first is sent, the rest are kept in
-the conversation's channel state until the citizen asks for them.
+the conversation's channel state until the citizen asks for them. A first message gets the
+greeting with the answer, or, when both do not fit in one message, the greeting as a message of
+its own followed by the answer (not a first page that says only hello and "reply M"). Every turn
+reaches the core as modality ``text``.
 
 ``kaifong chat --channel sms`` and the webhook both call ``receive``, so the terminal shows what a
 phone would. Nothing here logs; numbers and message text go to the store only.
@@ -20,23 +23,24 @@ phone would. Nothing here logs; numbers and message text go to the store only.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from datetime import timedelta
 
-from assistant import Assistant, NoInput, Reply, Start, Text
+from assistant import Assistant, NoInput, Start, Text
 from assistant.conversation import storable
 from assistant.outbox import is_opted_out, opt_in, opt_out
 
 from ..i18n import N_
 from .keywords import HELP, MORE, OPT_IN, OPT_OUT, keyword
 from .mapping import InboundSms, guess_locale
-from .pages import footer_for, paginate
+from .pages import fits, footer_for, paginate
 from .render import SmsText, sms_text
 
-__all__ = ["CHANNEL", "DEFAULT_IDLE", "HELP_TEXT", "HELP_TEXT_NO_NUMBER", "MEDIA_NOT_READ",
+__all__ = ["CHANNEL", "DEFAULT_IDLE", "MODALITY", "HELP_TEXT", "HELP_TEXT_NO_NUMBER", "MEDIA_NOT_READ",
            "OPTED_IN", "OPTED_OUT", "parse_idle", "receive"]
 
 CHANNEL = "sms"
+#: how the citizen meets the words: read on a phone's screen, answered by typing
+MODALITY = "text"
 DEFAULT_IDLE = timedelta(minutes=60)
 
 HELP_TEXT = N_("Kaifong helps you with government services by text, one step at a time. To talk "
@@ -51,8 +55,9 @@ MEDIA_NOT_READ = N_("Sorry, I can only read text, not pictures or other files. P
 
 def receive(assistant: Assistant, sms: InboundSms, idle: timedelta = DEFAULT_IDLE,
             locale: str | None = None) -> list[str]:
-    """The messages to send back for ``sms`` (none or one). ``locale``: the language of a new
-    conversation (by default, that of its first message)."""
+    """The messages to send back for ``sms``: none, one, or for a first message whose greeting
+    and answer do not fit in one, the greeting and then the answer. ``locale``: the language of
+    a new conversation (by default, that of its first message)."""
     with assistant.store.turn(CHANNEL, sms.address) as t:
         if sms.sid:
             earlier = t.replay(sms.sid)
@@ -116,7 +121,8 @@ class _Inbound:
             t.add_line("system", "(a picture or file, not read)", {"sms": "media"})
         before, question = (), self.question()
         if self.is_new():                # a first message: greet as the core does, then explain
-            greeting = sms_text(self.assistant.advance_in(t, Start(), self.locale), self.gettext)
+            greeting = sms_text(self.assistant.advance_in(t, Start(), self.locale, MODALITY),
+                                self.gettext)
             before, question = greeting.paragraphs, greeting.question
         notice = self.say(MEDIA_NOT_READ)
         t.add_line("assistant", notice, {"sms": "media"})
@@ -133,13 +139,21 @@ class _Inbound:
             inputs = [Start()]
         else:
             inputs = [Text(self.sms.body) if text else NoInput()]
-        reply = None
-        for inp in inputs:
-            after = self.assistant.advance_in(t, inp, self.locale)
-            reply = after if reply is None else _greeting_then(reply, after)
+        replies = [self.assistant.advance_in(t, inp, self.locale, MODALITY) for inp in inputs]
+        reply = replies[-1]
         out = sms_text(reply, self.gettext)
         self.locale = reply.locale
-        return self.send(out, out.question)
+        if len(replies) == 1:
+            return self.send(out, out.question)
+        # a first message: the greeting, then the answer to what it said (without the greeting's
+        # own question, which the answer replaces); the greeting as a message of its own when
+        # both do not fit in one but the answer does, rather than a first page saying only hello
+        # and "reply M" (an answer that needs pages itself is paged with the greeting first)
+        greeting = "\n\n".join(p for p in replies[0].before if p)
+        together = SmsText((greeting, *out.paragraphs), out.question)
+        if not greeting or fits(together.text) or not fits(greeting) or not fits(out.text):
+            return self.send(together, out.question)
+        return [greeting, *self.send(out, out.question)]
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -203,12 +217,3 @@ def parse_idle(value) -> timedelta:
     if not (math.isfinite(minutes) and minutes >= 0):
         raise ValueError("KAIFONG_SMS_IDLE_MINUTES must be a number of minutes (0 or more)")
     return timedelta(minutes=minutes)
-
-
-def _greeting_then(greeting: Reply, reply: Reply) -> Reply:
-    """The greeting of a first message, then the answer to what it said (without the greeting's
-    own question, which the answer replaces)."""
-    said = list(greeting.parts)
-    if said and said[-1] == greeting.prompt:
-        said.pop()
-    return replace(reply, parts=(*said, *reply.parts))

@@ -42,7 +42,7 @@ def chat(capsys, monkeypatch, lines, *extra):
 
 def test_chat_json_walks_a_procedure_to_its_reference(capsys, monkeypatch):
     turns = ["lost my id card", "1", "1", "1", "yes", "A123456(3)", "yes", "9123 4567", "yes", "1",
-             "1", "yes"]
+             "1", "yes", "1"]      # ... the appointment confirmed, then all correct at the review
     objects = chat(capsys, monkeypatch, turns, "--address", "+85291234567")
     assert len(objects) == len(turns) + 1
     for obj in objects:
@@ -56,9 +56,12 @@ def test_chat_json_walks_a_procedure_to_its_reference(capsys, monkeypatch):
     assert objects[1]["user"] == "lost my id card"
     assert objects[1]["procedure"] == "hkid_replacement"
     assert objects[5]["expect"]["kind"] == "hkid"
+    assert objects[-2]["expect"]["kind"] == "choice" and objects[-2]["options"][0] == {
+        "key": "1", "label": "All correct, go on"}                     # the review
     last = objects[-1]
     assert last["reference"] and last["reference"].startswith("KF")
-    assert last["reference"] in last["reply"]
+    assert last["reply"].startswith(f"Your reference number is {last['reference']}.")
+    assert last["expect"]["kind"] == "yes_no"                           # anything else?
     assert last["slots"]["hkid"] == "A123456(3)"
 
 
@@ -81,6 +84,29 @@ def test_chat_kiosk_buttons_and_voice_keys(capsys, monkeypatch):
     voice = chat(capsys, monkeypatch, ["5", "0"], "--channel", "voice", "--address", "v1")
     assert "press 1" in voice[1]["reply"]
     assert voice[2]["status"] == "waiting"
+
+
+def test_chat_words_fit_each_channel(capsys, monkeypatch):
+    """Each channel's modality: SMS texts say "reply", the kiosk "press the staff button", the
+    phone "press 0"; each with that channel's rendering."""
+    turns = ["lost my id card", "1", "1", "1", "yes"]
+    sms = chat(capsys, monkeypatch, turns, "--address", "s1")
+    assert sms[-1]["reply"] == ("What is your identity card number? If you do not know it, "
+                                "reply PERSON.")
+    kiosk = chat(capsys, monkeypatch, turns, "--channel", "kiosk", "--address", "k2")
+    assert "press the staff button" in kiosk[-1]["reply"] and "reply" not in kiosk[-1]["reply"]
+    voice = chat(capsys, monkeypatch, turns, "--channel", "voice", "--address", "v2")
+    assert "press 0" in voice[-1]["reply"] and "reply" not in voice[-1]["reply"]
+    assert {o["step"] for o in (sms[-1], kiosk[-1], voice[-1])} == {"ask_hkid"}
+
+
+def test_chat_json_closes_politely_at_thats_all(capsys, monkeypatch):
+    turns = ["fruit money", "1", "70", "1", "1", "1", "2", "2"]
+    objects = chat(capsys, monkeypatch, turns, "--address", "c1")
+    assert objects[-2]["expect"]["kind"] == "yes_no" and objects[-2]["status"] == "bot"
+    assert [o["key"] for o in objects[-2]["options"]] == ["1", "2", "0"]
+    assert objects[-1]["status"] == "closed" and objects[-1]["options"] == []
+    assert objects[-1]["reply"] == "Thank you. Goodbye. You can write to us again at any time."
 
 
 def test_chat_survives_bad_bytes_and_long_lines(capsys, monkeypatch):

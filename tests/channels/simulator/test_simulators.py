@@ -57,6 +57,62 @@ def test_a_text_goes_through_the_signed_webhook_and_the_reply_shows(app):
     assert "no-store" in client.get("/simulator/sms").headers["Cache-Control"]
 
 
+def _thread(client, number):
+    return client.get(f"/simulator/sms?from={number}").get_data(as_text=True)
+
+
+def test_the_sms_page_shows_every_message_as_sent_with_its_segments(app):
+    from channels.sms.segments import count_segments
+
+    client = app.test_client()
+    number = "+85291234500"
+    for body in ["lost my id card", "1", "1", "1", "1"]:
+        client.post("/simulator/sms", data={"from": number, "body": body})
+    page = _thread(client, number)
+    store = app.extensions["kaifong"].store
+    cid = store.conversation_id("sms", number)
+    # what the webhook answered, as it answered it: its options, and its segments
+    from tests.channels.sms.test_webhook import WHAT_HAPPENED
+    assert WHAT_HAPPENED in page
+    segments = re.findall(r'<span class="segments">(\d) segments?, (GSM-7|UCS-2), (\d+) units'
+                          r"</span>", page)
+    assert len(segments) == 5
+    assert segments[1] == (str(count_segments(WHAT_HAPPENED).segments), "GSM-7",
+                           str(count_segments(WHAT_HAPPENED).units))
+    assert cid is not None
+
+
+def test_the_sms_page_shows_what_staff_send_and_never_a_private_note(app):
+    client = app.test_client()
+    number = "+85291234501"
+    for body in ["lost my id card", "0"]:
+        client.post("/simulator/sms", data={"from": number, "body": body})
+    desk = app.extensions["kaifong_desk"]
+    cid = app.extensions["kaifong"].store.conversation_id("sms", number)
+    desk.claim(cid, "agent1")
+    desk.reply(cid, "agent1", "Hello, I am Mary from the district office.")
+    desk.hand_back(cid, "agent1", note="PRIVATE: sounded confused, check on Monday")
+    page = _thread(client, number)
+    assert "Hello, I am Mary from the district office." in page
+    assert "(from the outbox: staff_reply, queued)" in page
+    assert "PRIVATE" not in page
+    assert "PRIVATE" in " ".join(line.text for line in app.extensions["kaifong"].store.transcript(
+        cid))                                    # it is kept, for staff, and only there
+
+
+def test_the_suggested_first_messages_start_a_procedure(app):
+    from channels.simulator.views import SUGGESTIONS
+
+    client = app.test_client()
+    page = _thread(client, "+85291234502")
+    store = app.extensions["kaifong"].store
+    for n, body in enumerate(SUGGESTIONS):
+        assert f"“{body}”" in page
+        number = f"+8529123460{n}"
+        client.post("/simulator/sms", data={"from": number, "body": body})
+        assert (store.state("sms", number) or {}).get("procedure") is not None, body
+
+
 def test_a_wrong_token_is_refused_by_the_webhook_not_waved_through(app):
     app.config["TWILIO_AUTH_TOKEN"] = "not-the-token-the-webhook-checks"
     client = app.test_client()

@@ -62,12 +62,17 @@ class Phone:
         return self.client.post(self.path, data=form,
                                 headers={"X-Twilio-Signature": sign(self.url, form, self.token)})
 
-    def say(self, body: str, **kwargs) -> str:
-        """The reply's one message ("" when nothing is sent back)."""
+    def texts(self, body: str, **kwargs) -> list[str]:
+        """Every message of the reply (a first message may get the greeting on its own, then
+        the answer)."""
         response = self.send(body, **kwargs)
         assert response.status_code == 200, response.get_data(as_text=True)
         assert response.mimetype == "text/xml"
-        messages = messages_in(response.get_data(as_text=True))
+        return messages_in(response.get_data(as_text=True))
+
+    def say(self, body: str, **kwargs) -> str:
+        """The reply's one message ("" when nothing is sent back)."""
+        messages = self.texts(body, **kwargs)
         assert len(messages) <= 1
         return messages[0] if messages else ""
 

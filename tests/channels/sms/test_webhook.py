@@ -22,8 +22,8 @@ from .conftest import NUMBER, TOKEN, URL, Phone, make_app, new_sid, sign
 db_url, postgres_admin = store_fixtures.db_url, store_fixtures.postgres_admin
 
 EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response />'
-GREETING = ("Hello, I am Kaifong, a helper for government services. I can guide you step by step. "
-            "You can ask for a person at any time.")
+GREETING = ("Hello, I am Kaifong, an automated helper for government services. To talk to a "
+            "person at any time, reply 0.")
 INTRO = ("I can help you replace your identity card and book a time to apply in person. There "
          "are about 5 short questions.\n\nReply 1 for Next")
 WHAT_HAPPENED = ("What happened to your identity card?\n\nReply 1 for I lost it\n"
@@ -313,7 +313,7 @@ def test_messages_arriving_at_once_are_handled_one_after_the_other(app, phone):
     users = [line.text for line in transcript(app) if line.role == "user"]
     assert sorted(users[-4:]) == bodies
     replies = [messages_in(r.get_data(as_text=True))[0] for r in responses]
-    assert sum("You can talk to a person: choose 0." in r for r in replies) == 2   # misses 3, 4
+    assert sum("To talk to a person, reply 0." in r for r in replies) == 2   # misses 3, 4
 
 
 def test_messages_at_once_on_each_database(tmp_path, monkeypatch, db_url):
@@ -376,7 +376,7 @@ def test_stop_opts_out_until_start(app, phone, stop, start, locale):
         assert outbox.claim(session, "sms", outbox.now_utc()) == []
     assert phone.say(start) == f"{back}\n\n{question}"
     assert not opted_out(app)
-    assert phone.say("1").startswith(("Please bring", "請帶"))     # and on from where it was
+    assert phone.say("1").startswith(("Please bring", "如果有，請帶"))     # and on from where it was
     kinds = [data.get("keyword") for kind, data in events(app) if kind == "sms_keyword"]
     assert kinds == ["opt_out", "opt_out", "while_opted_out", "while_opted_out", "opt_in"]
     said = [line.text for line in transcript(app) if line.role == "user"]
@@ -480,7 +480,7 @@ def test_a_picture_in_chinese(app, phone):
 def test_an_empty_message_is_no_input(app, phone):
     to_what_happened(phone)
     assert phone.say("") == f"Are you still there?\n\n{WHAT_HAPPENED}"
-    assert phone.say("   ") == ("Are you still there?\n\nPlease choose one of the numbers.\n\n"
+    assert phone.say("   ") == ("Are you still there?\n\nPlease reply with one of the numbers.\n\n"
                                f"{WHAT_HAPPENED}")
     assert state(app)["step"] == "what_happened"
 
@@ -579,12 +579,13 @@ def every_reply_fits(replies: list[str]) -> None:
         assert "<" not in reply and "http" not in reply
 
 
-def test_chinese_pages(app, phone):
-    first = phone.say("你好")
-    assert first.endswith("（1/2）回覆 M 睇下一段")
-    second = phone.say("下一段")
-    assert second.startswith("你想我幫你做咩？") and second.endswith("（2/2）")
-    every_reply_fits([first, second])
+def test_a_chinese_first_message_too_long_with_its_greeting_comes_as_two_messages(app, phone):
+    greeting, answer = phone.texts("你好")
+    assert greeting == "你好，我係「街坊」，幫你處理政府服務嘅自動小幫手。想同職員傾，隨時回覆 0。"
+    assert answer.startswith("對唔住") and "你想我幫你做咩？" in answer
+    assert not answer.endswith("睇下一段")                 # no page left for 下一段
+    every_reply_fits([greeting, answer])
+    assert phone.say("1").startswith("邊一樣？")
 
 
 def test_no_markup_and_nothing_but_text(app, phone):
@@ -597,7 +598,7 @@ def test_a_failing_turn_changes_nothing_and_logs_no_text(app, phone, monkeypatch
     to_what_happened(phone)
     before = snapshot(app)
 
-    def broken(self, t, inp, locale=None):
+    def broken(self, t, inp, locale=None, modality=None):
         raise ValueError(f"cannot handle {inp!r}")          # an error that quotes the message
     monkeypatch.setattr("assistant.conversation.Assistant.advance_in", broken)
     response = phone.send("my id is A123456(3) SECRET")
