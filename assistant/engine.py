@@ -1061,6 +1061,7 @@ class _Turn:
             self.prompt = self.t(self.cat.prompt("menu_group"))
         elif kind == "ended":
             self.prompt = self.t(self.cat.prompt("ended_next"))
+            self.tags.append("anything_else")
         elif s["procedure"] is None:
             self.prompt = self.t(self.cat.prompt("menu"))
         elif step is not None and step.kind == "question":
