@@ -106,8 +106,13 @@ REVIEW_OK = N_("If everything is right, press {key}.")
 MORE_ANSWERS = N_("For more of your answers, press {key}.")
 FIRST_ANSWERS = N_("To hear your first answers again, press {key}.")
 #: a re-prompt of a question with many choices: the keys, not every choice again
-KEYS_RANGE = N_("Press a number from 1 to {last}.")
-HEAR_AGAIN = N_("To hear the choices again, press star 2.")
+KEYS_RANGE = N_("Press 1 to {last}.")
+#: a review asked again: its answers are not all read again, unless asked for
+HEAR_AGAIN = N_("To hear your answers again, press star 2.")
+#: an entry asked again: how to end it, not the whole explanation again
+ENTRY_AGAIN = N_("Then press the hash key.")
+ENTRY_TEXT_AGAIN = N_("Or, for a message, press 1 and the hash key.")
+ENTRY_TEXT_KEYS_AGAIN = N_("For a message, press 1 and the hash key.")
 #: "Anything else?" after an end: no (2) or the hash key ends the call
 THATS_ALL = N_("If that is all, press 2 or the hash key.")
 #: at the language menu, in each language: a person without choosing one
@@ -115,9 +120,15 @@ LANGUAGE_PERSON = N_("For a person, press 0.")
 TEXTS = (LANGUAGE_ZH, LANGUAGE_EN, OPTION, PERSON, NEXT, MORE_OPTIONS, FIRST_OPTIONS,
          ENTRY_NUMBER, ENTRY_PHONE, ENTRY_DATE, ENTRY_HKID, ENTRY_TEXT, PROGRESS, KEY_STAR,
          KEY_HASH, RECORD_LABEL, RECORD_NOW, ENTRY_TEXT_KEYS, ANSWER, REVIEW_CHANGE, REVIEW_OK,
-         MORE_ANSWERS, FIRST_ANSWERS, KEYS_RANGE, HEAR_AGAIN, THATS_ALL, LANGUAGE_PERSON)
-#: a re-prompt reads its choices again when there are at most this many
-BRIEF_CHOICES = 3
+         MORE_ANSWERS, FIRST_ANSWERS, KEYS_RANGE, HEAR_AGAIN, THATS_ALL, LANGUAGE_PERSON, ENTRY_AGAIN,
+         ENTRY_TEXT_AGAIN, ENTRY_TEXT_KEYS_AGAIN)
+#: what a re-prompt may add to the question: each must fit the spoken budget on its own
+#: (``kaifong validate``; the first explanations of an entry and the words of a transfer or a
+#: goodbye are said once, not again and again, and are measured by the benchmark instead)
+REPROMPT_TEXTS = (OPTION, PERSON, NEXT, KEYS_RANGE, HEAR_AGAIN, ENTRY_AGAIN, ENTRY_TEXT_AGAIN,
+                  ENTRY_TEXT_KEYS_AGAIN, REVIEW_OK, THATS_ALL, PROGRESS)
+#: a re-prompt reads its choices again when there are at most this many (yes and no)
+BRIEF_CHOICES = 2
 
 
 @dataclass(frozen=True)
@@ -296,14 +307,17 @@ def reply_step(reply: Reply, gettext: Gettext, *, timeout: int, page: int = 0,
     elif brief and len(pages[0]) > BRIEF_CHOICES:
         last = max((o.key for o in reply.options if o.key.isdigit() and o.key != "0"),
                    key=int, default="1")
-        say += [Speak(gettext(locale, KEYS_RANGE).format(last=last), locale),
-                Speak(gettext(locale, HEAR_AGAIN), locale)]
+        say.append(Speak(gettext(locale, KEYS_RANGE).format(last=last), locale))
     else:
         say += _choices(reply, pages, page, gettext, brief)
     kind = reply.expect.kind
     entry = kind in ENTRY_KINDS and not reply.options
     if kind in _ENTRY_HELP and not reply.options:
-        help_ = _ENTRY_HELP[kind] if words or kind != "text" else ENTRY_TEXT_KEYS
+        if brief:
+            help_ = ENTRY_AGAIN if kind != "text" else (
+                ENTRY_TEXT_AGAIN if words else ENTRY_TEXT_KEYS_AGAIN)
+        else:
+            help_ = _ENTRY_HELP[kind] if words or kind != "text" else ENTRY_TEXT_KEYS
         say.append(Speak(gettext(locale, help_), locale))
     keys = [(o.key, o.label) for o in reply.options]
     if len(pages) > 1:
