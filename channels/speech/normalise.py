@@ -4,8 +4,8 @@ A reader sees "Fee: $370", "2/F" and "call 2852 3125" and knows how to say them;
 reads "dollar three hundred seventy", "two slash F" and "twenty-eight million ...". So, per
 language:
 
-  * phone numbers (8 digits, "2852 3125"), the emergency number and references ("KF0000123")
-    are said one digit at a time, in groups of four;
+  * phone numbers (8 digits, "2852 3125"), the emergency number, a short number to call
+    ("call 1823") and references ("KF0000123") are said one digit at a time;
   * amounts are money: "$370" -> "370 dollars" / 「三百七十蚊」;
   * floors are said as floors: "2/F" -> "second floor" / 「二樓」, "G/F" -> "ground floor" / 「地下」;
   * list markers ("1) ", "2. " at the start of a line) are dropped: next to "press 1" they
@@ -36,6 +36,8 @@ _ORDINALS = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", 6: "s
 _REFERENCE = re.compile(r"\b[A-Z]{2}\d{7}\b")
 _PHONE = re.compile(r"(?<![\d$])(?:\+?852[ -]?)?(\d{4})[ -]?(\d{4})(?![\d])")
 _EMERGENCY = re.compile(r"(?<!\d)999(?!\d)")
+#: a short number to call (the 1823 hotline): said digit by digit, not "eighteen twenty-three"
+_HOTLINE = re.compile(r"(\b(?:call|dial|phone)\s+|(?:打|致電|電話)\s*)(\d{3,6})(?!\d)", re.I)
 _MONEY = re.compile(r"(?:HK)?\$ ?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?")
 _FLOOR = re.compile(r"\b(G|LG|UG|\d{1,2})/F\b", re.I)
 _LIST_MARKER = re.compile(r"(^|\n)[ \t]*\d{1,2}[).][ \t]+")
@@ -49,6 +51,7 @@ def spoken(text: str, locale: str) -> str:
     text = _PHONE.sub(lambda m: _spaced(m.group(1), zh) + ("，" if zh else ", ")
                       + _spaced(m.group(2), zh), text)
     text = _EMERGENCY.sub(lambda m: _spaced(m.group(0), zh), text)
+    text = _HOTLINE.sub(lambda m: m.group(1) + _spaced(m.group(2), zh), text)
     text = _MONEY.sub(lambda m: _money(m, zh), text)
     text = _FLOOR.sub(lambda m: _floor(m.group(1), zh), text)
     if zh:
