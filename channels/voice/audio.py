@@ -130,6 +130,7 @@ def _clips_in(catalogue, speech: Speech, locale: str):
                                            catalogue.gettext))
                 yield from say(option_line(Option("2", "no", echo[1]), locale,
                                            catalogue.gettext))
+    yield from _next_steps_clips(catalogue, locale, t, said)
     most = max((sum(1 for st in p.steps.values() if st.kind == "question")
                 for p in catalogue.procedures.values()), default=0)
     for total in range(2, most + 1):
@@ -137,6 +138,33 @@ def _clips_in(catalogue, speech: Speech, locale: str):
             yield from say(t(PROGRESS).format(number=number, total=total))
     for ch in SPELLING:
         yield speech.clip(ch, locale, FORMAT)
+
+
+def _next_steps_clips(catalogue, locale: str, t, said):
+    """The end's lines that do not depend on the caller, as the core words them: what to bring,
+    an office's address and hours, the fee, whom to call (an appointment's time is the caller's
+    own, and is made when first said)."""
+    def line(prompt: str, name: str, value: str):
+        filled = _fill_facts(catalogue, locale, value)
+        if filled is not None:
+            yield from said(t(catalogue.prompt(prompt)).replace("{" + name + "}", filled))
+
+    for office in (catalogue.facts_info.get("offices") or {}).values():
+        place = f"{t(office['name'])}, {t(office['address'])}"
+        yield from line("where_line", "place", place)
+        yield from line("hours_line", "hours", t(office["hours"]))
+    for proc in catalogue.procedures.values():
+        for step in proc.steps.values():
+            for item in step.bring:
+                yield from line("bring_line", "item", t(item))
+            if step.fee:
+                yield from line("fee_line", "fee", t(step.fee))
+            if step.call:
+                yield from line("call_line", "call", t(step.call))
+            if step.hours:
+                yield from line("hours_line", "hours", t(step.hours))
+            if step.where:                  # a fact's place (an office chosen is the caller's)
+                yield from line("where_line", "place", t(step.where))
 
 
 def _fill_facts(catalogue, locale: str, text: str) -> str | None:
