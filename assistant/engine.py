@@ -579,7 +579,13 @@ class _Turn:
             return chosen == "yes"
         if key in ("1", "2"):
             return key == "1"
-        return u.parse_yes_no(text) if text else None
+        if not text:
+            return None
+        yes = u.parse_yes_no(text)
+        if yes is None:         # the echo of the question (有 / 冇, 想 / 唔想): its options' words
+            value = self.pick(self.current_options(), text, None, None)
+            yes = {"yes": True, "no": False}.get(value or "")
+        return yes
 
     def pick(self, options: list[Option], text: str, key: str | None,
              chosen: str | None) -> str | None:
