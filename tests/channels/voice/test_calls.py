@@ -316,3 +316,21 @@ def test_a_caller_s_own_words_read_back_are_never_cached_by_their_words(app, cli
     assert "/audio/once/" in heard.xml                      # made for this call only
     audio = app.extensions["kaifong_speech"].directory
     assert not any("wet market" in p.read_text(encoding="utf-8") for p in audio.glob("*.json"))
+
+
+@pytest.mark.parametrize("answer,expected", [("有", "yes"), ("冇", "no"), ("2", "no")])
+def test_cantonese_yes_no_echoes_the_question(app, client, answer, expected):
+    """有冇 is answered 有 / 冇: the choices are read as the echo, and the echo said is taken."""
+    call = Call(client)
+    call.start()
+    for key in ("1", "4", "1", "1"):                # Cantonese, housing, the intro
+        heard = call.press(key)
+    said = heard_text(app, heard)
+    assert said.endswith("你有冇公屋申請編號？ 有，請按1。 冇，請按2。"), said
+    assert "有" in heard.gather["hints"] and "冇" in heard.gather["hints"]
+    before = state(app)["step"]
+    call.press(answer) if answer.isdigit() else call.say(answer)
+    s = state(app)
+    assert s["step"] != before or s["pending"], s
+    has = s["slots"].get("has_number")
+    assert has == (expected == "yes"), s["slots"]
