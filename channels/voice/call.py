@@ -25,8 +25,14 @@ The flow:
   * a hand-off (0 at any point, the core's hand-off, repeated misses) puts the caller through to
     the staff line during office hours, with the expected wait; otherwise, or when no one
     answers, a call-back is recorded in the staff queue and the caller is told when;
-  * the end: the reference is spelled twice, and the summary can be sent by text message to
-    the calling number (through the SMS outbox).
+  * the end: the reference first, spelled twice (where one was given), then the next steps
+    (bring, when, where, hours, fee, whom to call); the same, then the answers, can be sent by
+    text message to the calling number (through the SMS outbox); then "anything else?", where
+    2, "#" or silence ends the call politely;
+  * danger (``Reply.emergency``): "hang up and dial 999", twice, the offer of a call-back (1),
+    and the call ends: never a transfer and a hold;
+  * a transfer answered by staff closes the conversation ("talked on the phone"): it leaves
+    the queue and the next call starts with the assistant.
 
 Nothing here logs: numbers and what callers said go to the store only.
 """

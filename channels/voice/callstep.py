@@ -19,6 +19,9 @@ no-input timeout.
 
 Phone conventions (ISO/IEC 13714): 1 yes, 2 no, 0 a person, * back, # ends an entry; at most
 five choices are read at once ("For more choices, press 9"); each is read as "For X, press N".
+A review reads each answer with "To change it, press N", at most five keys at once. A re-prompt
+(the core's "noinput" / "reprompt" tags) is brief: the core's words, the question and its keys
+("Press 1 to 5", "Then press the hash key"), within the phone's 8 s.
 """
 
 from __future__ import annotations
