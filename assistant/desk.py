@@ -36,10 +36,14 @@ from .services import normalise_reference
 from .store import JSONText, Line, Turn, UTCDateTime, conversations, metadata, queue_query
 
 __all__ = ["AUDIT_ACTIONS", "OUTCOMES", "AuditEntry", "Deliverer", "Desk", "DeskConversation",
-           "mask_personal", "request_call_back", "staff_audit"]
+           "TRANSFERRED_OUTCOME", "close_transferred", "mask_personal", "request_call_back",
+           "staff_audit"]
 
 #: how a member of staff may close a conversation
 OUTCOMES = ("resolved", "referred", "no_response")
+#: the outcome of a call put through to staff and answered: the citizen talked to a person on
+#: the phone, and the conversation leaves the queue (not one staff choose in the console)
+TRANSFERRED_OUTCOME = "talked_on_phone"
 AUDIT_ACTIONS = ("viewed", "revealed", "claimed", "replied", "handed_back", "closed")
 #: statuses the console's queue shows: waiting for a person, or with one
 QUEUE_STATUSES = ("waiting", "with_staff")
@@ -310,6 +314,21 @@ def request_call_back(t: Turn, number: str, due: datetime | None, why: str) -> N
     t.state = {**state, "escalation": escalation}
     t.add_event("callback", {"why": why, "due": escalation["callback"]["due"]})
     t.add_line("system", "(asked to be called back)", {"callback": why})
+
+
+def close_transferred(t: Turn) -> None:
+    """Inside a channel's turn: the call was put through to staff and answered, so the citizen
+    has talked to a person. The conversation closes with ``TRANSFERRED_OUTCOME``: it leaves the
+    queue, the next call starts with the assistant (not straight to staff), and the expected
+    wait counts only the people still waiting."""
+    state = t.state or {}
+    if state.get("status") not in ("waiting", "with_staff"):
+        return
+    t.add_event("status", {"from": state["status"], "to": "closed",
+                           "outcome": TRANSFERRED_OUTCOME})
+    t.state = {**state, "status": "closed", "pending": None,
+               "escalation": {**(state.get("escalation") or {}),
+                              "outcome": TRANSFERRED_OUTCOME}}
 
 
 def _conversation(row, reveal: bool) -> DeskConversation:

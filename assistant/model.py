@@ -185,7 +185,8 @@ class Reply:
     step: str | None = None
     reference: str | None = None
     action: ActionRequest | None = None
-    #: hints for channels: "help", "repeat", "reprompt", "confirm", "consent" and similar
+    #: hints for channels: "help", "repeat", "reprompt", "confirm", "consent", "review",
+    #: "anything_else" (the question after an end, where "no" closes) and similar
     tags: tuple[str, ...] = ()
     #: (this question's number, the most questions this procedure can still ask, counting this
     #: one and those before it) while a procedure asks something; None elsewhere

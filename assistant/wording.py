@@ -53,8 +53,11 @@ SHARED_PLACEHOLDERS = {
 }
 
 #: speaking rates of the phone's voices, measured on espeak-ng at the phone's rate (see
-#: bench/bench_phone_budget.py): English words a second, Chinese characters a second
-SPOKEN_RATE = {"en": 2.55, "zh-HK": 4.1}
+#: bench/bench_phone_budget.py): English words a second, Chinese characters a second. Measured
+#: over every 8 kHz clip of a benchmark run (gmw/en and sit/yue+Annie at 160 words a minute,
+#: each clip with the pause espeak-ng leaves after it): 2.72 and 3.54; the guess was 2.55 and 4.1
+#: (Cantonese was heard 16% longer than estimated)
+SPOKEN_RATE = {"en": 2.7, "zh-HK": 3.5}
 #: the longest a single phone prompt may last: a question with its keys must fit a re-prompt
 #: (DESIGN: a re-prompt is the question and its keys, under 8 s), and an information step is
 #: cut by the phone into sentences, each a prompt of its own, so this is per question

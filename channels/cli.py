@@ -46,6 +46,7 @@ from .sms.render import render_sms
 from .sms.segments import count_segments
 from .staff import TEXTS as STAFF_TEXTS
 from .voice import TEXTS as VOICE_TEXTS
+from .voice.lint import voice_text_problems
 from .voice.render import render_speech
 
 RENDERERS = {"sms": render_sms, "kiosk": render_kiosk_text, "voice": render_speech}
@@ -494,6 +495,7 @@ def cmd_validate(args) -> int:
     if catalogue is not None:
         problems += missing_translations(catalogue)
         problems += channel_translation_problems(catalogue)
+        problems += voice_text_problems(catalogue)
         problems += budget_problems(catalogue)
         problems += wording_problems(catalogue)
         problems += channel_wording_problems(catalogue)

@@ -67,6 +67,7 @@ CALL_BACK_WHY = {
     "closed": N_("called outside office hours"),
     "no_answer": N_("no one answered the transfer"),
     "no_line": N_("no staff line to transfer to"),
+    "distress": N_("asked for after an emergency call"),
 }
 AS_SOON_AS_POSSIBLE = N_("as soon as possible")
 OUTCOME_LABELS = {

@@ -25,8 +25,14 @@ The flow:
   * a hand-off (0 at any point, the core's hand-off, repeated misses) puts the caller through to
     the staff line during office hours, with the expected wait; otherwise, or when no one
     answers, a call-back is recorded in the staff queue and the caller is told when;
-  * the end: the reference is spelled twice, and the summary can be sent by text message to
-    the calling number (through the SMS outbox).
+  * the end: the reference first, spelled twice (where one was given), then the next steps
+    (bring, when, where, hours, fee, whom to call); the same, then the answers, can be sent by
+    text message to the calling number (through the SMS outbox); then "anything else?", where
+    2, "#" or silence ends the call politely;
+  * danger (``Reply.emergency``): "hang up and dial 999", twice, the offer of a call-back (1),
+    and the call ends: never a transfer and a hold;
+  * a transfer answered by staff closes the conversation ("talked on the phone"): it leaves
+    the queue and the next call starts with the assistant.
 
 Nothing here logs: numbers and what callers said go to the store only.
 """
@@ -43,7 +49,7 @@ import sqlalchemy as sa
 
 from assistant import Assistant, Digits, NoInput, Reply, Start, Text
 from assistant import understanding as u
-from assistant.desk import request_call_back
+from assistant.desk import close_transferred, request_call_back
 from assistant.i18n import format_when
 from assistant.store import conversations
 
@@ -57,7 +63,7 @@ from .callstep import (
     Speak,
     Transfer,
     language_step,
-    option_pages,
+    page_count,
     pieces,
     record_step,
     reply_from_dict,
@@ -74,6 +80,8 @@ from .settings import VoiceSettings
 __all__ = ["CHANNEL", "TEXTS", "CallFlow"]
 
 CHANNEL = "voice"
+#: how the phone presents words: the catalogue's ``voice`` variants, on every turn
+MODALITY = "voice"
 #: language menu misses after which the call goes on in Cantonese (changeable with *4)
 LANGUAGE_TRIES = 3
 
@@ -89,8 +97,13 @@ NO_NUMBER = N_("Your number is hidden, so staff cannot call you back. Please cal
                "office hours, or send us a text message. Goodbye.")
 WITH_STAFF = N_("A member of staff is looking after your case, and will call you. Goodbye.")
 REFERENCE_AGAIN = N_("Once more, your reference number is:")
-SMS_OFFER = N_("To get your reference number and summary by text message, press 1. To go on, "
-               "press 2.")
+SMS_OFFER = N_("To get this by text message, press 1. To go on, press 2.")
+#: the emergency path: said twice, a call-back offered, then the call ends (never a hold)
+EMERGENCY_AGAIN = N_("Once more:")
+EMERGENCY_CALL_BACK = N_("If you also want a member of staff to call you back, press 1.")
+EMERGENCY_CALLED_BACK = N_("A member of staff will call you back on this number. If you are in "
+                           "danger, hang up and dial {number} now. Goodbye.")
+EMERGENCY_BYE = N_("If you are in danger, hang up and dial {number} now. Goodbye.")
 SMS_SENT = N_("I have sent it by text message to the number you are calling from.")
 SORRY = N_("Sorry, I did not understand.")
 #: the answer a voice message gives the core: in the slot, the summary the caller gets by text
@@ -99,10 +112,13 @@ VOICE_MESSAGE = N_("Voice message, {seconds} seconds (recorded: staff will liste
 #: the transcript line that holds the recording (its meta); staff read it in their language
 RECORDED_LINE = "(voice message recorded)"
 TEXTS = (TRANSFER, CALL_BACK_WHEN, CALL_BACK_SOON, OFFICE_CLOSED, NO_ANSWER, NO_NUMBER, WITH_STAFF,
-         REFERENCE_AGAIN, SMS_OFFER, SMS_SENT, SORRY, VOICE_MESSAGE)
+         REFERENCE_AGAIN, SMS_OFFER, SMS_SENT, SORRY, VOICE_MESSAGE, EMERGENCY_AGAIN,
+         EMERGENCY_CALL_BACK, EMERGENCY_CALLED_BACK, EMERGENCY_BYE)
 
 _LANGUAGE_WORDS = {"zh-HK": ("廣東話", "中文", "粵語", "cantonese", "chinese"),
                    "en": ("english", "英文", "英語")}
+#: at the language menu, a person: in the language the words are in
+_PERSON_WORDS = {"zh-HK": ("真人", "職員", "搵人"), "en": ("person", "human", "staff", "operator")}
 
 
 @dataclass
@@ -135,8 +151,8 @@ class CallFlow:
             state = t.state or {}
             known = state.get("locale") if state.get("started") else _known_locale(t)
             if known:
-                reply = self.assistant.advance_in(t, Start(), known)
-                step = self._after_core(t, data, reply, call, first=True)
+                reply = self._advance(t, Start(), known)
+                step = self._after_core(t, data, reply, call)
             else:
                 data["mode"] = "language"
                 step = language_step(self.gettext, self.settings.timeout)
@@ -173,6 +189,8 @@ class CallFlow:
                 step = self._core(t, data, call, Digits(self._after_star(call.digits)))
             elif mode == "offer":
                 step = self._offer(t, data, call)
+            elif mode == "emergency":
+                step = self._emergency_answer(t, data, call)
             elif mode == "core":
                 step = self._question(t, data, call)
             elif mode == "record":                    # the recording's answer goes elsewhere
@@ -209,6 +227,7 @@ class CallFlow:
             t.add_event("transfer", {"answered": answered, "status": call.dial_status})
             if answered:
                 t.add_line("system", "(the call was put through to staff)", {"voice": "transfer"})
+                close_transferred(t)       # they talked: out of the queue, not waiting
                 data["mode"] = "over"
                 step = say_step((), hangup=True)
             else:
@@ -220,9 +239,10 @@ class CallFlow:
     # -- the modes -------------------------------------------------------------------------------
 
     def _language(self, t, data: dict, call: CallRequest) -> CallStep:
-        if call.digits == "0":
-            self.assistant.advance_in(t, Start(), "zh-HK")
-            return self._core(t, data, call, Digits("0"), first=True)
+        person = _person_at_language(call)
+        if person is not None:            # 0, or 真人 / person: a person, in that language
+            self._advance(t, Start(), person)
+            return self._core(t, data, call, Digits("0"))
         locale = _language_of(call)
         if locale is None:
             data["misses"] = data.get("misses", 0) + 1
@@ -234,8 +254,8 @@ class CallFlow:
             locale = "zh-HK"                  # most callers: Cantonese; *4 changes it
         data.pop("misses", None)
         t.add_event("voice_language", {"locale": locale})
-        reply = self.assistant.advance_in(t, Start(), locale)
-        return self._after_core(t, data, reply, call, first=True)
+        reply = self._advance(t, Start(), locale)
+        return self._after_core(t, data, reply, call)
 
     def _after_star(self, digits: str | None) -> str:
         """What "*" and the key after it mean: one of the core's commands ("*2" repeats); "0"
@@ -247,10 +267,10 @@ class CallFlow:
 
     def _question(self, t, data: dict, call: CallRequest) -> CallStep:
         kept = reply_from_dict(data["reply"])
-        pages = option_pages(kept.options)
-        if call.digits == MORE_KEY and len(pages) > 1 and not any(
+        pages = page_count(kept)
+        if call.digits == MORE_KEY and pages > 1 and not any(
                 o.key == MORE_KEY for o in kept.options):
-            data["page"] = (data.get("page", 0) + 1) % len(pages)
+            data["page"] = (data.get("page", 0) + 1) % pages
             return reply_step(kept, self.gettext, timeout=self.settings.timeout,
                               page=data["page"], words=self.words)
         if call.digits == "*" and kept.expect.kind not in ENTRY_KINDS:
@@ -261,6 +281,8 @@ class CallFlow:
             return record_step(kept.locale, self.gettext,
                                max_seconds=self.settings.record_seconds,
                                timeout=self.settings.timeout)
+        if call.digits == "#" and "anything_else" in kept.tags:
+            return self._core(t, data, call, Digits("2"))    # "#": that is all
         return self._core(t, data, call, input_for(call, kept.expect.kind))
 
     def _voice_message(self, t, data: dict, call: CallRequest, recording: Recording) -> CallStep:
@@ -300,59 +322,64 @@ class CallFlow:
             return self._offer_step(kept)
         data["mode"], data["page"] = "core", 0
         data.pop("offered_again", None)
-        question = Reply(parts=(kept.prompt,) if kept.prompt else (), prompt=kept.prompt,
-                         options=kept.options, expect=kept.expect, locale=locale)
+        question = _question_only(kept)
         data["reply"] = reply_to_dict(question)
         return reply_step(question, self.gettext, timeout=self.settings.timeout, before=before,
                           words=self.words)
 
     # -- the core --------------------------------------------------------------------------------
 
-    def _core(self, t, data: dict, call: CallRequest, inp, first: bool = False) -> CallStep:
-        reply = self.assistant.advance_in(t, inp)
-        return self._after_core(t, data, reply, call, first=first)
+    def _advance(self, t, inp, locale: str | None = None) -> Reply:
+        """One turn of the core, as the phone says it (its ``voice`` wording)."""
+        return self.assistant.advance_in(t, inp, locale, MODALITY)
 
-    def _after_core(self, t, data: dict, reply: Reply, call: CallRequest,
-                    first: bool = False) -> CallStep:
+    def _core(self, t, data: dict, call: CallRequest, inp) -> CallStep:
+        reply = self._advance(t, inp)
+        return self._after_core(t, data, reply, call)
+
+    def _after_core(self, t, data: dict, reply: Reply, call: CallRequest) -> CallStep:
         state = t.state or {}
         locale = reply.locale
         data["mode"], data["page"] = "core", 0
         if reply.silent or state.get("status") == "with_staff":
             data["mode"] = "over"
             return say_step((Speak(self.gettext(locale, WITH_STAFF), locale),), hangup=True)
+        if reply.emergency:
+            return self._emergency(t, data, reply, call)
         if state.get("status") == "waiting":
             return self._to_person(t, data, reply, call)
-        if state.get("status") == "closed" or (reply.ended and not reply.options):
+        if reply.closed or state.get("status") == "closed" or (
+                reply.ended and not reply.options):
             data["mode"] = "over"
-            return say_step(pieces(reply.text, locale, reply.spell, reply.private),
+            return say_step([s for p in reply.before
+                             for s in pieces(p, locale, reply.spell, reply.private)],
                             hangup=True)
         data["reply"] = reply_to_dict(reply)
-        if reply.ended and reply.reference:
+        if reply.ended:
             return self._the_end(data, reply, call)
-        return reply_step(reply, self.gettext, timeout=self.settings.timeout, first=first,
-                          words=self.words)
+        return reply_step(reply, self.gettext, timeout=self.settings.timeout, words=self.words)
 
     def _the_end(self, data: dict, reply: Reply, call: CallRequest) -> CallStep:
-        """The reference spelled twice, what was done; then the offer of a text message (or,
-        for a hidden number, the next question at once).
+        """The reference first, spelled twice (only where something was booked or reported);
+        the end's words; what to bring, when, where (the office's address) and its hours; then
+        the offer of a text message carrying the same, and "anything else?".
 
-        The summary of answers is not read out: the caller gave each one a moment ago, it would
-        keep them on the line for a long list, and it holds their own words (a free-text answer
-        synthesised whole would stay in the audio cache). It goes by text message instead."""
+        The summary of answers is not read out: the caller gave each one a moment ago, and at
+        the review heard them all; it would keep them on the line, and it holds their own words.
+        It goes by text message instead."""
         locale = reply.locale
-        heading = self.gettext(locale, self.assistant.catalogue.prompt("summary_heading"))
-        said = [p for p in reply.parts
-                if p and p != reply.prompt and not p.startswith(heading)]
-        spell = reply.spell + (reply.reference,)
+        spell = reply.spell + ((reply.reference,) if reply.reference else ())
         speak: list[Speak] = []
-        for part in said:
-            speak += pieces(part, locale, spell, reply.private)
-            if reply.reference in part:
+        for paragraph in reply.before:
+            speak += pieces(paragraph, locale, spell, reply.private)
+            if reply.reference and reply.reference in paragraph:
                 speak += [Speak(self.gettext(locale, REFERENCE_AGAIN), locale),
                           Speak(reply.reference, locale, spell=True)]
-        if not call.textable:
-            question = Reply(parts=(reply.prompt,), prompt=reply.prompt, options=reply.options,
-                             expect=reply.expect, locale=locale)
+        if reply.next_steps:
+            for _field, line in reply.next_steps.lines():
+                speak += pieces(line, locale, reply.spell, reply.private)
+        question = _question_only(reply)
+        if not call.textable or not (reply.reference or reply.next_steps):
             data["reply"] = reply_to_dict(question)
             return reply_step(question, self.gettext, timeout=self.settings.timeout,
                               before=tuple(speak), words=self.words)
@@ -370,6 +397,42 @@ class CallFlow:
                         keys=(("1", self.gettext(locale, "Yes")),
                               ("2", self.gettext(locale, "No"))))
 
+    # -- danger ------------------------------------------------------------------------------
+
+    def _emergency(self, t, data: dict, reply: Reply, call: CallRequest) -> CallStep:
+        """Distress: hang up and dial 999, said twice; a call-back offered (1); then the call
+        ends. Never a transfer and a hold: the caller must be free to dial 999. The conversation
+        stays in the staff queue, first (the core's distress priority)."""
+        locale = reply.locale
+        catalogue = self.assistant.catalogue
+        number = str(catalogue.facts.get("emergency_number", "999"))
+        danger = catalogue.text("distress", locale, MODALITY).format(emergency_number=number)
+        speak = [Speak(danger, locale), Speak(self.gettext(locale, EMERGENCY_AGAIN), locale),
+                 Speak(danger, locale)]
+        t.add_event("voice_emergency", {})
+        if not call.textable:
+            data["mode"] = "over"
+            return say_step(speak, hangup=True)
+        data["mode"] = "emergency"
+        data["emergency_locale"] = locale
+        speak.append(Speak(self.gettext(locale, EMERGENCY_CALL_BACK), locale))
+        listen = Listen("emergency", locale, keys=("1",), timeout=self.settings.timeout,
+                        phrases=(self.gettext(locale, "Yes"), "yes"))
+        return say_step(speak, listen=listen, keys=(("1", self.gettext(locale, "Yes")),))
+
+    def _emergency_answer(self, t, data: dict, call: CallRequest) -> CallStep:
+        locale = data.pop("emergency_locale", None) or (t.state or {}).get("locale") or "en"
+        number = str(self.assistant.catalogue.facts.get("emergency_number", "999"))
+        yes = call.digits == "1" or bool(
+            call.speech and u.parse_yes_no(u.normalise(call.speech)))
+        data["mode"] = "over"
+        if yes and (t.state or {}).get("status") == "waiting":
+            request_call_back(t, call.caller, None, "distress")
+            said = self.gettext(locale, EMERGENCY_CALLED_BACK).format(number=number)
+        else:
+            said = self.gettext(locale, EMERGENCY_BYE).format(number=number)
+        return say_step((Speak(said, locale),), hangup=True)
+
     def _send_summary(self, t, reply: Reply) -> None:
         """The end's reference and summary by SMS to the calling number, through the outbox (in
         this transaction: queued exactly when the call's turn commits)."""
@@ -382,9 +445,10 @@ class CallFlow:
     def _to_person(self, t, data: dict, reply: Reply, call: CallRequest) -> CallStep:
         locale = reply.locale
         catalogue = self.assistant.catalogue
-        skip = tuple(self.gettext(locale, catalogue.prompt(name))
+        # the core's "please hold" is the transfer's to say, with the wait, or not at all
+        skip = tuple(catalogue.text(name, locale, MODALITY)
                      for name in ("handoff_waiting", "handoff_still_waiting"))
-        said = tuple(p for p in reply.parts if p and p not in skip)
+        said = tuple(p for p in reply.before if p and p not in skip)
         spell = reply.spell
         now = self.clock()
         if self.settings.staff_number and self.settings.office_hours.is_open(now):
@@ -445,6 +509,24 @@ def _known_locale(t) -> str | None:
         sa.select(c.locale).where(c.address == t.address, c.channel != CHANNEL,
                                   c.locale.is_not(None))
         .order_by(c.updated_at.desc()).limit(1))
+
+
+def _question_only(reply: Reply) -> Reply:
+    """The reply's question alone (after an end's words, or the offer of a text message)."""
+    return replace(reply, before=(), parts=(reply.prompt,) if reply.prompt else (),
+                   summary=None, next_steps=None, ended=False, reference=None)
+
+
+def _person_at_language(call: CallRequest) -> str | None:
+    """At the language menu: 0, or 真人 / person said: the language to talk to them in."""
+    if call.digits == "0":
+        return "zh-HK"
+    if call.speech:
+        said = u.strip_punct(u.normalise(call.speech))
+        for locale, words in _PERSON_WORDS.items():
+            if any(w in said for w in words):
+                return locale
+    return None
 
 
 def _language_of(call: CallRequest) -> str | None:

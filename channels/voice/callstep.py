@@ -19,14 +19,17 @@ no-input timeout.
 
 Phone conventions (ISO/IEC 13714): 1 yes, 2 no, 0 a person, * back, # ends an entry; at most
 five choices are read at once ("For more choices, press 9"); each is read as "For X, press N".
+A review reads each answer with "To change it, press N", at most five keys at once. A re-prompt
+(the core's "noinput" / "reprompt" tags) is brief: the core's words, the question and its keys
+("Press 1 to 5", "Then press the hash key"), within the phone's 8 s.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, replace
 
-from assistant.model import Expect, Option, Reply
+from assistant.model import Expect, NextSteps, Option, Reply, Summary, SummaryItem
 
 from ..i18n import N_
 from ..speech.cache import split_values
@@ -45,6 +48,7 @@ __all__ = [
     "language_step",
     "option_line",
     "option_pages",
+    "page_count",
     "pieces",
     "record_step",
     "reply_from_dict",
@@ -77,11 +81,6 @@ PERSON = N_("To talk to a person, press 0.")
 NEXT = N_("To go on, press {key}.")
 MORE_OPTIONS = N_("For more choices, press {key}.")
 FIRST_OPTIONS = N_("To hear the first choices again, press {key}.")
-HOW_TO_ANSWER = N_("You can press the keys or say your answer. Press 0 at any time to talk to a "
-                   "person, or star to go back.")
-#: the same, where only the keypad listens (``KAIFONG_VOICE_RECOGNISER=keypad``)
-HOW_TO_ANSWER_KEYS = N_("Please answer with the keys on your phone. Press 0 at any time to talk to "
-                        "a person, or star to go back.")
 ENTRY_NUMBER = N_("Press the number on your keypad, then the hash key.")
 ENTRY_PHONE = N_("Press the 8 digits, then the hash key.")
 ENTRY_DATE = N_("Press the day and the month, 2 digits each, then the year in 4 digits, then the "
@@ -102,9 +101,37 @@ RECORD_NOW = N_("Please speak after the tone. When you have finished, press the 
 PROGRESS = N_("Question {number} of about {total}.")
 KEY_STAR = N_("star")
 KEY_HASH = N_("hash")
-TEXTS = (LANGUAGE_ZH, LANGUAGE_EN, OPTION, PERSON, NEXT, MORE_OPTIONS, FIRST_OPTIONS, HOW_TO_ANSWER,
+#: a review: each answer ("{label}: {value}", the core's summary line) with the key that
+#: changes it, then the key that says all is right
+ANSWER = N_("{label}: {value}")
+REVIEW_CHANGE = N_("To change it, press {key}.")
+REVIEW_OK = N_("If everything is right, press {key}.")
+MORE_ANSWERS = N_("For more of your answers, press {key}.")
+FIRST_ANSWERS = N_("To hear your first answers again, press {key}.")
+#: a re-prompt of a question with many choices: the keys, not every choice again
+KEYS_RANGE = N_("Press 1 to {last}.")
+#: a review asked again: its answers are not all read again, unless asked for
+HEAR_AGAIN = N_("To hear your answers again, press star 2.")
+#: an entry asked again: how to end it, not the whole explanation again
+ENTRY_AGAIN = N_("Then press the hash key.")
+ENTRY_TEXT_AGAIN = N_("Or, for a message, press 1 and the hash key.")
+ENTRY_TEXT_KEYS_AGAIN = N_("For a message, press 1 and the hash key.")
+#: "Anything else?" after an end: no (2) or the hash key ends the call
+THATS_ALL = N_("If that is all, press 2 or the hash key.")
+#: at the language menu, in each language: a person without choosing one
+LANGUAGE_PERSON = N_("For a person, press 0.")
+TEXTS = (LANGUAGE_ZH, LANGUAGE_EN, OPTION, PERSON, NEXT, MORE_OPTIONS, FIRST_OPTIONS,
          ENTRY_NUMBER, ENTRY_PHONE, ENTRY_DATE, ENTRY_HKID, ENTRY_TEXT, PROGRESS, KEY_STAR,
-         KEY_HASH, RECORD_LABEL, RECORD_NOW, HOW_TO_ANSWER_KEYS, ENTRY_TEXT_KEYS)
+         KEY_HASH, RECORD_LABEL, RECORD_NOW, ENTRY_TEXT_KEYS, ANSWER, REVIEW_CHANGE, REVIEW_OK,
+         MORE_ANSWERS, FIRST_ANSWERS, KEYS_RANGE, HEAR_AGAIN, THATS_ALL, LANGUAGE_PERSON, ENTRY_AGAIN,
+         ENTRY_TEXT_AGAIN, ENTRY_TEXT_KEYS_AGAIN)
+#: what a re-prompt may add to the question: each must fit the spoken budget on its own
+#: (``kaifong validate``; the first explanations of an entry and the words of a transfer or a
+#: goodbye are said once, not again and again, and are measured by the benchmark instead)
+REPROMPT_TEXTS = (OPTION, PERSON, NEXT, KEYS_RANGE, HEAR_AGAIN, ENTRY_AGAIN, ENTRY_TEXT_AGAIN,
+                  ENTRY_TEXT_KEYS_AGAIN, REVIEW_OK, THATS_ALL, PROGRESS)
+#: a re-prompt reads its choices again when there are at most this many (yes and no)
+BRIEF_CHOICES = 2
 
 
 @dataclass(frozen=True)
@@ -225,44 +252,81 @@ def option_pages(options: tuple[Option, ...]) -> list[list[Option]]:
     return [choices[i:i + per_page] for i in range(0, len(choices), per_page)]
 
 
-def reply_step(reply: Reply, gettext: Gettext, *, timeout: int, page: int = 0,
-               first: bool = False, before: tuple[Speak, ...] = (),
-               words: bool = True) -> CallStep:
-    """The reply said, then its question with its choices, listening for the answer.
+def review_pages(reply: Reply) -> list[list[tuple[SummaryItem, Option]]]:
+    """A review's answers, each with the option that changes it, in groups a caller can hold:
+    with "if everything is right, press 1" (and "for more, press 9"), at most five keys are
+    heard at once."""
+    by_value = {o.value: o for o in reply.options}
+    items = [(i, by_value[i.change]) for i in (reply.summary.items if reply.summary else ())
+             if i.change in by_value]
+    per_page = MAX_OPTIONS - 1 if len(items) <= MAX_OPTIONS - 1 else MAX_OPTIONS - 2
+    return [items[i:i + per_page] for i in range(0, len(items), per_page)] or [[]]
 
-    ``page`` > 0 reads only that group of choices (the caller pressed 9); ``first`` adds how to
-    answer (the first question of a call); ``before`` comes first; ``words``: whether spoken
-    answers are heard (False where only the keypad listens: the help then speaks of keys)."""
+
+def page_count(reply: Reply) -> int:
+    return len(review_pages(reply)) if is_review(reply) else len(option_pages(reply.options))
+
+
+def is_review(reply: Reply) -> bool:
+    return "review" in reply.tags and reply.summary is not None
+
+
+def is_reprompt(reply: Reply) -> bool:
+    """A question asked again after silence or a miss: said briefly (DESIGN: the question and
+    its keys, under 8 s), never the whole menu and its explanations again."""
+    return bool({"noinput", "reprompt"} & set(reply.tags))
+
+
+def reply_step(reply: Reply, gettext: Gettext, *, timeout: int, page: int = 0,
+               before: tuple[Speak, ...] = (), words: bool = True) -> CallStep:
+    """The reply said from its fields (what comes before the question, the answers at a
+    review, the question, its choices), then listening for the answer.
+
+    ``page`` > 0 reads only that group of choices (the caller pressed 9); ``before`` comes
+    first; ``words``: whether spoken answers are heard (False where only the keypad listens:
+    the entry help then speaks of keys). A re-prompt (silence, a miss) is the core's few words
+    and the question with its keys, briefly."""
     locale = reply.locale
     spell = reply.spell + ((reply.reference,) if reply.reference else ())
     say: list[Speak] = list(before)
-    pages = option_pages(reply.options)
+    brief = is_reprompt(reply)
+    info = _is_info(reply)
+    pages = review_pages(reply) if is_review(reply) else option_pages(reply.options)
     page = page % len(pages)
     if page == 0:
-        parts = [p for p in reply.parts if p]
-        prompt = reply.prompt if parts and parts[-1] == reply.prompt else ""
-        if prompt:
-            parts.pop()
-        for part in parts:
-            say += pieces(part, locale, spell, reply.private)
-        if first:
-            say.append(Speak(gettext(locale, HOW_TO_ANSWER if words else HOW_TO_ANSWER_KEYS),
-                             locale))
+        for paragraph in reply.before:
+            say += pieces(paragraph, locale, spell, reply.private)
         progress = reply.progress
-        if prompt and progress and "confirm" not in reply.tags and progress[1] > 1:
+        if not brief and reply.question and progress and "confirm" not in reply.tags \
+                and progress[1] > 1 and not info:
             say.append(Speak(gettext(locale, PROGRESS).format(number=progress[0],
                                                               total=progress[1]), locale))
-        if prompt:
-            say += pieces(prompt, locale, spell, reply.private)
-    say += _choices(reply, pages, page, gettext)
+        if is_review(reply) and not brief:
+            say += pieces(reply.summary.heading, locale)
+        if reply.question and not (brief and info) and not is_review(reply):
+            say += pieces(reply.question, locale, spell, reply.private)
+    if is_review(reply):
+        say += _review_page(reply, pages, page, gettext, brief)
+    elif brief and len(pages[0]) > BRIEF_CHOICES:
+        last = max((o.key for o in reply.options if o.key.isdigit() and o.key != "0"),
+                   key=int, default="1")
+        say.append(Speak(gettext(locale, KEYS_RANGE).format(last=last), locale))
+    else:
+        say += _choices(reply, pages, page, gettext, brief)
     kind = reply.expect.kind
     entry = kind in ENTRY_KINDS and not reply.options
     if kind in _ENTRY_HELP and not reply.options:
-        help_ = _ENTRY_HELP[kind] if words or kind != "text" else ENTRY_TEXT_KEYS
+        if brief:
+            help_ = ENTRY_AGAIN if kind != "text" else (
+                ENTRY_TEXT_AGAIN if words else ENTRY_TEXT_KEYS_AGAIN)
+        else:
+            help_ = _ENTRY_HELP[kind] if words or kind != "text" else ENTRY_TEXT_KEYS
         say.append(Speak(gettext(locale, help_), locale))
     keys = [(o.key, o.label) for o in reply.options]
     if len(pages) > 1:
         keys.append((MORE_KEY, gettext(locale, MORE_OPTIONS).format(key=MORE_KEY)))
+    if "anything_else" in reply.tags:
+        keys.append(("#", gettext(locale, THATS_ALL)))
     if wants_words(reply):
         # free words: said, or a voice message (a keypad cannot spell a street)
         keys.append((RECORD_KEY + "#", gettext(locale, RECORD_LABEL)))
@@ -289,14 +353,54 @@ _ENTRY_HELP = {"number": ENTRY_NUMBER, "phone": ENTRY_PHONE, "date": ENTRY_DATE,
                "hkid": ENTRY_HKID, "text": ENTRY_TEXT}
 
 
-def _choices(reply: Reply, pages: list[list[Option]], page: int, gettext) -> list[Speak]:
+def _is_info(reply: Reply) -> bool:
+    """Information with "to go on, press 1": its words are not a question to ask again."""
+    return [o.value for o in reply.options if o.key != "0"] == ["next"]
+
+
+def _review_page(reply: Reply, pages, page: int, gettext, brief: bool) -> list[Speak]:
+    """Each answer with its key to change it, "if everything is right, press 1", and the key
+    for the other answers. Spelled values one character at a time; personal ones never in a
+    shared clip."""
     locale = reply.locale
-    said = [Speak(option_line(o, locale, gettext), locale) for o in pages[page]]
+    said: list[Speak] = []
+    ok = next((o for o in reply.options if o.value == "ok"), None)
+    if not brief:
+        for item, option in pages[page]:
+            said += pieces(answer_line(item, locale, gettext), locale,
+                           (item.value,) if item.spell else (),
+                           (item.value,) if item.personal and not item.spell else ())
+            said.append(Speak(gettext(locale, REVIEW_CHANGE).format(key=option.key), locale))
+    if ok is not None:
+        said.append(Speak(gettext(locale, REVIEW_OK).format(key=ok.key), locale))
+    if brief:
+        said.append(Speak(gettext(locale, HEAR_AGAIN), locale))
+    elif len(pages) > 1:
+        msgid = MORE_ANSWERS if page + 1 < len(pages) else FIRST_ANSWERS
+        said.append(Speak(gettext(locale, msgid).format(key=MORE_KEY), locale))
+    return said
+
+
+def answer_line(item: SummaryItem, locale: str, gettext: Gettext) -> str:
+    """ "Age: 70", as the core's summary lines say an answer."""
+    return gettext(locale, ANSWER).format(label=item.label, value=item.value)
+
+
+def _choices(reply: Reply, pages: list[list[Option]], page: int, gettext,
+             brief: bool = False) -> list[Speak]:
+    locale = reply.locale
+    anything_else = "anything_else" in reply.tags
+    said = []
+    for o in pages[page]:
+        if anything_else and o.value == "no":
+            said.append(Speak(gettext(locale, THATS_ALL), locale))
+        else:
+            said.append(Speak(option_line(o, locale, gettext), locale))
     if len(pages) > 1:
         msgid = MORE_OPTIONS if page + 1 < len(pages) else FIRST_OPTIONS
         said.append(Speak(gettext(locale, msgid).format(key=MORE_KEY), locale))
     person = next((o for o in reply.options if o.key == "0"), None)
-    if person is not None:
+    if person is not None and not brief and not anything_else:
         said.append(Speak(gettext(locale, PERSON), locale))
     return said
 
@@ -314,12 +418,16 @@ def option_line(option: Option, locale: str, gettext: Gettext) -> str:
 # -- the channel's own steps --------------------------------------------------------------------
 
 def language_step(gettext: Gettext, timeout: int, before: tuple[Speak, ...] = ()) -> CallStep:
-    """ "For Cantonese, press 1" in Cantonese, "For English, press 2" in English."""
+    """ "For Cantonese, press 1" in Cantonese, "For English, press 2" in English; then, in
+    each, that 0 (or saying 真人 / person) reaches a person."""
     say = (*before, Speak(gettext("zh-HK", LANGUAGE_ZH), "zh-HK"),
-           Speak(gettext("en", LANGUAGE_EN), "en"))
+           Speak(gettext("en", LANGUAGE_EN), "en"),
+           Speak(gettext("zh-HK", LANGUAGE_PERSON), "zh-HK"),
+           Speak(gettext("en", LANGUAGE_PERSON), "en"))
     listen = Listen("language", "zh-HK", keys=("1", "2", "0"), timeout=timeout,
-                    phrases=("廣東話", "中文", "English", "Cantonese"))
-    return CallStep(say, listen, keys=(("1", "廣東話"), ("2", "English")))
+                    phrases=("廣東話", "中文", "English", "Cantonese", "真人", "person"))
+    return CallStep(say, listen, keys=(("1", "廣東話"), ("2", "English"),
+                                       ("0", "真人 / " + gettext("en", LANGUAGE_PERSON))))
 
 
 def star_step(locale: str) -> CallStep:
@@ -337,30 +445,30 @@ def say_step(speak: tuple[Speak, ...] | list[Speak], *, hangup: bool = False,
 # -- a reply kept between requests (channel data is JSON) --------------------------------------
 
 def reply_to_dict(reply: Reply) -> dict:
-    return {"parts": list(reply.parts), "prompt": reply.prompt, "locale": reply.locale,
-            "options": [[o.key, o.value, o.label, list(o.phrases)] for o in reply.options],
-            "expect": {"kind": reply.expect.kind, "choices": list(reply.expect.choices),
-                       "grammar": list(reply.expect.grammar),
-                       "digits": list(reply.expect.digits)},
-            "spell": list(reply.spell), "private": list(reply.private),
-            "reference": reply.reference,
-            "progress": list(reply.progress) if reply.progress else None,
-            "ended": reply.ended, "procedure": reply.procedure, "step": reply.step,
-            "tags": list(reply.tags)}
+    """The reply as JSON-able data, without its action (a call keeps only what it says)."""
+    data = asdict(replace(reply, action=None))
+    data.pop("action")
+    return data
 
 
 def reply_from_dict(data: dict) -> Reply:
-    expect = data.get("expect") or {}
-    return Reply(parts=tuple(data.get("parts") or ()), prompt=data.get("prompt") or "",
-                 locale=data.get("locale") or "en",
-                 options=tuple(Option(k, v, label, tuple(ph))
-                               for k, v, label, ph in data.get("options") or ()),
-                 expect=Expect(expect.get("kind", "none"), tuple(expect.get("choices", ())),
-                               tuple(expect.get("grammar", ())), tuple(expect.get("digits", ()))),
-                 reference=data.get("reference"), ended=bool(data.get("ended")),
-                 procedure=data.get("procedure"), step=data.get("step"),
-                 tags=tuple(data.get("tags") or ()), spell=tuple(data.get("spell") or ()),
-                 private=tuple(data.get("private") or ()),
-                 progress=tuple(data["progress"]) if data.get("progress") else None)
+    data = dict(data)
+    expect = data.pop("expect", None) or {}
+    summary = data.pop("summary", None)
+    next_steps = data.pop("next_steps", None)
+    tuples = ("parts", "tags", "spell", "private", "before")
+    return Reply(
+        **{k: tuple(v) if k in tuples else v for k, v in data.items()
+           if k in _REPLY_FIELDS and k not in ("options", "progress")},
+        options=tuple(Option(o["key"], o["value"], o["label"], tuple(o.get("phrases") or ()))
+                      for o in data.get("options") or ()),
+        expect=Expect(expect.get("kind", "none"), tuple(expect.get("choices", ())),
+                      tuple(expect.get("grammar", ())), tuple(expect.get("digits", ()))),
+        progress=tuple(data["progress"]) if data.get("progress") else None,
+        summary=Summary(summary["heading"], tuple(SummaryItem(**i) for i in summary["items"]))
+        if summary else None,
+        next_steps=NextSteps(**{**next_steps, "bring": tuple(next_steps["bring"])})
+        if next_steps else None)
 
 
+_REPLY_FIELDS = {f.name for f in fields(Reply)}

@@ -34,10 +34,23 @@ def send_by_sms(t: Turn, gettext, locale: str, paragraphs: tuple[str, ...], kind
 
 
 def summary_paragraphs(reply: Reply, gettext) -> tuple[str, ...]:
-    """The end of a procedure as a text message: the reference, what was done, the summary
-    (without the question that followed)."""
-    return sms_text(Reply(parts=tuple(p for p in reply.parts if p != reply.prompt),
-                          locale=reply.locale), gettext).paragraphs
+    """The end of a procedure as a text message, from the reply's fields: the reference first,
+    then what to do next (bring, when, where, the office's hours, the fee, whom to call), then
+    the end's other words, then the answers given (without the question that followed)."""
+    from .callstep import ANSWER
+
+    reference = tuple(p for p in reply.before if reply.reference and reply.reference in p)
+    steps = reply.next_steps
+    answers = reply.summary
+    line = gettext(reply.locale, ANSWER)
+    parts = (*reference,
+             "\n".join([steps.heading, *(text for _, text in steps.lines())]) if steps else "",
+             *(p for p in reply.before if p not in reference),
+             "\n".join([answers.heading, *(line.format(label=i.label, value=i.value)
+                                           for i in answers.items)])
+             if answers and answers.items else "")
+    return sms_text(Reply(parts=tuple(p for p in parts if p), locale=reply.locale),
+                    gettext).paragraphs
 
 
 def voice_deliverer(assistant):

@@ -67,7 +67,7 @@ def test_every_prompt_of_every_procedure_is_a_static_clip_in_both_languages(spee
     # facts are filled in as the engine fills them
     assert any("$370" in text for text in by_locale["en"])
     assert not any("{" in text for texts in by_locale.values() for text in texts)
-    assert {c.voice for c in clips if c.locale == "zh-HK"} == {"sit/yue"}
+    assert {c.voice for c in clips if c.locale == "zh-HK"} == {"sit/yue+Annie"}
 
 
 def test_the_app_registers_the_kiosk_static_source(tmp_path, monkeypatch):

@@ -52,9 +52,10 @@ def test_a_real_call_plays_8khz_mono_16bit_in_each_language(real_app, tmp_path):
     call = Call(client)
     menu = call.start()
     assert menu.said == []                          # nothing fell back to Twilio's voice
-    # a clip a sentence: 街坊。 / 廣東話請按1。 / Kaifong. / For English, press 2.
+    # a clip a sentence: 街坊。 / 廣東話請按1。 / Kaifong. / For English, press 2. / then "for a
+    # person, press 0" in each language
     clips = [wav_of(fetch(client, url)) for url in menu.played]
-    assert len(clips) == 4
+    assert len(clips) == 6
     for channels, width, rate, seconds in clips:
         assert (channels, width, rate) == (1, 2, 8000) and seconds > 0.3
     cantonese, english = clips[1], clips[3]
@@ -62,7 +63,7 @@ def test_a_real_call_plays_8khz_mono_16bit_in_each_language(real_app, tmp_path):
     # unlike the other voice reading the same text
     speech = speech_for(real_app)
     zh_text = "廣東話請按1。"
-    yue = cli_seconds(tmp_path, "yue", zh_text, 165)
+    yue = cli_seconds(tmp_path, "yue+Annie", zh_text, 165)      # the phone's Cantonese voice
     en = cli_seconds(tmp_path, "en", zh_text, 165)
     assert abs(cantonese[3] - yue) < 0.15 * yue
     assert abs(cantonese[3] - yue) < abs(cantonese[3] - en)
@@ -110,8 +111,9 @@ def test_a_whole_call_plays_only_clips_named_ahead_of_time(app, client, language
     heards = [call.start()] + [call.press(k) for k in (
         language, "1", "1", "1", "70#", "1", "1", "1", "1", "1", "1", "*", "2")]
     for heard in heards:
-        for url in heard.played:
-            assert url.rsplit("/", 1)[1][:-4] in ahead, texts_of(app, heard)
+        missing = [text for url, text in zip(heard.played, texts_of(app, heard), strict=True)
+                   if url.rsplit("/", 1)[1][:-4] not in ahead]
+        assert not missing, missing
 
 
 def test_the_phone_registers_its_static_source_once(app):
@@ -120,18 +122,20 @@ def test_the_phone_registers_its_static_source_once(app):
 
 @pytest.mark.slow
 def test_a_whole_call_with_the_real_engine(real_app):
-    """The Senior Citizen Card by keypad in Cantonese, from the ring to the reference read twice
-    and the text message: every piece is a real 8 kHz clip, none fell back to ``<Say>``."""
+    """An identity card replaced by keypad in Cantonese, from the ring through the review to the
+    reference read twice and the text message: every piece is a real 8 kHz clip, none fell back
+    to ``<Say>``."""
     client = real_app.test_client()
     call = Call(client)
-    heards = [call.start()] + [call.press(k) for k in ("1", "1", "1", "1", "70#", "1", "1", "1",
-                                                        "1", "1")]
+    heards = [call.start()] + [call.press(k) for k in (
+        "1", "1", "3", "1", "1", "1", "1", "211234563#", "1", "91234567#", "1", "1", "1", "1",
+        "1", "1")]
     state = real_app.extensions["kaifong"].store.state("voice", call.caller)
     assert state["reference"] and state["locale"] == "zh-HK"
     speech = speech_for(real_app)
     spelled = [f"{BASE}{speech.clip(ch, 'zh-HK', 'phone').url}" for ch in state["reference"]]
-    last = heards[-1].played
-    assert any(last[i:i + len(spelled)] == spelled for i in range(len(last)))
+    end = heards[-2].played                       # the end; then the text message was sent
+    assert sum(end[i:i + len(spelled)] == spelled for i in range(len(end))) == 2
     for heard in heards:
         assert heard.said == []
         for url in heard.played:

@@ -188,3 +188,50 @@ def test_keypad_only_asks_twilio_for_keys_only():
     assert KeypadOnly().gather(listen, "/a") == {
         "input": "dtmf", "action": "/a", "method": "POST", "timeout": 10, "finish_on_key": "#"}
     assert isinstance(recogniser_named("keypad"), KeypadOnly)
+
+
+# -- reviews and re-prompts ------------------------------------------------------------------------
+
+def a_review(n: int) -> Reply:
+    from assistant.model import Summary, SummaryItem
+    items = tuple(SummaryItem(f"s{i}", f"Answer {i}", f"value {i}", change=f"change:s{i}")
+                  for i in range(1, n + 1))
+    options = (Option("1", "ok", "All correct, go on"),) + tuple(
+        Option(str(i + 1), f"change:s{i}", f"Change: Answer {i}") for i in range(1, n + 1))
+    return Reply(before=(), prompt="Is everything right?", options=options,
+                 expect=Expect("choice"), tags=("review",),
+                 summary=Summary("Please check your answers:", items))
+
+
+@pytest.mark.parametrize("n", [1, 4, 5, 7])
+def test_a_review_reads_at_most_five_keys_at_once(n):
+    pages = -(-n // 4) if n <= 4 else -(-n // 3)
+    heard = set()
+    for page in range(pages):
+        step = reply_step(a_review(n), gettext, timeout=10, page=page)
+        said = [s.text for s in step.speak]
+        assert sum("press" in s for s in said) <= 5, said
+        assert "If everything is right, press 1." in said
+        heard |= {s for s in said if s.startswith("Answer")}
+    assert heard == {f"Answer {i}: value {i}" for i in range(1, n + 1)}
+
+
+def test_a_re_prompt_is_the_question_and_its_keys():
+    options = tuple(Option(str(i), f"v{i}", f"Choice {i}") for i in range(1, 6)) + (
+        Option("0", "person", "Talk to a person"),)
+    reply = Reply(before=("Are you still there?",), prompt="Pick one.", options=options,
+                  expect=Expect("choice"), tags=("noinput",), progress=(2, 5))
+    step = reply_step(reply, gettext, timeout=10)
+    assert [s.text for s in step.speak] == ["Are you still there?", "Pick one.",
+                                            "Press 1 to 5."]
+    assert step.listen.keys[:6] == ("1", "2", "3", "4", "5", "0")
+
+
+def test_a_reply_with_its_summary_and_next_steps_survives_json():
+    import json
+
+    from assistant.model import NextSteps
+    reply = a_review(3)
+    reply = Reply(**{**reply.__dict__, "next_steps": NextSteps("Next:", ("Bring: a card",),
+                                                               where="Where: here")})
+    assert reply_from_dict(json.loads(json.dumps(reply_to_dict(reply)))) == reply

@@ -33,8 +33,31 @@ def test_zero_in_office_hours_puts_the_caller_through(app, client):
     assert state(app)["status"] == "waiting"
     heard = call.dial_ends("completed")
     assert heard.hangup and heard.sounds == []
-    queue = app.extensions["kaifong_desk"].queue()
-    assert [c.callback for c in queue] == [None]
+    # they talked to a person: the conversation leaves the queue, closed with its outcome
+    assert app.extensions["kaifong_desk"].queue() == []
+    assert state(app)["status"] == "closed"
+    assert state(app)["escalation"]["outcome"] == "talked_on_phone"
+
+
+def test_a_completed_transfer_is_not_stale(app, client):
+    """After a transfer that was answered, the next call starts with the assistant (not
+    straight to staff), and the next caller's expected wait does not count this one."""
+    call = english_call(client)
+    call.press("0")
+    call.dial_ends("completed")
+    heard = Call(client).start()                      # the same number rings again
+    assert heard.dial is None and heard.gather is not None
+    assert state(app)["status"] == "bot"
+    other = english_call(client, "+85290000009").press("0")
+    assert "about 4 minutes" in heard_text(app, other)   # nobody ahead: 1 x 4
+
+
+def test_a_transfer_no_one_answered_stays_in_the_queue_as_a_call_back(app, client):
+    call = english_call(client)
+    call.press("0")
+    heard = call.dial_ends("no-answer")
+    assert heard.hangup
+    assert [c.callback is not None for c in app.extensions["kaifong_desk"].queue()] == [True]
 
 
 def heard_n(heard) -> str:
@@ -109,8 +132,7 @@ def test_silence_escalates_then_offers_a_person_then_hands_over(app, client):
     call = english_call(client)
     said = [heard_text(app, call.silence()) for _ in range(4)]
     assert said[0].startswith("Are you still there?")
-    assert said[2].startswith("Sorry, I still did not understand. You can talk to a person: "
-                              "choose 0.")
+    assert said[2].startswith("Sorry, I still did not understand. For a person, press 0.")
     heard = call.silence()                            # the fifth: a person
     assert heard.dial is not None
     assert state(app)["escalation"]["reason"] == "misses"
@@ -121,7 +143,7 @@ def test_misses_escalate_to_a_person(app, client):
     call.press("1")                                   # Cards and identity card
     said = [heard_text(app, call.press("8")) for _ in range(4)]
     assert said[0].startswith("Sorry, I did not understand.")
-    assert "You can talk to a person" in said[2]
+    assert "For a person, press 0." in said[2]
     heard = call.press("8")
     assert heard.dial is not None
 
@@ -133,13 +155,53 @@ def test_the_generous_timeout_is_configurable(tmp_path, monkeypatch):
     app.extensions["kaifong"].store.close()
 
 
-def test_distress_words_reach_a_person_with_the_emergency_number(app, client):
+DANGER = "If you are in danger or need an ambulance, hang up now and dial 9 9 9."
+
+
+def test_distress_tells_them_to_dial_999_twice_and_never_holds_them(app, client):
     call = english_call(client)
     heard = call.say("help me I fell")
     said = heard_text(app, heard)
-    assert said.startswith("If you are in danger or need an ambulance, call 999 now.")
-    assert heard.dial is not None
+    assert said == (f"{DANGER} Once more: {DANGER} If you also want a member of staff to call "
+                    "you back, press 1.")
+    assert heard.dial is None and heard.gather["numDigits"] == "1"
     assert state(app)["escalation"]["priority"] == 0
+    heard = call.press("1")                           # yes, call me back
+    assert heard.hangup and heard.dial is None
+    assert heard_text(app, heard) == ("A member of staff will call you back on this number. If "
+                                      "you are in danger, hang up and dial 9 9 9 now. Goodbye.")
+    [waiting] = app.extensions["kaifong_desk"].queue()
+    assert waiting.callback is not None and state(app)["escalation"]["reason"] == "distress"
+
+
+def test_distress_without_a_call_back_ends_the_call(app, client):
+    call = english_call(client)
+    call.say("help me I fell")
+    heard = call.silence()
+    assert heard.hangup and heard.dial is None
+    assert heard_text(app, heard) == "If you are in danger, hang up and dial 9 9 9 now. Goodbye."
+
+
+def test_distress_in_cantonese(app, client):
+    call = Call(client)
+    call.start()
+    call.press("1")
+    heard = call.say("救命呀")
+    said = heard_text(app, heard)
+    assert said.count("9 9 9") == 2 and heard.dial is None, said
+
+
+@pytest.mark.parametrize("answer", [("press", "0"), ("say", "真人"), ("say", "a person please")])
+def test_the_language_menu_reaches_a_person(app, client, answer):
+    call = Call(client)
+    heard = call.start()
+    said = heard_text(app, heard)
+    assert "搵真人，請按0。" in said and "For a person, press 0." in said
+    how, what = answer
+    heard = call.press(what) if how == "press" else call.say(what)
+    assert heard.dial is not None
+    assert state(app)["status"] == "waiting"
+    assert state(app)["locale"] == ("en" if what == "a person please" else "zh-HK")
 
 
 @pytest.mark.parametrize("value,problem", [
