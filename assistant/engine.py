@@ -1005,7 +1005,7 @@ class _Turn:
         echo of its verb (有冇 -> 有 / 冇, 想唔想 -> 想 / 唔想, ...), in English Yes and No."""
         yes_label, no_label = (self.t(labels[0]), self.t(labels[1])) if labels else (
             self.t(self.cat.prompt("yes")), self.t(self.cat.prompt("no")))
-        echo = echo_answers(self.t(question)) if question and self.locale != "en" else None
+        echo = echo_answers(self.fill(self.t(question))) if question and self.locale != "en" else None
         yes_words, no_words = _YES_NO_GRAMMAR.get(self.locale, ("yes", "no"))[:2], ()
         if echo:
             if not labels:
