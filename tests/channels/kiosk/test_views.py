@@ -111,15 +111,26 @@ def _to_reference(kiosk: Kiosk) -> object:
     assert page.heading == "Which time suits you?"
     page = kiosk.touch(page.choices[0][0])
     assert page.heading == "Check your answer"
-    return kiosk.tap("Yes")
+    page = kiosk.tap("Yes")
+    assert page.heading == "Is everything right?"                # the review of every answer
+    return kiosk.tap("All correct")
 
 
 def test_a_procedure_by_touch_from_welcome_to_its_reference(kiosk, app):
     page = _to_reference(kiosk)
     assert page.heading == "You have finished"
     assert re.search(r"KF\d{7}", page.text)
-    assert "Your appointment is booked" in page.text              # what to bring, where to go
-    assert "Identity card number: A123***(*)" in page.text        # masked, as the core gives it
+    assert "Your appointment is booked" in page.text
+    # what to do next: bring, when, where (address and hours), the fee
+    for line in ("Bring: your reference number", "When: ", "Where: Sham Shui Po District "
+                 "Office, 2/F, Cheung Sha Wan Government Offices", "Open: Monday to Friday",
+                 "Fee: $370"):
+        assert line in page.text, line
+    assert page.text.index("Your reference number") < page.text.index("Bring: ") < \
+        page.text.index("Your answers")
+    assert "Identity card number A123***(*)" in page.text         # masked, as the core gives it
+    assert "Is there anything else I can help you with?" in page.text
+    assert [label for do, label in page.choices] == ["Yes, something else", "No, that's all"]
     assert '<svg role="img" aria-label="QR code of your reference number"' in page.html
     # the QR code is of the reference: the same modules as segno draws for it
     import segno
@@ -187,6 +198,9 @@ def test_send_this_to_my_phone_queues_the_summary_in_the_sms_outbox(kiosk, app):
     assert {r.kind for r in rows} == {"kiosk_summary"}
     body = "\n".join(r.body for r in rows)
     assert reference in body and "A123***(*)" in body and "A123456" not in body
+    # the reference first, then what to do next, with the office's address and hours
+    assert body.index(reference) < body.index("Bring: ") < body.index("Where: Sham Shui Po") \
+        < body.index("Open: ") < body.index("Fee: $370") < body.index("Your answers")
     assert all(r.conversation_id is not None for r in rows)
     # once more is fine; after that a kiosk is not a way to text strangers
     kiosk.touch("send_phone")
@@ -360,6 +374,13 @@ def mini_prompts(tmp_path_factory):
     shared["menu"] = [{"label": "Tests", "procedures": ["mini_all_kinds"]}]
     (root / "shared.yaml").write_text(yaml.safe_dump(shared, allow_unicode=True),
                                       encoding="utf-8")
+    # nothing is booked without a review of every answer (issue 11)
+    mini = root / "procedures" / "mini_all_kinds.yaml"
+    procedure = yaml.safe_load(mini.read_text(encoding="utf-8"))
+    if not any(step.get("kind") == "review" for step in procedure["steps"].values()):
+        procedure["steps"]["pick_time"]["next"] = "check"
+        procedure["steps"]["check"] = {"kind": "review", "next": "book"}
+        mini.write_text(yaml.safe_dump(procedure, allow_unicode=True), encoding="utf-8")
     return root
 
 
