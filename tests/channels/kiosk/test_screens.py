@@ -176,3 +176,22 @@ def test_settings_default_and_parse():
                           "KIOSK_WARNING_SECONDS": "20"})
     assert plain.ids == {"ssp-1", "ssp-2"} and not plain.secure_cookie
     assert plain.expiry_seconds == 90 + 20 + 5
+
+
+def test_the_kiosk_own_words_pass_the_screen_wording_lint(catalogue):
+    """``kaifong validate`` checks the catalogue's texts as they reach a screen; the kiosk's own
+    words (channels/kiosk/texts.py) must pass the same rule, in both languages: nothing on a
+    screen asks the visitor to speak or to reply, and none says "choose 0" (a person is the
+    staff button)."""
+    import re
+
+    from assistant.wording import FORBIDDEN
+    from channels.kiosk.texts import TEXTS
+
+    pattern, _ = FORBIDDEN["screen"]
+    zero = re.compile(r"\b(press|choose|reply|key in) 0\b|[揀按]\s*0", re.I)
+    for locale in catalogue.locales:
+        for msgid in TEXTS:
+            said = catalogue.gettext(locale, msgid)
+            assert not pattern.search(said), (locale, said)
+            assert not zero.search(said), (locale, said)
