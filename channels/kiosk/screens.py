@@ -17,7 +17,8 @@ matches a heading's words. Kiosk decisions made here:
 - the end of a procedure is the summary screen: the reference (only when the core gives one),
   the end's words, what to do next (bring, when, where, hours, fee), the answers, then
   "Is there anything else?" with its two answers;
-- a reference number is keyed on the keypad, "KF" already there (``REFERENCE_SLOTS``).
+- a reference number is keyed on the keypad, "KF" already there (``REFERENCE_SLOTS``);
+- appointment times end with "Other days and times" (the core's ``more_times``).
 It must not parse or judge answers (the core does), and it never sees a request.
 """
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from assistant.catalogue import Catalogue
+from assistant.engine import MORE_TIMES
 from assistant.model import Expect, NextSteps, Option, Reply, Summary, SummaryItem
 
 from ..sms.pages import sentences
@@ -125,14 +127,19 @@ def welcome_screen(cat: Catalogue, locale: str) -> Screen:
                   buttons=procedure_buttons(cat, locale))
 
 
+def _question(reply: Reply, cat: Catalogue):
+    proc = cat.procedures.get(reply.procedure) if reply.procedure else None
+    step = proc.steps.get(reply.step) if proc and reply.step else None
+    return step if step is not None and step.kind == "question" else None
+
+
 def entry_kind(reply: Reply, cat: Catalogue) -> str:
     """The kind of entry a question needs on the kiosk: the core's kind, except a text question
     that asks for one of our reference numbers, which is keyed on the keypad."""
     kind = reply.expect.kind
-    if kind == "text" and reply.procedure and reply.step and not reply.options:
-        proc = cat.procedures.get(reply.procedure)
-        step = proc.steps.get(reply.step) if proc else None
-        if step is not None and step.kind == "question" and step.slot in REFERENCE_SLOTS:
+    if kind == "text" and not reply.options:
+        step = _question(reply, cat)
+        if step is not None and step.slot in REFERENCE_SLOTS:
             return "reference"
     return kind
 
@@ -171,8 +178,15 @@ def screen_for(reply: Reply, cat: Catalogue) -> Screen:
     kind = entry_kind(reply, cat)
     if kind in ("number", "phone", "hkid", "reference", "date", "text"):
         return Screen(kind, heading=heading, body=body, notes=before, back=True, **common)
+    buttons = _buttons(options)
+    step = _question(reply, cat)
+    if step is not None and step.type == "appointment" and "confirm" not in reply.tags:
+        if "no_more_times" in reply.tags:
+            before = (*before, t(T.NO_MORE_TIMES))
+        else:
+            buttons += (Button(f"choose:{MORE_TIMES}", t(T.MORE_TIMES), icon="more"),)
     return Screen("choice", heading=heading, body=body, notes=before,
-                  buttons=_buttons(options), back=proc is not None or bool(options), **common)
+                  buttons=buttons, back=proc is not None or bool(options), **common)
 
 
 def split_question(prompt: str) -> tuple[str, str]:

@@ -650,3 +650,25 @@ def test_welcome_puts_not_sure_and_staff_before_the_procedures(client, lang):
     order = [do for do, _ in page.buttons]
     assert order[:2] == ["describe", "person"]
     assert all(do.startswith("choose:") for do in order[2:])
+
+
+def test_appointment_times_offer_other_days_and_times(kiosk):
+    kiosk.start("choose:hkid_replacement")
+    for words in ("Continue", "I lost it", "Continue", "Yes"):
+        kiosk.tap(words)
+    kiosk.keys("A1234563")
+    kiosk.touch("done")
+    kiosk.tap("Yes")
+    kiosk.keys("91234567")
+    kiosk.touch("done")
+    kiosk.tap("Yes")
+    page = kiosk.tap("Sham Shui Po District Office")
+    assert page.heading == "Which time suits you?"
+    first = [label for do, label in page.choices if do != "choose:more_times"]
+    assert len(first) == 4
+    page = kiosk.tap("Other days and times")
+    assert page.heading == "Which time suits you?"
+    later = [label for do, label in page.choices if do != "choose:more_times"]
+    assert len(later) == 4 and not set(later) & set(first)
+    page = kiosk.touch(page.choices[0][0])
+    assert page.heading == "Check your answer" and later[0] in page.text
