@@ -1205,7 +1205,7 @@ def echo_answers(question: str) -> tuple[str, str] | None:
     for pattern, answers in _ECHO_PATTERNS:
         for m in pattern.finditer(question):
             pair = answers or (m.group(1), "唔" + m.group(1))
-            if best is None or m.start() >= best[0]:
+            if best is None or m.start() > best[0]:     # at one place, the first pattern
                 best = (m.start(), pair)
     return best[1] if best else None
 
