@@ -221,12 +221,13 @@ def _rows(summary: Summary | None, options: list[Option]) -> tuple[Row, ...]:
 
 def _review_screen(reply: Reply, before: tuple[str, ...], options: list[Option], t,
                    common: dict) -> Screen:
-    """Every answer with a Change button of its own, then "All correct, go on"."""
+    """GOV.UK's "Check your answers": the summary's heading, every answer with a Change button
+    of its own, then the question ("Is everything right?") over "All correct, go on"."""
     changes = {item.change for item in reply.summary.items if item.change}
     go_on = tuple(b for b in _buttons(options) if b.do[len("choose:"):] not in changes)
-    return Screen("review", heading=reply.question, notes=before,
-                  rows_heading=reply.summary.heading.rstrip(":：").strip(),
-                  rows=_rows(reply.summary, options), buttons=go_on, back=True, **common)
+    return Screen("review", heading=reply.summary.heading.rstrip(":：").strip(), notes=before,
+                  rows=_rows(reply.summary, options), ask=reply.question, buttons=go_on,
+                  back=True, **common)
 
 
 def _end_screen(reply: Reply, before: tuple[str, ...], options: list[Option], t,

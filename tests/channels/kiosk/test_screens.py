@@ -116,7 +116,8 @@ def test_the_review_has_a_change_button_for_every_answer(catalogue):
             flow.send(Choose("no" if values[:2] == ["yes", "no"] and "confirm" not in reply.tags
                              and "危險" in reply.question else values[0]))
     screen = screen_for(flow.last, catalogue)
-    assert screen.kind == "review" and screen.heading == flow.last.question
+    assert screen.kind == "review" and screen.ask == flow.last.question
+    assert screen.heading == "請檢查你嘅答案"
     assert len(screen.rows) == len(flow.last.summary.items) >= 4
     assert all(row.change is not None and row.change.do.startswith("choose:change:")
                for row in screen.rows)

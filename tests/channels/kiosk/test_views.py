@@ -112,7 +112,8 @@ def _to_reference(kiosk: Kiosk) -> object:
     page = kiosk.touch(page.choices[0][0])
     assert page.heading == "Check your answer"
     page = kiosk.tap("Yes")
-    assert page.heading == "Is everything right?"                # the review of every answer
+    assert page.heading == "Please check your answers"           # the review of every answer
+    assert "Is everything right?" in page.text
     return kiosk.tap("All correct")
 
 
@@ -556,14 +557,14 @@ def test_the_review_changes_one_answer_and_comes_back(kiosk):
     page = kiosk.touch("text", text="Near the bus stop")
     page = kiosk.touch("text", text="The light is off")
     page = kiosk.touch("choose:no")                  # no call back
-    assert page.heading == "Is everything right?"
+    assert page.heading == "Please check your answers"
     rows = [label for do, label in page.buttons if do.startswith("choose:change:")]
     assert rows == ["✎ Change: Dangerous now", "✎ Change: Problem", "✎ Change: Where",
                     "✎ Change: What is wrong", "✎ Change: Call back"]
     page = kiosk.touch("choose:change:location")
     assert page.heading.startswith("Where is the problem?")
     page = kiosk.touch("text", text="Outside the market")
-    assert page.heading == "Is everything right?"
+    assert page.heading == "Please check your answers"
     assert "Outside the market" in page.text and "Near the bus stop" not in page.text
     page = kiosk.tap("All correct")
     assert page.heading == "You have finished" and re.search(r"KF\d{7}", page.text)
