@@ -315,7 +315,11 @@ def _render_visit(visit: Visit) -> Response:
     reply = visit.reply
     mode = visit.data.get("mode")
     extra: dict = {}
-    if visit.with_staff:
+    if mode == "finish":
+        # asked first, on any screen (the staff screen too: a visitor may give up waiting)
+        screen = Screen("finish", locale, _t(locale, T.FINISH_HEADING),
+                        body=_t(locale, T.FINISH_BODY))
+    elif visit.with_staff:
         # what the assistant said when it handed over (the emergency number after distress
         # words) stays on the screen above the staff member's messages
         said = screen_for(reply, cat) if reply is not None else None
@@ -326,9 +330,6 @@ def _render_visit(visit: Visit) -> Response:
         found = staff_lines(_assistant(), visit)
         extra.update(staff=[_line(locale, x) for x in found], status=visit.status,
                      after=found[-1].seq if found else int(visit.data.get("staff_after", 0)))
-    elif mode == "finish":
-        screen = Screen("finish", locale, _t(locale, T.FINISH_HEADING),
-                        body=_t(locale, T.FINISH_BODY))
     elif mode == "describe":
         screen = Screen("describe", locale, _t(locale, T.DESCRIBE_HEADING),
                         body=_t(locale, T.DESCRIBE_HINT), back=True)

@@ -625,6 +625,9 @@ def test_a_visitor_waiting_for_staff_is_not_timed_out_and_staff_see_when_they_le
     assert page.heading == "A member of staff is coming to help you"
     desk = app.extensions["kaifong_desk"]
     [waiting] = desk.queue()
+    page = kiosk.touch("finish")
+    assert page.heading == "Finish and clear the screen?"
+    assert kiosk.tap("No, go back").heading == "A member of staff is coming to help you"
     kiosk.touch("finish")
     client.post("/kiosk/demo/end")                   # the visitor gives up and goes
     lines = desk.store.transcript(waiting.id)
