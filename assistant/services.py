@@ -161,9 +161,18 @@ def issue_reference(ctx: ServiceContext, args: dict) -> ActionResult:
 
 
 def find_slots(ctx: ServiceContext, args: dict) -> ActionResult:
-    """Future slots with a free place at ``office``, soonest first."""
+    """Future slots with a free place at ``office``, soonest first; with ``after`` (an ISO
+    time with its offset), only those after it (the times after those already offered)."""
+    since = ctx.now
+    if args.get("after"):
+        try:
+            after = datetime.fromisoformat(str(args["after"]))
+        except ValueError:
+            after = None
+        if after is not None and after.tzinfo is not None:
+            since = max(since, after)
     query = (sa.select(slots.c.id, slots.c.office, slots.c.starts_at)
-             .where(slots.c.office == args["office"], slots.c.starts_at > ctx.now,
+             .where(slots.c.office == args["office"], slots.c.starts_at > since,
                     slots.c.booked < slots.c.capacity)
              .order_by(slots.c.starts_at, slots.c.id)
              .limit(_int(args.get("limit")) or 4))

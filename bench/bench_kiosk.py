@@ -7,7 +7,7 @@ synthesised in the background, as the start-up pre-render would in service, so t
 does not share the CPU with what is measured.
 
   * server: a visitor over plain HTTP (no browser) walks every procedure from the welcome screen
-    to its reference, ``--rounds`` times: each touch is ``POST /kiosk/<id>/touch`` (303), then
+    to its end, ``--rounds`` times: each touch is ``POST /kiosk/<id>/touch`` (303), then
     ``GET /kiosk/<id>/`` (the screen). Times are round trips on loopback, so server time plus
     a few tens of microseconds.
   * chromium: headless Chromium (Playwright, /usr/bin/chromium) walks every procedure in both
@@ -58,11 +58,13 @@ def log(*parts) -> None:
 
 def next_touches(html: str, locale: str) -> list[tuple[str, dict]] | None:
     """What a visitor touches next on this screen (the same way through as the tests: the
-    first choice, "no" to offers of a member of staff, "yes" to a check or consent); None at
-    the summary."""
-    if "reference-number" in html:
-        return None
+    first choice, "no" to offers of a member of staff, "yes" to a check or consent, "all
+    correct" at a review); None at the end screen."""
     values = [v for v, _ in _DO.findall(html.split('<main', 1)[1])]
+    if any(v.startswith("choose:change:") for v in values):
+        return [("choose:ok", {})]
+    if '<h2 class="ask">' in html:
+        return None
     heading = re.search(r"<h1>(.*?)</h1>", html, re.DOTALL).group(1)
     if "key:A" in values:
         return [(f"key:{k}", {}) for k in "A1234563"] + [("done", {})]
@@ -73,7 +75,7 @@ def next_touches(html: str, locale: str) -> list[tuple[str, dict]] | None:
         return [("date:day+1", {}), ("done", {})]
     if "text" in values:
         return [("text", {"text": "巴士站附近" if locale == "zh-HK" else "Near the bus stop"})]
-    choices = [v for v in values if v.startswith("choose:")]
+    choices = [v for v in values if v.startswith("choose:") and v != "choose:more_times"]
     pick = choices[0]
     confirming = re.search(r"Check your answer|請檢查|Is that OK|可唔可以|係咪", html)
     if choices == ["choose:yes", "choose:no"] and not confirming:
@@ -125,7 +127,7 @@ def http_walks(port: int, rounds: int) -> dict:
                         seconds, response, data = call("GET", base, cookie=cookie)
                         get_ms.append(seconds)
             else:
-                raise RuntimeError(f"{pid}: no reference")
+                raise RuntimeError(f"{pid}: no end")
             call("POST", base + "end", cookie=cookie)
             conn.close()
         log(f"server: round {r + 1}/{rounds} done")
@@ -196,7 +198,8 @@ def chromium_walks(port: int, locales: list[str]) -> dict:
                             page.fill("textarea", form["text"])
                         click(f"main button[value='{do}']")
                 else:
-                    raise RuntimeError(f"{pid} ({locale}): no reference in Chromium")
+                    raise RuntimeError(f"{pid} ({locale}): no end in Chromium")
+                click("form.finish button")         # Finish, then "Yes, finish and clear"
                 click("form.finish button")
             log(f"chromium: {locale} done")
         browser.close()

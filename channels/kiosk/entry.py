@@ -8,7 +8,12 @@ checks it, and asks again if it is wrong: the kiosk never decides what is valid)
 
 What must not happen here: free typing of dates (the pickers only step through real dates), and
 keys that cannot lead to a valid answer (an identity card's keys follow its shape: one or two
-letters, six digits, then a digit or A).
+letters, six digits, then a digit or A; a reference number is keyed as the 7 digits after
+"KF", which is shown and sent with them).
+
+An entry that cannot be an answer yet (a phone number of 7 digits, an identity card without the
+number in brackets) is kept as it is, ``missing`` says what is still to key in, and Continue
+waits (``complete``). Whether a complete entry is right is still the core's to say.
 """
 
 from __future__ import annotations
@@ -18,15 +23,17 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-__all__ = ["DIGITS", "ENTRY_KINDS", "LETTERS", "MAX_LENGTH", "DateEntry", "display", "entry_text",
-           "keys_for", "press", "shift_date"]
+__all__ = ["DIGITS", "ENTRY_KINDS", "LETTERS", "MAX_LENGTH", "REFERENCE_PREFIX", "DateEntry",
+           "complete", "display", "entry_text", "keys_for", "missing", "press", "shift_date"]
 
 DIGITS = tuple("1234567890")
 LETTERS_STR = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 LETTERS = tuple(LETTERS_STR)
 #: the kinds of question answered on a keypad (dates have their own pickers)
-ENTRY_KINDS = ("number", "phone", "hkid")
-MAX_LENGTH = {"number": 9, "phone": 8, "hkid": 9}
+ENTRY_KINDS = ("number", "phone", "hkid", "reference")
+MAX_LENGTH = {"number": 9, "phone": 8, "hkid": 9, "reference": 7}
+#: our reference numbers are "KF" and 7 digits: the letters are given, the digits keyed
+REFERENCE_PREFIX = "KF"
 _HKID = re.compile(r"([A-Z]{1,2})(\d{6})([0-9A])")
 
 
@@ -63,8 +70,37 @@ def press(kind: str, value: str, key: str) -> str:
     return value
 
 
+def missing(kind: str, value: str) -> tuple[str, int] | None:
+    """What is still to key in before the entry can be an answer, as (what, how many), or None
+    when it is complete (or empty: nothing is missing from what has not been started).
+    ``what`` is one of "phone", "hkid_letter", "hkid_digits", "hkid_check", "reference"."""
+    if not value:
+        return None
+    if kind == "phone" and len(value) < 8:
+        return "phone", 8 - len(value)
+    if kind == "reference" and len(value) < 7:
+        return "reference", 7 - len(value)
+    if kind == "hkid":
+        letters = len(value) - len(value.lstrip(LETTERS_STR))
+        digits = len(value) - letters
+        if letters == 0:
+            return "hkid_letter", 1
+        if digits < 6:
+            return "hkid_digits", 6 - digits
+        if digits == 6 and not _HKID.fullmatch(value):
+            return "hkid_check", 1
+    return None
+
+
+def complete(kind: str, value: str) -> bool:
+    """True when Continue may send the entry to the core."""
+    return bool(value) and missing(kind, value) is None
+
+
 def display(kind: str, value: str) -> str:
-    """The entry as people read it: "9123 4567", "A123456(3)"."""
+    """The entry as people read it: "9123 4567", "A123456(3)", "KF0000422"."""
+    if kind == "reference":
+        return REFERENCE_PREFIX + value
     if kind == "phone" and len(value) > 4:
         return f"{value[:4]} {value[4:]}"
     if kind == "hkid":
@@ -75,8 +111,8 @@ def display(kind: str, value: str) -> str:
 
 
 def entry_text(kind: str, value: str) -> str | None:
-    """What the core is given for a finished entry; None when there is nothing to give."""
-    if not value:
+    """What the core is given for a finished entry; None when it is not complete."""
+    if not complete(kind, value):
         return None
     return display(kind, value)
 

@@ -31,7 +31,9 @@ _STATIC_PROMPTS = ("greeting", "menu", "menu_group", "not_understood_menu", "can
                    "start_again", "next", "yes", "no", "person", "ended_next",
                    "back_to_assistant", "action_failed", "hint_yes_no", "hint_choice",
                    "hint_date", "hint_hkid", "hint_hkid_check", "hint_phone", "hint_text",
-                   "hint_appointment", "staff_joined", "staff_closed")
+                   "hint_appointment", "staff_joined", "staff_closed", "review",
+                   "review_question", "review_ok", "something_else", "thats_all",
+                   "summary_heading", "next_steps_heading", "goodbye", "help_commands")
 
 
 def spoken_clips(speech, text: str, locale: str, spell: Iterable[str] = (),
@@ -66,7 +68,8 @@ def _fill_facts(cat: Catalogue, locale: str, text: str) -> str | None:
         raise KeyError(name)
 
     try:
-        return PLACEHOLDER_RE.sub(value, cat.gettext(locale, text))
+        # a Wording gives its screen variant: what the kiosk shows is what it reads aloud
+        return PLACEHOLDER_RE.sub(value, cat.gettext(locale, text, "screen"))
     except KeyError:
         return None
 

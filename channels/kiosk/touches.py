@@ -2,7 +2,7 @@
 
 Every button on every screen is a submit button named ``do``; its value says what it means:
 ``choose:<value>`` (an option), ``back``, ``person``, ``language``, ``restart``,
-``something_else``, ``assistant``. Those map to the core's own inputs: an option is
+``assistant``. Those map to the core's own inputs: an option is
 ``Choose(value)``; back and start again are the keypad keys the catalogue gives those commands
 (``*``, ``*3``), which no answer can be mistaken for; a person, a language and "back to the
 assistant" are the command words in the conversation's language ("person" / 真人), because the
@@ -20,8 +20,7 @@ from assistant.model import Choose, Digits, Input, Text
 __all__ = ["CORE_TOUCHES", "core_input", "other_locale"]
 
 #: the ``do`` values that become an input of the core (besides ``choose:<value>``)
-CORE_TOUCHES = frozenset({"back", "person", "language", "restart", "something_else",
-                          "assistant"})
+CORE_TOUCHES = frozenset({"back", "person", "language", "restart", "assistant"})
 
 
 def other_locale(cat: Catalogue, locale: str) -> str:
@@ -37,8 +36,7 @@ def core_input(do: str, cat: Catalogue, locale: str) -> Input | None:
     """The core's input for a touch, or None when the touch is not for the core."""
     if do.startswith("choose:") and len(do) > len("choose:"):
         return Choose(do[len("choose:"):])
-    if do in ("back", "something_else"):
-        # at the summary screen "back" leaves the finished procedure for the menu
+    if do == "back":
         return Digits(cat.keys["back"])
     if do == "restart":
         return Digits(cat.keys["restart"])

@@ -4,7 +4,8 @@
   POST /kiosk/<id>/start       the first touch at welcome: a session, then what was touched
   POST /kiosk/<id>/touch       any touch on a screen (a button named ``do``)
   GET  /kiosk/<id>/more-time   "Do you need more time?" (the page's timer, or a meta refresh)
-  GET|POST /kiosk/<id>/end     the wipe: idle timeout, or "Finish"
+  GET|POST /kiosk/<id>/end     the wipe: idle timeout, "Finish" (once confirmed), or the
+                               visitor's "No, that's all" (the core closed the conversation)
   GET  /kiosk/<id>/lines       staff messages for the live page (a long poll)
 
 Every touch is a POST answered with a redirect to ``/kiosk/<id>/`` (post-redirect-get), and
@@ -45,13 +46,14 @@ from assistant.i18n import babel_name, canonical_locale, format_day
 
 from ..speech import speech_for
 from . import texts as T
-from .entry import DATE_STEPS, DIGITS, DateEntry, display, keys_for
+from .entry import DATE_STEPS, DIGITS, DateEntry, complete, display, keys_for, missing
 from .readaloud import screen_clips, static_clips
 from .screens import Screen, screen_for, welcome_screen
 from .session import COOKIE, KioskConfig, address_for, new_token, parse_config, valid_token
 from .touches import other_locale
 from .visit import (
     KEYPAD_SCREENS,
+    WAITING,
     Visit,
     deliverer,
     read_visit,
@@ -215,8 +217,16 @@ def touched():
         return _to_welcome(COOKIE in request.cookies)
     do = str(request.form.get("do", ""))[:200]
     now = _now()
-    touch(_assistant(), visit, do, request.form, today_in_hong_kong(now), now)
+    if touch(_assistant(), visit, do, request.form, today_in_hong_kong(now), now):
+        # "No, that's all": the core said goodbye; the session ends, and the welcome screen
+        # says goodbye in the visitor's language, with nothing of theirs on it
+        return _wiped(url_for("kiosk.screen", lang=visit_locale(visit), bye=1))
     return _to_screen()
+
+
+def visit_locale(visit: Visit) -> str:
+    """The language the visitor last saw (a touch may have changed it)."""
+    return (_visit() or visit).locale
 
 
 @bp.get("/<kiosk_id>/more-time")
@@ -238,10 +248,15 @@ def end():
     if request.method == "GET" and request.headers.get("Sec-Fetch-Site") not in (
             None, "same-origin", "none"):
         return _to_screen()               # a link from elsewhere ends no one's session
+    return _wiped(url_for("kiosk.screen"))
+
+
+def _wiped(to: str) -> Response:
     token = request.cookies.get(COOKIE)
     if valid_token(token):
         wipe(_assistant(), address_for(g.kiosk_id, token))
-    response = _to_welcome(True)
+    response = redirect(to, 303)
+    _forget_cookie(response)
     response.headers["Clear-Site-Data"] = CLEAR_SITE_DATA
     return response
 
@@ -285,10 +300,11 @@ def _locale_or_default(value: str | None) -> str:
 def _welcome() -> Response:
     locale = _locale_or_default(request.args.get("lang"))
     screen = welcome_screen(_assistant().catalogue, locale)
-    # a welcome screen left in the other language goes back to the kiosk's own after the idle
-    # time, so that the next person finds it as the kiosk is set up
-    timer = "idle" if locale != _config().locale else None
-    return _page("kiosk/welcome.html", locale, screen=screen, timer=timer,
+    bye = request.args.get("bye") == "1"
+    # a welcome screen left in the other language (or saying goodbye) goes back to the
+    # kiosk's own after the idle time, so that the next person finds it as the kiosk is set up
+    timer = "idle" if locale != _config().locale or bye else None
+    return _page("kiosk/welcome.html", locale, screen=screen, timer=timer, bye=bye,
                  idle_to=url_for("kiosk.screen"),
                  languages=[(code, LANGUAGE_NAMES[code]) for code in ("zh-HK", "en")])
 
@@ -299,7 +315,11 @@ def _render_visit(visit: Visit) -> Response:
     reply = visit.reply
     mode = visit.data.get("mode")
     extra: dict = {}
-    if visit.with_staff:
+    if mode == "finish":
+        # asked first, on any screen (the staff screen too: a visitor may give up waiting)
+        screen = Screen("finish", locale, _t(locale, T.FINISH_HEADING),
+                        body=_t(locale, T.FINISH_BODY))
+    elif visit.with_staff:
         # what the assistant said when it handed over (the emergency number after distress
         # words) stays on the screen above the staff member's messages
         said = screen_for(reply, cat) if reply is not None else None
@@ -325,8 +345,10 @@ def _render_visit(visit: Visit) -> Response:
     if screen.kind in KEYPAD_SCREENS:
         entry = visit.data.get("entry", "")
         shown = display(screen.kind, entry)
-        extra.update(entry=shown, keys=keys_for(screen.kind, entry), digits=DIGITS)
-        if shown:
+        extra.update(entry=shown, keyed=entry, keys=keys_for(screen.kind, entry), digits=DIGITS,
+                     complete=complete(screen.kind, entry),
+                     missing=_missing(locale, screen.kind, entry))
+        if entry:
             spell_extra.append(shown)
     if screen.kind == "date":
         picked = DateEntry.from_iso(visit.data.get("date"), today_in_hong_kong(_now()))
@@ -336,8 +358,22 @@ def _render_visit(visit: Visit) -> Response:
         extra.update(qr=_qr_svg(screen.reference, _t(locale, T.QR_LABEL)),
                      sent=visit.data.get("sent"),
                      sent_enough=visit.data.get("problem") == "sent_enough")
-    return _page("kiosk/screen.html", locale, screen=screen, timer="idle",
+    # "Please stay here": no time limit while the visitor waits for or talks with staff
+    timer = None if visit.with_staff and visit.status in WAITING else "idle"
+    return _page("kiosk/screen.html", locale, screen=screen, timer=timer,
                  spell_extra=spell_extra, **extra)
+
+
+def _missing(locale: str, kind: str, entry: str) -> str:
+    """What is still to key in, in words ("" when nothing is)."""
+    found = missing(kind, entry)
+    if found is None:
+        return ""
+    what, count = found
+    msgid = {"phone": T.MISSING_PHONE_ONE if count == 1 else T.MISSING_PHONE,
+             "hkid_letter": T.MISSING_HKID_LETTER, "hkid_digits": T.MISSING_HKID_DIGITS,
+             "hkid_check": T.MISSING_HKID_CHECK, "reference": T.MISSING_REFERENCE}[what]
+    return _t(locale, msgid, count=count) if "{count}" in msgid else _t(locale, msgid)
 
 
 def _qr_svg(reference: str | None, label: str) -> str:

@@ -3,13 +3,20 @@
 The conversation's channel state (``Turn.keep_channel_data``) holds what the screen needs
 between the POST that changed it and the GET that shows it:
   ``screen``  the core's last reply, as ``screens.reply_to_data`` keeps it;
-  ``mode``    a kiosk-only screen over it: "describe" (free text for routing) or "send_phone";
+  ``mode``    a kiosk-only screen over it: "describe" (free text for routing), "send_phone",
+              or "finish" (are you sure you want to clear the screen?);
   ``entry``   the keypad entry so far, ``date`` the date being picked;
   ``touched`` when the citizen last touched the screen (seconds since the epoch);
   ``staff_after`` the transcript line after which the staff screen shows messages;
   ``sent``    the number the summary was sent to; ``wiped`` once the session has ended.
 Every change is one store turn, so it is serialised with staff actions on the same
 conversation. The wipe keeps nothing of it but ``wiped``.
+
+Every turn is given the modality "screen": the core words it for a screen one touches. A
+keypad entry or a picked date is given to the core as ``Choose(value)``, the answer to the
+question on the screen: never as keys, so a 0 keyed as an age is the number 0, not the
+person key ``0`` (a person is the staff button). A reference number is keyed after "KF" and
+given as text ("KF0000422").
 
 Nothing here logs: numbers, entries and what people wrote go to the store only.
 """
@@ -21,7 +28,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
-from assistant import Assistant, Digits, Reply, Start, Text
+from assistant import Assistant, Choose, Digits, Reply, Start, Text
 from assistant.outbox import enqueue
 from assistant.services import HONG_KONG
 from assistant.store import Line, Turn, channel_state, conversations
@@ -30,18 +37,23 @@ from assistant.understanding import parse_hk_phone, phone_kind
 from ..sms.pages import LAST_PAGE, paginate
 from . import texts as T
 from .entry import DateEntry, entry_text, press, shift_date
-from .screens import reply_from_data, reply_to_data
+from .screens import entry_kind, reply_from_data, reply_to_data
 from .session import CHANNEL, KioskConfig, address_for
 from .touches import core_input
 
 __all__ = ["Visit", "deliverer", "read_visit", "send_summary", "start_visit", "touch", "wipe"]
 
 #: the kinds of entry a screen can be typing into (``send_phone`` types a phone number)
-KEYPAD_SCREENS = ("number", "phone", "hkid")
+KEYPAD_SCREENS = ("number", "phone", "hkid", "reference")
+#: how the kiosk shows words: the core's "screen" variants
+MODALITY = "screen"
 #: summaries one session may send by SMS: a kiosk must not become a way to text strangers
 MAX_SENDS = 2
 #: a kiosk's line in the transcript when its session ends, for staff (never the citizen's words)
 SESSION_ENDED = "(the kiosk session ended: the screen was cleared)"
+#: the same, when the visitor leaves while waiting for or talking with staff
+LEFT_WHILE_WAITING = ("(the visitor left the kiosk: the screen was cleared while waiting for "
+                      "staff)")
 
 
 @dataclass
@@ -91,10 +103,28 @@ def read_visit(assistant: Assistant, config: KioskConfig, kiosk_id: str, token: 
     data = row.data or {}
     if data.get("wiped") or "touched" not in data:
         return None
-    if _now_seconds(now) - float(data["touched"]) > config.expiry_seconds:
+    idle = _now_seconds(now) - float(data["touched"])
+    if (row.state.get("status") or "bot") in WAITING:
+        # "Please stay here": a visitor waiting for staff is never timed out. The time starts
+        # again from now, so that when staff finish the screen has its whole idle time.
+        if idle > config.idle_seconds:
+            _keep_alive(assistant, address, now)
+    elif idle > config.expiry_seconds:
         wipe(assistant, address)
         return None
     return Visit(kiosk_id, address, row.id, row.state, data)
+
+
+#: statuses in which the screen says "please stay here" and nothing times out
+WAITING = ("waiting", "with_staff")
+
+
+def _keep_alive(assistant: Assistant, address: str, now: datetime) -> None:
+    with assistant.store.turn(CHANNEL, address) as t:
+        data = t.channel_data()
+        if not data.get("wiped"):
+            data["touched"] = _now_seconds(now)
+            t.keep_channel_data(data)
 
 
 def start_visit(assistant: Assistant, kiosk_id: str, token: str, locale: str, do: str,
@@ -103,7 +133,7 @@ def start_visit(assistant: Assistant, kiosk_id: str, token: str, locale: str, do
     touched (a procedure, "not sure", a person) as a touch of its own."""
     address = address_for(kiosk_id, token)
     with assistant.store.turn(CHANNEL, address) as t:
-        reply = assistant.advance_in(t, Start(), locale)
+        reply = assistant.advance_in(t, Start(), locale, MODALITY)
         data = {"kiosk": kiosk_id}
         _show(t, data, reply)
         data["touched"] = _now_seconds(now)
@@ -115,18 +145,19 @@ def start_visit(assistant: Assistant, kiosk_id: str, token: str, locale: str, do
 
 
 def touch(assistant: Assistant, visit: Visit, do: str, form, today: date,
-          now: datetime) -> None:
-    """One touch on a screen of a live session."""
+          now: datetime) -> bool:
+    """One touch on a screen of a live session. True when the conversation is over (the
+    visitor said that was all): the views then end the session."""
     cat = assistant.catalogue
     with assistant.store.turn(CHANNEL, visit.address) as t:
         data = t.channel_data()
         if data.get("wiped"):
-            return
+            return False
         locale = (t.state or {}).get("locale") or "en"
         mode = data.get("mode")
         reply = reply_from_data(data["screen"]) if data.get("screen") else None
         screen_kind = "phone" if mode == "send_phone" else (
-            reply.expect.kind if reply is not None else "none")
+            entry_kind(reply, cat) if reply is not None else "none")
         inp = None
         if do in ("back",) and mode:
             data.pop("mode", None)            # leave the kiosk's own screen, nothing else
@@ -143,17 +174,23 @@ def touch(assistant: Assistant, visit: Visit, do: str, form, today: date,
             if mode == "send_phone":
                 send_summary(t, data, cat, locale)
             elif screen_kind == "date":
-                inp = Text(DateEntry.from_iso(data.get("date"), today).iso())
+                inp = Choose(DateEntry.from_iso(data.get("date"), today).iso())
             elif screen_kind in KEYPAD_SCREENS:
+                # an incomplete entry is kept as it is: the screen says what is missing
                 text = entry_text(screen_kind, data.get("entry", ""))
-                inp = Text(text) if text else None
+                if text and screen_kind == "reference":
+                    inp = Text(text)        # a text question: the core reads it as written
+                elif text:
+                    inp = Choose(text)
         elif do == "text":
             written = " ".join(str(form.get("text", ""))[:1000].split())
             if written:
                 inp = Text(written)
         elif do == "describe":
             data["mode"] = "describe"
-        elif do == "send_phone" and reply is not None and reply.reference:
+        elif do == "finish":
+            data["mode"] = "finish"           # are you sure? (the wipe is POST /end)
+        elif do == "send_phone" and reply is not None and reply.ended:
             if data.get("sends", 0) >= MAX_SENDS:
                 data["problem"] = "sent_enough"
             else:
@@ -163,13 +200,17 @@ def touch(assistant: Assistant, visit: Visit, do: str, form, today: date,
             pass                                # a touch, nothing more
         else:
             inp = core_input(do, cat, locale)
+        closed = False
         if inp is not None:
             before = _last_seq(t)
-            answer = assistant.advance_in(t, inp)
+            answer = assistant.advance_in(t, inp, modality=MODALITY)
             data.pop("mode", None)
-            _show(t, data, answer, before=before)
+            # switching language keeps a half-typed entry: the same question, other words
+            _show(t, data, answer, before=before, keep_entry=do == "language")
+            closed = answer.closed
         data["touched"] = _now_seconds(now)
         t.keep_channel_data(data)
+    return closed
 
 
 def _last_seq(t: Turn) -> int:
@@ -177,9 +218,11 @@ def _last_seq(t: Turn) -> int:
                             .where(conversations.c.id == t.conversation_id)) or 0
 
 
-def _show(t: Turn, data: dict, reply: Reply, before: int | None = None) -> None:
-    """Keep ``reply`` as the screen; clear what belonged to the screen before it. A reply to a
-    person who has the conversation is silent: the staff screen stays as it is."""
+def _show(t: Turn, data: dict, reply: Reply, before: int | None = None,
+          keep_entry: bool = False) -> None:
+    """Keep ``reply`` as the screen; clear what belonged to the screen before it (the entry
+    too, unless ``keep_entry`` and the screen asks the same question). A reply to a person who
+    has the conversation is silent: the staff screen stays as it is."""
     if reply.silent:
         return
     status = (t.state or {}).get("status")
@@ -190,7 +233,11 @@ def _show(t: Turn, data: dict, reply: Reply, before: int | None = None) -> None:
             data["staff_after"] = (before if before is not None else _last_seq(t)) + 2
     else:
         data.pop("staff_after", None)
-    for key in ("entry", "date", "problem", "sent"):
+    old = data.get("screen") or {}
+    same = (old.get("procedure"), old.get("step"), old.get("expect")) == (
+        reply.procedure, reply.step, reply.expect.kind)
+    for key in ("problem", "sent") if keep_entry and same else ("entry", "date", "problem",
+                                                                   "sent"):
         data.pop(key, None)
     data["screen"] = reply_to_data(reply)
 
@@ -204,8 +251,7 @@ def send_summary(t: Turn, data: dict, cat, locale: str) -> bool:
         data["problem"] = "not_mobile"
         return False
     reply = reply_from_data(data["screen"])
-    parts = [p for p in reply.parts if p and p != reply.prompt]
-    groups = [cat.gettext(locale, T.SMS_HEADING), *parts]
+    groups = [cat.gettext(locale, T.SMS_HEADING), *summary_paragraphs(reply, cat, locale)]
     last = cat.gettext(locale, LAST_PAGE)
     for page in paginate(groups, lambda page, pages: last.format(page=page, pages=pages)):
         enqueue(t.session, "sms", f"+852{digits}", page, "kiosk_summary", t.now,
@@ -226,10 +272,35 @@ def wipe(assistant: Assistant, address: str) -> None:
             if t.state is None:
                 t.keep_channel_data({"wiped": True})
             return
-        if (t.state.get("status") or "bot") == "bot":
-            assistant.advance_in(t, Digits(assistant.catalogue.keys["stop"]))
-        t.add_line("system", SESSION_ENDED)
+        status = t.state.get("status") or "bot"
+        if status == "bot":
+            assistant.advance_in(t, Digits(assistant.catalogue.keys["stop"]),
+                                 modality=MODALITY)
+        if status in WAITING:
+            # staff see in the console that nobody is at the kiosk any more
+            t.add_line("system", LEFT_WHILE_WAITING)
+            t.add_event("kiosk_left", {"status": status})
+        else:
+            t.add_line("system", SESSION_ENDED)
         t.keep_channel_data({"wiped": True})
+
+
+def summary_paragraphs(reply: Reply, cat, locale: str) -> list[str]:
+    """What the end screen says, as paragraphs for a text message, in the end screen's order:
+    the reference first, what to do next (bring, when, where, hours, fee), the end's words,
+    then the answers. Nothing is taken apart: each paragraph is a field of the reply."""
+    before = [p for p in reply.before if p]
+    given = [p for p in before if reply.reference and reply.reference in p][:1]
+    out = list(given)
+    steps = reply.next_steps
+    if steps:
+        out.append("\n".join([steps.heading, *(text for _, text in steps.lines())]))
+    out += [p for p in before if p not in given]
+    if reply.summary and reply.summary.items:
+        line = cat.text("summary_line", locale, MODALITY)
+        out.append("\n".join([reply.summary.heading, *(
+            line.format(label=i.label, value=i.value) for i in reply.summary.items)]))
+    return out
 
 
 def staff_lines(assistant: Assistant, visit: Visit, after: int = 0) -> list[Line]:

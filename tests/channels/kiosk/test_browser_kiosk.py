@@ -1,7 +1,11 @@
 """The kiosk in a real Chromium, by touch alone: every procedure in both languages from the
-welcome screen to its reference, with axe-core (WCAG A/AA/AAA, enhanced contrast), the size of
-and space between every target, and screenshots on every screen; the layout at 200% zoom; the
-idle warning, more time, the wipe and back navigation; live staff messages; no JavaScript.
+welcome screen to its end (a change of answer at the review and back; the reference only where
+something was booked or reported; what to do next), with axe-core (WCAG A/AA/AAA, enhanced
+contrast), the size of and space between every target, no words a screen must not say, and
+screenshots on every screen; the layout at 200% zoom; the idle warning, more time, the wipe and
+back navigation; live staff messages; no JavaScript; and the kiosk by keys alone at 1080 x 1920
+(incomplete entries, a language switch mid-entry, Finish asks first, other days and times, no
+time-out while waiting for staff).
 
 Free text (a text question, "Not sure?") is typed with ``fill``: at a kiosk that is the
 system's on-screen keyboard or handwriting pad. Everything else is a tap on a button.
@@ -20,6 +24,14 @@ from .conftest import make_app
 BIG = 88            # px: every button and link, both ways (the README says why)
 GAP = 24            # px between targets
 TEXT = 32           # px: no text on a screen is smaller (the README justifies the size)
+PORTRAIT = {"width": 1080, "height": 1920}
+#: words no kiosk screen may say: speak or reply (the wording lint's screen rule), or "choose 0"
+#: (a person is the staff button, and 0 on the keypad is a number)
+NOT_ON_A_SCREEN = re.compile(r"\b(say|saying|reply)\b|講「|講『|請講|回覆|"
+                             r"\b(press|choose|key in) 0\b|[揀按]\s*0(?!\d)", re.I)
+#: procedures that book or report something: only they end with a reference
+BOOKED = {"book_appointment", "hkid_replacement", "report_problem"}
+ECHO = {"有冇": ["有", "冇"], "想唔想": ["想", "唔想"], "可唔可以": ["可以", "唔可以"]}
 
 
 @pytest.fixture
@@ -84,43 +96,81 @@ def _tap(page, selector: str) -> None:
         page.click(selector)
 
 
-def _walk(page, screenshot, tag: str, check: bool = True) -> str:
-    """Touch through the procedure on screen to its end; returns the reference number."""
-    for n in range(40):
+def _key(page, keys: str) -> None:
+    for key in keys:
+        _tap(page, f"button[value='key:{key}']")
+
+
+def _walk(page, screenshot, tag: str, check: bool = True, change: bool = True) -> str | None:
+    """Touch through the procedure on screen to its end screen; returns the reference number
+    shown there, or None. At the review, the first answer is changed once (the same answer
+    given again), which must come back to the review."""
+    changed = False
+    for n in range(50):
         _check(page, screenshot, f"{tag}-{n:02d}", axe=check)
-        if page.locator(".reference-number").count():
-            return page.locator(".reference-number").inner_text()
+        said = page.inner_text("body")
+        assert not NOT_ON_A_SCREEN.search(said), f"{tag}-{n:02d}: {NOT_ON_A_SCREEN.search(said)}"
+        if page.locator("main h2.ask").count() and not page.locator(
+                "button[value^='choose:change:']").count():      # the end: "anything else?"
+            reference = page.locator(".reference-number")
+            return reference.inner_text() if reference.count() else None
         buttons = page.eval_on_selector_all(
             "main form.screen button[name=do]", "bs => bs.map(b => [b.value, b.disabled])")
         values = [v for v, _ in buttons]
-        if "key:A" in values:                        # identity card: letters, then digits
-            for key in "A1234563":
-                _tap(page, f"button[value='key:{key}']")
-            _tap(page, "button[value=done]")
-        elif "key:1" in values:
-            heading = page.locator("h1").inner_text()
-            number = "91234567" if re.search(r"phone|電話", heading) else "70"
-            for key in number:
-                _tap(page, f"button[value='key:{key}']")
-            _tap(page, "button[value=done]")
-        elif "date:day+1" in values:
-            _tap(page, "button[value='date:day+1']")
-            _tap(page, "button[value=done]")
-        elif "text" in values:
-            page.fill("textarea", "巴士站附近" if tag.startswith("zh") else "Near the bus stop")
-            _tap(page, "button[value=text]")
-        else:
-            choices = [v for v in values if v.startswith("choose:")]
-            assert choices, f"no way on from {page.url}: {values}"
-            pick = choices[0]
-            heading = page.locator("h1").inner_text()
-            confirming = page.locator(".box, .caption").count() and re.search(
-                r"Check your answer|請檢查|Is that OK|可唔可以|係咪", page.inner_text("main"))
-            if choices == ["choose:yes", "choose:no"] and not confirming and \
-                    heading not in ("Check your answer", "請檢查你嘅答案"):
+        heading = page.locator("h1").inner_text()
+        if any(v.startswith("choose:change:") for v in values):     # the review
+            assert page.locator(".answer").count() == len(
+                [v for v in values if v.startswith("choose:change:")])
+            if change and not changed:
+                changed = True
+                _tap(page, f"button[value='{next(v for v in values if v.startswith('choose:change:'))}']")
+                review = _answer_until_review(page, tag)
+                assert review, f"{tag}: a changed answer did not come back to the review"
+            else:
+                _tap(page, "button[value='choose:ok']")
+            continue
+        _answer(page, tag, values, heading)
+    raise AssertionError(f"{tag}: no end after 50 screens")
+
+
+def _answer_until_review(page, tag: str) -> bool:
+    for _ in range(6):
+        values = page.eval_on_selector_all("main form.screen button[name=do]",
+                                           "bs => bs.map(b => b.value)")
+        if any(v.startswith("choose:change:") for v in values):
+            return True
+        _answer(page, tag, values, page.locator("h1").inner_text())
+    return False
+
+
+def _answer(page, tag: str, values: list[str], heading: str) -> None:
+    if "key:A" in values:                        # identity card: letters, then digits
+        _key(page, "A1234563")
+        _tap(page, "button[value=done]")
+    elif "key:1" in values:
+        number = "91234567" if re.search(r"phone|電話", heading) else "70"
+        _key(page, number)
+        _tap(page, "button[value=done]")
+    elif "date:day+1" in values:
+        _tap(page, "button[value='date:day+1']")
+        _tap(page, "button[value=done]")
+    elif "text" in values:
+        page.fill("textarea", "巴士站附近" if tag.startswith("zh") else "Near the bus stop")
+        _tap(page, "button[value=text]")
+    else:
+        choices = [v for v in values if v.startswith("choose:") and v != "choose:more_times"]
+        assert choices, f"no way on from {page.url}: {values}"
+        pick = choices[0]
+        if choices == ["choose:yes", "choose:no"]:
+            labels = [page.locator(f"main button[value='choose:{v}']").inner_text().strip(
+                "✓✗ \n") for v in ("yes", "no")]
+            for asked, echo in ECHO.items():
+                if asked in heading:
+                    assert labels == echo, f"{heading}: {labels}"
+            if heading not in ("Check your answer", "請檢查你嘅答案") and not re.search(
+                    r"Is that OK|可唔可以|係咪", page.inner_text("main")):
                 pick = "choose:no"      # "would you like a member of staff ...": no thanks
-            _tap(page, f"button[value='{pick}']")
-    raise AssertionError(f"{tag}: no reference after 40 screens")
+        _tap(page, f"button[value='{pick}']")
 
 
 @pytest.mark.slow
@@ -141,15 +191,26 @@ def test_every_procedure_by_touch_to_its_reference(kiosk_app, live_server, page,
             "zh-Hant-HK" if locale == "zh-HK" else "en")
         _tap(page, f"button[value='choose:{pid}']")
         reference = _walk(page, screenshot, f"{locale}-{pid}")
-        assert re.fullmatch(r"KF\d{7}", reference)
+        main = page.inner_text("main")
+        if pid in BOOKED:
+            assert re.fullmatch(r"KF\d{7}", reference)
+            if page.locator(".next-steps").count():
+                steps = page.inner_text(".next-steps")
+                assert main.index(reference) < main.index(steps), "the reference comes first"
+        else:
+            assert reference is None and not re.search(r"KF\d{7}", main)
         if i == 0:
             _tap(page, "button[value=send_phone]")
             _check(page, screenshot, f"{locale}-send-phone")
-            for key in "61234567":
-                _tap(page, f"button[value='key:{key}']")
+            _key(page, "61234567")
             _tap(page, "button[value=done]")
             assert "6123 4567" in page.inner_text("main")
-        _tap(page, "form.finish button")
+        if i % 2:
+            _tap(page, "button[value='choose:no']")         # "No, that's all": goodbye
+            assert page.locator(".box.done").count() == 1
+        else:
+            _tap(page, "form.finish button")                # Finish, then yes, clear it
+            _tap(page, "form.finish button")
         assert page.locator("form[action$='/start']").count() == 1      # welcome again
 
 
@@ -211,14 +272,20 @@ def test_idle_warning_more_time_then_the_wipe_and_no_way_back(kiosk_app, live_se
 def test_finish_then_back_shows_welcome_not_the_summary(kiosk_app, live_server, page):
     base = live_server(kiosk_app) + "/kiosk/demo/"
     page.goto(base + "?lang=en")
-    _tap(page, "button[value='choose:senior_citizen_card']")
-    reference = _walk(page, None, "finish", check=False)
+    _tap(page, "button[value='choose:hkid_replacement']")
+    reference = _walk(page, None, "finish", check=False, change=False)
     # printed, the summary is a receipt: 80 mm paper, only what a person keeps
     page.emulate_media(media="print")
     assert page.evaluate("document.body.getBoundingClientRect().width") <= 80 / 25.4 * 96
     assert page.locator(".reference-number").is_visible() and page.locator(".qr svg").is_visible()
-    assert page.locator(".actions").is_hidden() and page.locator("form.finish").is_hidden()
+    assert page.locator(".next-steps").is_visible() and page.locator(".answers").is_visible()
+    assert page.locator(".actions").first.is_hidden() and page.locator("form.finish").is_hidden()
+    assert page.locator("h2.ask").is_hidden()
+    printed = page.inner_text("main")
+    assert printed.index(reference) < printed.index("Bring: ") < printed.index("Where: ") \
+        < printed.index("Fee: $370")
     page.emulate_media(media="screen")
+    _tap(page, "form.finish button")
     _tap(page, "form.finish button")
     page.go_back()
     assert reference not in page.content()
@@ -303,3 +370,124 @@ def test_without_javascript_the_idle_screen_comes_by_meta_refresh(tmp_path, monk
     finally:
         context.close()
         app.extensions["kaifong"].store.close()
+
+
+# -- issue 11: the kiosk by keys alone, at the kiosk's own size (1080 x 1920, portrait) ----------
+
+@pytest.fixture
+def portrait(kiosk_app, live_server, browser):
+    """A page at 1080 x 1920 CSS px, as a portrait kiosk screen shows it."""
+    context = browser.new_context(viewport=PORTRAIT, locale="en-GB", timezone_id="Asia/Hong_Kong")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.base = live_server(kiosk_app) + "/kiosk/demo/"
+    yield page
+    context.close()
+
+
+def _in_view(page, selector: str) -> bool:
+    return page.evaluate("""s => { const r = document.querySelector(s).getBoundingClientRect();
+        return r.top >= 0 && r.bottom <= window.innerHeight; }""", selector)
+
+
+@pytest.mark.parametrize("locale", ["en", "zh-HK"])
+def test_not_sure_and_staff_are_on_the_welcome_screen_without_scrolling(portrait, screenshot,
+                                                                         locale):
+    portrait.goto(portrait.base + f"?lang={locale}")
+    _check(portrait, screenshot, f"portrait-{locale}-welcome")
+    assert _in_view(portrait, "form[action$='/start'] button[value=describe]")
+    assert _in_view(portrait, "form[action$='/start'] button[value=person]")
+
+
+@pytest.mark.parametrize("locale", ["en", "zh-HK"])
+def test_the_review_and_the_end_at_1080_by_1920(portrait, screenshot, locale):
+    """A booking walked to its review (screenshot), one answer changed there, then the end
+    (screenshot): the reference, what to do next, the answers, "anything else?"."""
+    page = portrait
+    page.goto(page.base + f"?lang={locale}")
+    _tap(page, "button[value='choose:hkid_replacement']")
+    for _ in range(30):
+        if page.locator("button[value^='choose:change:']").count():
+            break
+        values = page.eval_on_selector_all("main form.screen button[name=do]",
+                                           "bs => bs.map(b => b.value)")
+        _answer(page, locale, values, page.locator("h1").inner_text())
+    _check(page, screenshot, f"portrait-{locale}-review")
+    assert page.locator(".answer").count() == 5
+    _tap(page, "button[value='choose:change:phone']")
+    _key(page, "51234567")
+    _tap(page, "button[value=done]")
+    _tap(page, "button[value='choose:yes']")              # the number read back
+    assert page.locator("button[value^='choose:change:']").count() == 5      # the review again
+    assert "5123 4567" in page.inner_text("main")
+    _tap(page, "button[value='choose:ok']")
+    _check(page, screenshot, f"portrait-{locale}-end")
+    main = page.inner_text("main")
+    reference = page.locator(".reference-number").inner_text()
+    bring, where, fee = (("Bring: ", "Where: ", "Fee: $370") if locale == "en"
+                         else ("帶：", "地點：", "費用：$370"))
+    assert main.index(reference) < main.index(bring) < main.index(where) < main.index(fee)
+    assert "5123 4567" in main
+    page.emulate_media(media="print")
+    screenshot(page, f"print-{locale}-receipt")
+    page.emulate_media(media="screen")
+
+
+def test_keys_alone_an_entry_kept_through_a_language_switch_and_what_is_missing(portrait,
+                                                                                screenshot):
+    page = portrait
+    page.goto(page.base + "?lang=en")
+    _tap(page, "button[value='choose:hkid_replacement']")
+    _tap(page, "button[value='choose:next']")
+    _tap(page, "button[value='choose:lost']")
+    _tap(page, "button[value='choose:next']")
+    _tap(page, "button[value='choose:yes']")
+    _key(page, "A12345")
+    assert page.locator("button[value=done]").is_disabled()
+    assert "1 more of the 6 numbers" in page.inner_text(".entry")
+    _tap(page, "button[value=language]")
+    assert "A12345" in page.inner_text(".entry")                   # kept, now in Chinese
+    assert "仲要按" in page.inner_text(".entry")
+    _check(page, screenshot, "portrait-zh-HK-hkid-incomplete")
+    _key(page, "6")
+    assert "括號" in page.inner_text(".entry")                       # the number in brackets
+    assert page.locator("button[value=done]").is_disabled()
+    _key(page, "3")
+    assert page.locator("button[value=done]").is_enabled()
+    _tap(page, "button[value=done]")
+    assert "A123456(3)" in page.inner_text("main")
+    # Finish asks first; "No, go back" is where we were
+    _tap(page, "form.finish button")
+    _check(page, screenshot, "portrait-zh-HK-finish")
+    _tap(page, "button[value=back]")
+    assert "A123456(3)" in page.inner_text("main")
+
+
+def test_other_days_and_times_by_touch(portrait, screenshot):
+    page = portrait
+    page.goto(page.base + "?lang=zh-HK")
+    _tap(page, "button[value='choose:book_appointment']")
+    _tap(page, "button[value='choose:book']")
+    _tap(page, "button[value='choose:sham_shui_po']")
+    _tap(page, "button[value='choose:form']")
+    _tap(page, "button[value='choose:yes']")
+    _key(page, "91234567")
+    _tap(page, "button[value=done]")
+    _tap(page, "button[value='choose:yes']")
+    first = page.eval_on_selector_all("main button[value^='choose:']", "bs => bs.map(b => b.value)")
+    _check(page, screenshot, "portrait-zh-HK-times")
+    _tap(page, "button[value='choose:more_times']")
+    later = page.eval_on_selector_all("main button[value^='choose:']", "bs => bs.map(b => b.value)")
+    assert len(later) == len(first) == 5 and set(first) & set(later) == {"choose:more_times"}
+
+
+def test_waiting_for_staff_is_never_timed_out(portrait, screenshot, kiosk_app):
+    page = portrait
+    page.clock.install()
+    page.goto(page.base + "?lang=zh-HK")
+    _tap(page, "form[action$='/start'] button[value=person]")
+    assert "請留喺度" in page.inner_text("main")
+    page.clock.run_for(15 * 60_000)                     # a quarter of an hour, no touch
+    assert page.url == page.base
+    assert page.locator("#messages").count() == 1
+    _check(page, screenshot, "portrait-zh-HK-staff-waiting")

@@ -59,9 +59,13 @@ def test_every_prompt_of_every_procedure_is_a_static_clip_in_both_languages(spee
         for step in proc.steps.values():
             if step.ask and "{" not in step.ask:
                 for locale in catalogue.locales:
-                    said = speech.say(catalogue.gettext(locale, step.ask), locale)
+                    said = speech.say(catalogue.gettext(locale, step.ask, "screen"), locale)
                     assert {c.text for c in said} <= by_locale[locale], (locale, step.ask)
     assert "Read this screen aloud" in by_locale["en"]
+    # the screen's own variant of a shared prompt, as the kiosk shows it (issue 11)
+    offer = catalogue.text("miss_offer_person", "en", "screen")
+    assert {c.text for c in speech.say(offer, "en")} <= by_locale["en"]
+    assert "press the staff button" in offer
     assert {"A", "K", "F", "0", "9"} <= by_locale["zh-HK"]          # what spelled values use
     assert "讀出呢個畫面" in by_locale["zh-HK"]
     # facts are filled in as the engine fills them

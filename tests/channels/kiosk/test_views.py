@@ -111,15 +111,27 @@ def _to_reference(kiosk: Kiosk) -> object:
     assert page.heading == "Which time suits you?"
     page = kiosk.touch(page.choices[0][0])
     assert page.heading == "Check your answer"
-    return kiosk.tap("Yes")
+    page = kiosk.tap("Yes")
+    assert page.heading == "Please check your answers"           # the review of every answer
+    assert "Is everything right?" in page.text
+    return kiosk.tap("All correct")
 
 
 def test_a_procedure_by_touch_from_welcome_to_its_reference(kiosk, app):
     page = _to_reference(kiosk)
     assert page.heading == "You have finished"
     assert re.search(r"KF\d{7}", page.text)
-    assert "Your appointment is booked" in page.text              # what to bring, where to go
-    assert "Identity card number: A123***(*)" in page.text        # masked, as the core gives it
+    assert "Your appointment is booked" in page.text
+    # what to do next: bring, when, where (address and hours), the fee
+    for line in ("Bring: your reference number", "When: ", "Where: Sham Shui Po District "
+                 "Office, 2/F, Cheung Sha Wan Government Offices", "Open: Monday to Friday",
+                 "Fee: $370"):
+        assert line in page.text, line
+    assert page.text.index("Your reference number") < page.text.index("Bring: ") < \
+        page.text.index("Your answers")
+    assert "Identity card number A123***(*)" in page.text         # masked, as the core gives it
+    assert "Is there anything else I can help you with?" in page.text
+    assert [label for do, label in page.choices] == ["Yes, something else", "No, that's all"]
     assert '<svg role="img" aria-label="QR code of your reference number"' in page.html
     # the QR code is of the reference: the same modules as segno draws for it
     import segno
@@ -187,6 +199,9 @@ def test_send_this_to_my_phone_queues_the_summary_in_the_sms_outbox(kiosk, app):
     assert {r.kind for r in rows} == {"kiosk_summary"}
     body = "\n".join(r.body for r in rows)
     assert reference in body and "A123***(*)" in body and "A123456" not in body
+    # the reference first, then what to do next, with the office's address and hours
+    assert body.index(reference) < body.index("Bring: ") < body.index("Where: Sham Shui Po") \
+        < body.index("Open: ") < body.index("Fee: $370") < body.index("Your answers")
     assert all(r.conversation_id is not None for r in rows)
     # once more is fine; after that a kiosk is not a way to text strangers
     kiosk.touch("send_phone")
@@ -360,6 +375,13 @@ def mini_prompts(tmp_path_factory):
     shared["menu"] = [{"label": "Tests", "procedures": ["mini_all_kinds"]}]
     (root / "shared.yaml").write_text(yaml.safe_dump(shared, allow_unicode=True),
                                       encoding="utf-8")
+    # nothing is booked without a review of every answer (issue 11)
+    mini = root / "procedures" / "mini_all_kinds.yaml"
+    procedure = yaml.safe_load(mini.read_text(encoding="utf-8"))
+    if not any(step.get("kind") == "review" for step in procedure["steps"].values()):
+        procedure["steps"]["pick_time"]["next"] = "check"
+        procedure["steps"]["check"] = {"kind": "review", "next": "book"}
+        mini.write_text(yaml.safe_dump(procedure, allow_unicode=True), encoding="utf-8")
     return root
 
 
@@ -448,3 +470,209 @@ def test_the_same_on_postgresql(tmp_path, monkeypatch, clock, request):
         app.extensions["kaifong"].store.close()
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# -- issue 11: the kiosk by keys alone, the review, the end --------------------------------------
+
+def _to_age(kiosk: Kiosk, lang: str = "en"):
+    kiosk.start("choose:old_age_allowance", lang)
+    return kiosk.touch("choose:next")
+
+
+def test_the_zero_key_at_a_number_question_is_the_number_never_a_person(kiosk, app):
+    page = _to_age(kiosk)
+    assert page.heading.startswith("How old are you?")
+    for _ in range(3):                              # three answers out of range: misses
+        kiosk.keys("999")
+        page = kiosk.touch("done")
+    assert "Please try again" in page.text and "Please give a number from 0 to 120" in page.text
+    assert "staff button" in page.text              # the screen's words for a person
+    assert not re.search(r"\b(press|choose|reply) 0\b|揀0|按0", page.text)
+    kiosk.touch("clear")
+    kiosk.keys("0")
+    page = kiosk.touch("done")
+    assert page.heading != "A member of staff is coming to help you"
+    assert app.extensions["kaifong_desk"].queue() == []
+    state = app.extensions["kaifong"].store.state("kiosk", address_for("demo", kiosk.cookie().value))
+    assert state["slots"]["age"] == 0 and state["status"] == "bot"
+
+
+def test_an_incomplete_entry_is_kept_and_says_what_is_missing(kiosk):
+    kiosk.start("choose:hkid_replacement")
+    for words in ("Continue", "I lost it", "Continue", "Yes"):
+        kiosk.tap(words)
+    page = kiosk.keys("A12345")
+    assert "Still to key in: 1 more of the 6 numbers after the letter." in page.text
+    assert re.search(r'<button class="big primary" name="do" value="done" disabled>', page.html)
+    page = kiosk.keys("6")
+    assert "Still to key in: the number in brackets, at the end." in page.text
+    page = kiosk.touch("done")                       # Continue waits: nothing is sent
+    assert "A123456" in page.text and page.heading.startswith("What is your identity card")
+    page = kiosk.keys("3")
+    assert "Still to key in" not in page.text
+    assert 'value="done" disabled' not in page.html
+    assert kiosk.touch("done").heading == "Check your answer"
+    page = kiosk.tap("Yes")                          # the phone number: 8 digits
+    page = kiosk.keys("912345")
+    assert "Still to key in: 2 more digits. A phone number has 8 digits." in page.text
+    assert 'value="done" disabled' in page.html
+
+
+def test_switching_language_keeps_a_half_typed_entry(kiosk):
+    kiosk.start("choose:hkid_replacement")
+    for words in ("Continue", "I lost it", "Continue", "Yes"):
+        kiosk.tap(words)
+    kiosk.keys("A123")
+    page = kiosk.touch("language")
+    assert '<html lang="zh-Hant-HK">' in page.html and "A123" in page.text
+    assert "身份證" in page.heading
+    page = kiosk.touch("language")
+    assert "A123" in page.text and page.heading.startswith("What is your identity card number?")
+
+
+def test_a_reference_number_is_keyed_after_kf(kiosk, app):
+    booked = _to_reference(kiosk)
+    reference = re.search(r"KF(\d{7})", booked.text)
+    kiosk.touch("choose:yes")                        # something else: the menu
+    page = kiosk.touch("choose:book_appointment")
+    page = kiosk.tap("Change the time")
+    assert page.heading == "What is the reference number of your appointment?"
+    assert "KF" in page.text and "The letters KF are already there" in page.text
+    assert "key:A" not in [do for do, _ in page.buttons]       # digits only
+    page = kiosk.keys(reference.group(1)[:5])
+    assert "KF" + reference.group(1)[:5] in page.text
+    assert "Still to key in: 2 more of the 7 numbers after KF." in page.text
+    kiosk.keys(reference.group(1)[5:])
+    page = kiosk.touch("done")
+    # the phone number given at the booking is not asked again: the appointment is found
+    assert page.heading == "Which office would you like for the new time?"
+    state = app.extensions["kaifong"].store.state("kiosk", address_for("demo", kiosk.cookie().value))
+    assert state["slots"]["old_reference"] == reference.group(0)
+
+
+def test_the_review_changes_one_answer_and_comes_back(kiosk):
+    page = kiosk.start("choose:report_problem")
+    page = kiosk.touch("choose:no")                  # no danger now
+    page = kiosk.tap("Street light")
+    page = kiosk.touch("text", text="Near the bus stop")
+    page = kiosk.touch("text", text="The light is off")
+    page = kiosk.touch("choose:no")                  # no call back
+    assert page.heading == "Please check your answers"
+    rows = [label for do, label in page.buttons if do.startswith("choose:change:")]
+    assert rows == ["✎ Change: Dangerous now", "✎ Change: Problem", "✎ Change: Where",
+                    "✎ Change: What is wrong", "✎ Change: Call back"]
+    page = kiosk.touch("choose:change:location")
+    assert page.heading.startswith("Where is the problem?")
+    page = kiosk.touch("text", text="Outside the market")
+    assert page.heading == "Please check your answers"
+    assert "Outside the market" in page.text and "Near the bus stop" not in page.text
+    page = kiosk.tap("All correct")
+    assert page.heading == "You have finished" and re.search(r"KF\d{7}", page.text)
+
+
+def test_an_information_procedure_ends_without_a_reference(kiosk):
+    page = kiosk.start("choose:elderly_health_voucher")
+    for _ in range(10):
+        if page.heading in ("You have finished", "Here is what you need to know"):
+            break
+        page = kiosk.touch(page.choices[0][0])
+    assert page.heading == "Here is what you need to know"
+    assert not re.search(r"KF\d{7}", page.text) and "reference-number" not in page.html
+    assert "Bring: your identity card" in page.text
+    assert "send_phone" in [do for do, _ in page.buttons]
+
+
+def test_no_thats_all_ends_the_session_politely(kiosk, client, app):
+    page = kiosk.start("choose:elderly_health_voucher")
+    for _ in range(10):
+        if "No, that's all" in [label for _, label in page.buttons]:
+            break
+        page = kiosk.touch(page.choices[0][0])
+    token = kiosk.cookie().value
+    response = client.post("/kiosk/demo/touch", data={"do": "choose:no"})
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/kiosk/demo/?lang=en&bye=1"
+    assert response.headers["Clear-Site-Data"] == '"cache", "cookies", "storage"'
+    assert kiosk.cookie() is None
+    page = read(client.get(response.headers["Location"]).get_data(as_text=True))
+    assert "Thank you. Goodbye. Please remember to take your things." in page.text
+    assert page.heading == "Hello. What do you need help with today?"
+    store = app.extensions["kaifong"].store
+    assert store.state("kiosk", address_for("demo", token))["status"] == "closed"
+
+
+def test_finish_asks_first(kiosk, client):
+    kiosk.start("choose:hkid_replacement")
+    page = kiosk.touch("finish")
+    assert page.heading == "Finish and clear the screen?"
+    assert "Everything you entered on this screen will be deleted." in page.text
+    page = kiosk.tap("No, go back")
+    assert page.heading == "Replace an identity card"
+    kiosk.touch("finish")
+    assert 'action="/kiosk/demo/end"' in kiosk.screen().html
+    client.post("/kiosk/demo/end")
+    assert kiosk.screen().heading == "Hello. What do you need help with today?"
+
+
+def test_a_visitor_waiting_for_staff_is_not_timed_out_and_staff_see_when_they_leave(
+        kiosk, clock, client, app):
+    kiosk.start("choose:hkid_replacement")
+    page = kiosk.touch("person")
+    assert "Please stay here" in page.text
+    assert 'http-equiv="refresh"' not in page.html and 'data-timer=""' in page.html
+    clock.advance(seconds=600)                       # ten minutes without a touch
+    page = kiosk.screen()
+    assert page.heading == "A member of staff is coming to help you"
+    desk = app.extensions["kaifong_desk"]
+    [waiting] = desk.queue()
+    page = kiosk.touch("finish")
+    assert page.heading == "Finish and clear the screen?"
+    assert kiosk.tap("No, go back").heading == "A member of staff is coming to help you"
+    kiosk.touch("finish")
+    client.post("/kiosk/demo/end")                   # the visitor gives up and goes
+    lines = desk.store.transcript(waiting.id)
+    assert lines[-1].text == ("(the visitor left the kiosk: the screen was cleared while "
+                              "waiting for staff)")
+
+
+def test_staff_finishing_gives_the_screen_its_whole_idle_time(kiosk, clock, app):
+    kiosk.start("person")
+    clock.advance(seconds=600)
+    kiosk.screen()                                   # the page (or its poll) is still there
+    desk = app.extensions["kaifong_desk"]
+    [waiting] = desk.queue()
+    desk.claim(waiting.id, "mei")
+    desk.close(waiting.id, "mei", "resolved")
+    page = kiosk.screen()
+    assert "A member of staff has finished helping you" in page.text
+    assert 'data-timer="idle"' in page.html
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-HK"])
+def test_welcome_puts_not_sure_and_staff_before_the_procedures(client, lang):
+    page = read(client.get(f"/kiosk/demo/?lang={lang}").get_data(as_text=True))
+    order = [do for do, _ in page.buttons]
+    assert order[:2] == ["describe", "person"]
+    assert all(do.startswith("choose:") for do in order[2:])
+
+
+def test_appointment_times_offer_other_days_and_times(kiosk):
+    kiosk.start("choose:hkid_replacement")
+    for words in ("Continue", "I lost it", "Continue", "Yes"):
+        kiosk.tap(words)
+    kiosk.keys("A1234563")
+    kiosk.touch("done")
+    kiosk.tap("Yes")
+    kiosk.keys("91234567")
+    kiosk.touch("done")
+    kiosk.tap("Yes")
+    page = kiosk.tap("Sham Shui Po District Office")
+    assert page.heading == "Which time suits you?"
+    first = [label for do, label in page.choices if do != "choose:more_times"]
+    assert len(first) == 4
+    page = kiosk.tap("Other days and times")
+    assert page.heading == "Which time suits you?"
+    later = [label for do, label in page.choices if do != "choose:more_times"]
+    assert len(later) == 4 and not set(later) & set(first)
+    page = kiosk.touch(page.choices[0][0])
+    assert page.heading == "Check your answer" and later[0] in page.text
