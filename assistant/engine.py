@@ -60,6 +60,9 @@ PRIORITY_DISTRESS, PRIORITY_MISSES, PRIORITY_ASKED = 0, 1, 2
 LOW_CONFIDENCE = 0.5
 #: answers that are read back one character at a time
 SPELLED_TYPES = frozenset({"hkid", "phone"})
+#: at an appointment question, ``Choose(MORE_TIMES)`` asks for the times after those offered
+#: (a kiosk's "Other days and times" button): the search runs again from the last one shown
+MORE_TIMES = "more_times"
 
 _FILLERS = re.compile(r"^(please|pls|plz|ok|okay|唔該|請|麻煩)\s*|\s*(please|pls|plz|呀|啊|啦|喇|吖|唔該)$")
 _FULLWIDTH_KEYS = str.maketrans("０１２３４５６７８９＊＃　", "0123456789*# ")
@@ -672,6 +675,8 @@ class _Turn:
         self.enter(self.cat.procedures[pid].start)
 
     def on_question(self, step: Step, text: str, key: str | None, chosen: str | None) -> None:
+        if step.type == "appointment" and chosen == MORE_TIMES:
+            return self.more_times(step)
         value, problem = self.parse(step, text, key, chosen)
         if value is None:
             return self.miss(message=problem[0] if problem else None,
@@ -682,6 +687,21 @@ class _Turn:
             self.s["misses"] = 0
             return None
         return self.commit(step, value)
+
+    def more_times(self, step: Step) -> None:
+        """The times after the last one offered: the search that found them, run again with
+        ``after``. When there are none, the same times are offered again, tagged
+        "no_more_times"."""
+        shown = self._appointment_times(step)
+        finder = next((a for a in self.proc().steps.values()
+                       if a.kind == "action" and a.save == step.source), None)
+        if finder is None or not shown:
+            return self.miss()
+        self.s["pending"] = {"kind": "action", "step": finder.id, "more": True}
+        self.action = ActionRequest(finder.service,
+                                    {**self.args(finder.args), "after": shown[-1]["starts_at"]})
+        self.rendered = True
+        return None
 
     def parse(self, step: Step, text: str, key: str | None,
               chosen: str | None) -> tuple[Any, tuple[str, dict] | None]:
@@ -850,6 +870,9 @@ class _Turn:
                 return self.finish(step)
             self.say(self.cat.prompt("action_failed"))
             return self.escalate("service_failed", PRIORITY_ASKED)
+        if pending.get("more") and not result.ok:
+            self.tags.append("no_more_times")     # the times already offered, again
+            return None
         if result.ok:
             if step.save:
                 s["slots"][step.save] = result.data
@@ -1087,6 +1110,7 @@ class _Turn:
             self.prompt = self.t(self.cat.prompt("menu_group"))
         elif kind == "ended":
             self.prompt = self.t(self.cat.prompt("ended_next"))
+            self.tags.append("anything_else")
         elif s["procedure"] is None:
             self.prompt = self.t(self.cat.prompt("menu"))
         elif step is not None and step.kind == "question":
