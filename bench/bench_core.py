@@ -95,21 +95,21 @@ class Script:
 
 SCRIPTS = (
     Script("hkid_replacement_en", "en", ("lost my id card", "1", "1", "1", "yes", "A123456(3)",
-                                         "yes", PHONE, "yes", "{office}", "{time}", "yes"), 10, books=True),
+                                         "yes", PHONE, "yes", "{office}", "{time}", "yes", "1"), 10, books=True),
     Script("book_appointment_en", "en", ("book appointment", "1", "{office}", "help with a form",
-                                         "yes", PHONE, "yes", "{time}", "yes"), 8, books=True),
+                                         "yes", PHONE, "yes", "{time}", "yes", "1"), 8, books=True),
     Script("cancel_appointment_en", "en", ("cancel my appointment", "cancel", "{ref}", "yes",
                                            PHONE, "yes", "yes"), 4),
     Script("old_age_allowance_then_report_en", "en", (
         "fruit mony", "help", "1", "repeat", "80", "back", "80", "yes", "3", "1", "1", "1", "1",
         "1", "no", "start again", "report a problem", "no", "2", "building 3",
-        "loud music at night", "no"), 6, ends=2),
+        "loud music at night", "no", "1"), 6, ends=2),
     Script("old_age_allowance_zh", "zh-HK", ("生果金", "1", "75", "係", "3", "1", "1", "1", "1",
                                              "1", "唔係"), 6),
     Script("senior_citizen_card_en", "en", ("purple", "senior card", "1", "68", "2", "1", "1",
                                             "1", "1"), 8),
     Script("report_problem_en", "en", ("street light broken", "no", "1", "outside the wet market",
-                                       "off for a week", "yes", "yes", PHONE, "yes"), 8),
+                                       "off for a week", "yes", "yes", PHONE, "yes", "1"), 8),
     Script("health_voucher_zh", "zh-HK", ("醫療券", "2", "1", "1", "1", "1"), 8),
     Script("vaccination_en", "en", ("flu jab", "72", "flu", "1", "1", "1", "1", "1", "1", "no"), 6),
     Script("housing_status_zh", "zh-HK", ("查公屋申請", "1", "係", "1", "1", "唔係"), 6),
@@ -440,7 +440,7 @@ class Player:
                         if script.books and not reply.ended and reply.step in BOOKING_CHOICE:
                             # another conversation took the last place at that time: the
                             # citizen is offered the times still free and picks one
-                            conv["turns"] += ["{time}", "yes"]
+                            conv["turns"] += ["{time}", "yes", "1"]   # the time, its read-back, the review
                             self.stats["booking_retries"] += 1
                             continue
                         check_outcome(script, conv, reply, self.label)

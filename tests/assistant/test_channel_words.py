@@ -25,7 +25,7 @@ TO_REVIEW = ("test procedure", "1", "yes", "70", "red", "today", "yes", "A123456
 
 @pytest.mark.parametrize("modality, words", [
     ("text", "Type a few words, or reply with a number."),
-    ("voice", "Say it in a few words, or press a number."),
+    ("voice", "Say it, or press a number."),
     ("screen", "Choose one."),
 ])
 def test_each_modality_gets_its_own_words(mini_catalogue, modality, words):
@@ -46,12 +46,12 @@ def test_the_modality_is_kept_for_turns_no_channel_starts(mini_catalogue):
     flow = Flow(mini_catalogue, modality="voice")
     flow.modality = None
     flow.send(HandBack())
-    assert flow.last.question.endswith("Say it in a few words, or press a number.")
+    assert flow.last.question.endswith("Say it, or press a number.")
 
 
 def test_words_in_chinese_follow_the_modality(mini_catalogue):
     flow = Flow(mini_catalogue, locale="zh-HK", modality="voice")
-    assert flow.last.question == "你想我幫你做咩？講幾個字，或者撳一個號碼。"
+    assert flow.last.question == "你想我幫你做咩？講出嚟，或者撳號碼。"
 
 
 def test_a_wording_mapping_needs_known_variants():
