@@ -521,20 +521,20 @@ def _person_at_language(call: CallRequest) -> str | None:
     """At the language menu: 0, or 真人 / person said: the language to talk to them in."""
     if call.digits == "0":
         return "zh-HK"
-    if call.speech:
-        said = u.strip_punct(u.normalise(call.speech))
-        for locale, words in _PERSON_WORDS.items():
-            if any(w in said for w in words):
-                return locale
-    return None
+    return _locale_said(call, _PERSON_WORDS)
 
 
 def _language_of(call: CallRequest) -> str | None:
     if call.digits in ("1", "2"):
         return "zh-HK" if call.digits == "1" else "en"
+    return _locale_said(call, _LANGUAGE_WORDS)
+
+
+def _locale_said(call: CallRequest, words_by_locale: dict) -> str | None:
+    """The locale whose words the caller said at the language menu, if any."""
     if call.speech:
         said = u.strip_punct(u.normalise(call.speech))
-        for locale, words in _LANGUAGE_WORDS.items():
+        for locale, words in words_by_locale.items():
             if any(w in said for w in words):
                 return locale
     return None
