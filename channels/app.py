@@ -33,7 +33,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         DATABASE_URL=database_url(os.environ),
         PROMPTS_DIR=None,
         LOCALES_DIR=None,
-        SEED_SLOTS_DAYS=14,
+        # 0: workers do not seed appointment slots when they start (several at once would race
+        # for the same rows); `kaifong serve` and `kaifong seed-slots` seed them once. Tests
+        # and single-process tools may ask for N days here.
+        SEED_SLOTS_DAYS=0,
     )
     # every KAIFONG_X becomes config X, as the plain string it is (from_prefixed_env would
     # JSON-decode it: "false" -> False, "0800" -> an error); each reader parses and checks its own
