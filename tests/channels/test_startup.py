@@ -11,16 +11,18 @@ from assistant.services import appointment_slots
 from bench.bench_startup import fresh_start
 from channels import create_app
 from channels.cli import main
-from tests.assistant.conftest import postgres_admin  # noqa: F401  (PostgreSQL, when it answers)
+from tests.assistant import conftest as store_fixtures
+
+postgres_admin = store_fixtures.postgres_admin   # PostgreSQL, when it answers
 
 
 @pytest.mark.slow
 @pytest.mark.postgres
 @pytest.mark.parametrize("mode", ["workers_seed", "workers_seed", "deploy"])
-def test_three_gunicorn_workers_boot_on_a_fresh_postgresql_database(postgres_admin, mode):
+def test_three_gunicorn_workers_boot_on_a_fresh_postgresql_database(request, mode):
     # workers_seed: every worker seeds as it boots, all at once (the old race); deploy: the
     # documented way, `kaifong seed-slots` then workers that do not seed
-    result = fresh_start(postgres_admin, workers=3, mode=mode)
+    result = fresh_start(request.getfixturevalue("postgres_admin"), workers=3, mode=mode)
     assert result["up"], "\n".join(result["log"])
     assert result["slots"] > 0
 
