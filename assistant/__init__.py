@@ -14,6 +14,7 @@ from .errors import (
                      ServiceError,
                      StaffActionError,
                      StoreError,
+                     StoreUnavailable,
 )
 from .model import (
                      ActionRequest,
@@ -37,6 +38,6 @@ __all__ = [
     "ActionRequest", "ActionResult", "Assistant", "AssistantError", "Catalogue", "CatalogueError",
     "Choose", "ClaimRefused", "Desk", "Digits", "Expect", "HandBack", "Input", "NoInput", "Option",
     "Procedure", "Reply", "RouteResult", "ServiceError", "StaffActionError", "Start", "Step",
-    "Store", "StoreError", "Text", "advance", "load_catalogue", "mask_personal", "new_state",
+    "Store", "StoreError", "StoreUnavailable", "Text", "advance", "load_catalogue", "mask_personal", "new_state",
     "router_for", "seed_appointment_slots",
 ]

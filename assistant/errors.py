@@ -4,6 +4,7 @@
      ├── CatalogueError (ValueError)        a procedure file or shared prompt is wrong
      ├── ConditionError (CatalogueError)    a branch condition cannot be parsed
      ├── StoreError (RuntimeError)          the database could not load or commit a turn
+     │    └── StoreUnavailable              the database did not answer in time, or refused
      ├── ServiceError (RuntimeError)        a service called by an action step failed unexpectedly
      └── StaffActionError (ValueError)      a member of staff asked for what cannot be done now
           └── ClaimRefused                  someone else has the conversation, or no one waits
@@ -35,6 +36,10 @@ class StoreError(AssistantError, RuntimeError):
     """The store could not load or commit a conversation."""
 
 
+class StoreUnavailable(StoreError):
+    """The database could not be reached, or did not answer within the time allowed."""
+
+
 class ServiceError(AssistantError, RuntimeError):
     """A registered service failed in a way it did not report as a result."""
 
@@ -49,4 +54,4 @@ class ClaimRefused(StaffActionError):
 
 
 __all__ = ["AssistantError", "CatalogueError", "ClaimRefused", "ConditionError", "ServiceError",
-           "StaffActionError", "StoreError"]
+           "StaffActionError", "StoreError", "StoreUnavailable"]
