@@ -115,10 +115,12 @@ def _start(url: str, tmp: Path, workers: int, mode: str, threads: int) -> dict:
     finally:
         engine.dispose()
     log_lines = log_path.read_text(errors="replace").splitlines()
-    failed = [line for line in log_lines if "Traceback" in line or "failed to boot" in line
-              or "Exception in worker" in line]
+    failed = [i for i, line in enumerate(log_lines) if "Traceback" in line
+              or "failed to boot" in line or "Exception in worker" in line]
+    # the first error with its context (a worker's own traceback comes before the master's)
+    first = failed[0] if failed else max(0, len(log_lines) - 15)
     return {"up": up and not failed, "seconds": seconds, "slots": slots,
-            "log": [] if up and not failed else log_lines[-15:]}
+            "log": [] if up and not failed else log_lines[max(0, first - 3):first + 40]}
 
 
 def _healthy(port: int) -> bool:
