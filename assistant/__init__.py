@@ -11,6 +11,7 @@ from .errors import (
                      AssistantError,
                      CatalogueError,
                      ClaimRefused,
+                     ReplayConflict,
                      ServiceError,
                      StaffActionError,
                      StoreError,
@@ -37,7 +38,7 @@ from .store import Store
 __all__ = [
     "ActionRequest", "ActionResult", "Assistant", "AssistantError", "Catalogue", "CatalogueError",
     "Choose", "ClaimRefused", "Desk", "Digits", "Expect", "HandBack", "Input", "NoInput", "Option",
-    "Procedure", "Reply", "RouteResult", "ServiceError", "StaffActionError", "Start", "Step",
-    "Store", "StoreError", "StoreUnavailable", "Text", "advance", "load_catalogue", "mask_personal", "new_state",
-    "router_for", "seed_appointment_slots",
+    "Procedure", "ReplayConflict", "Reply", "RouteResult", "ServiceError", "StaffActionError",
+    "Start", "Step", "Store", "StoreError", "StoreUnavailable", "Text", "advance",
+    "load_catalogue", "mask_personal", "new_state", "router_for", "seed_appointment_slots",
 ]

@@ -56,7 +56,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
-from assistant.errors import StoreError, StoreUnavailable
+from assistant.errors import ReplayConflict, StoreError, StoreUnavailable
 
 log = logging.getLogger(__name__)
 #: PostgreSQL's channel for "a turn was committed" (the payload is empty: nothing personal)
@@ -203,8 +203,8 @@ _NOTIFY = sa.text(f"SELECT pg_notify('{NOTIFY_CHANNEL}', '')")
 _ADD_EVENTS = sa.insert(events)
 
 _inbound = inbound_messages.c
-_REPLAY = sa.select(_inbound.output).where(_inbound.channel == sa.bindparam("channel"),
-                                           _inbound.key == sa.bindparam("key"))
+_REPLAY = sa.select(_inbound.output, _inbound.conversation_id).where(
+    _inbound.channel == sa.bindparam("channel"), _inbound.key == sa.bindparam("key"))
 _REMEMBER = sa.insert(inbound_messages)
 
 _kept = channel_state.c
@@ -271,6 +271,8 @@ class Turn:
     #: the channel's document as stored (JSON text, None if there is none), or _UNREAD. It
     #: cannot change under us: the conversation is locked, and only its turns write it.
     _channel_text: Any = field(default=_UNREAD, repr=False)
+    #: nothing of this turn is kept (a replayed message): rolled back, not committed
+    _unchanged: bool = field(default=False, repr=False)
 
     def add_line(self, role: str, text: str, meta: dict | None = None) -> None:
         if role not in ROLES:
@@ -286,8 +288,16 @@ class Turn:
         """What this turn's channel answered to the inbound message ``key`` before, or None.
 
         A provider that retries a message (Twilio does, on a slow answer) gets the same answer,
-        and the conversation does not move twice."""
-        return self.session.scalar(_REPLAY, {"channel": self.channel, "key": key})
+        and the conversation does not move twice: not even its ``updated_at`` (the turn is left
+        unchanged, as if it had not happened). The same ``key`` from another address is no
+        retry: ``ReplayConflict``, and the other conversation's answer is never given."""
+        row = self.session.execute(_REPLAY, {"channel": self.channel, "key": key}).first()
+        if row is None:
+            return None
+        if row.conversation_id != self.conversation_id:
+            raise ReplayConflict("this message id was already used by another address")
+        self._unchanged = True
+        return row.output
 
     def remember(self, key: str, output: Any) -> None:
         """Keep the answer to inbound message ``key``, committed with the turn."""
@@ -422,6 +432,9 @@ class Store:
             if self.sqlite:
                 turn._channel_text = row.channel_data
             yield turn
+            if turn._unchanged:
+                conn.rollback()
+                return
             _check_deadline()   # the caller has given up: a late commit would act unseen
             with _store_errors("commit the turn"):
                 self._write(turn, row)

@@ -26,7 +26,7 @@ from datetime import timedelta
 from flask import Blueprint, Flask, Response, current_app, request
 from twilio.request_validator import RequestValidator
 
-from assistant.errors import StoreError
+from assistant.errors import ReplayConflict, StoreError
 
 from ..twilio_auth import forbidden, parse_public_url, signed, webhook_db_seconds
 from . import outbound  # the outbox worker's half of the channel: delivery reports
@@ -81,6 +81,11 @@ def inbound():
     try:
         messages = assistant.store.call_within(config.db_seconds, receive, assistant, sms,
                                                config.idle)
+    except ReplayConflict:
+        # a MessageSid already answered for another number: no Twilio retry (its ids are
+        # unique), so neither that number's reply nor a new turn; nothing is written
+        log.warning("SMS: a message id already used by another number was refused")
+        return Response(twiml([]), 409, mimetype="text/xml")
     except StoreError as error:
         log.error("SMS: the database could not be reached (%s); answered with an apology",
                   type(error).__name__)

@@ -87,6 +87,17 @@ def init_app(app: Flask) -> None:
     config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=idle)
     config["SESSION_REFRESH_EACH_REQUEST"] = False
     app.register_blueprint(bp)
+    app.after_request(_headers_outside_the_blueprint)
+
+
+def _headers_outside_the_blueprint(response):
+    """A path under /staff that no console route matched (a 404, a 405) never reaches the
+    blueprint's own ``after_request``: it gets the console's headers here."""
+    if request.blueprint != "staff" and (request.path == "/staff"
+                                         or request.path.startswith("/staff/")):
+        response.headers.update(SECURITY_HEADERS)
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _positive_int(config, key: str, default: int) -> int:

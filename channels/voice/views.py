@@ -28,7 +28,7 @@ from flask import Blueprint, Flask, Response, current_app, request, url_for
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import VoiceResponse
 
-from assistant.errors import StoreError
+from assistant.errors import ReplayConflict, StoreError
 
 from ..speech import speech_for
 from ..twilio_auth import forbidden, parse_public_url, signed, webhook_db_seconds
@@ -134,6 +134,9 @@ def _handle(run):
     store = current_app.extensions["kaifong"].store
     try:
         step = store.call_within(channel.db_seconds, run, channel.flow, call)
+    except ReplayConflict:      # a call's id already used by another caller: no retry
+        log.warning("voice: a call id already used by another caller was refused")
+        return Response(VoiceResponse().to_xml(), 409, mimetype="text/xml")
     except StoreError as error:
         log.error("voice: the database could not be reached (%s); answered with an apology",
                   type(error).__name__)
