@@ -16,6 +16,7 @@ from sqlalchemy import text
 from assistant import Assistant, Desk, load_catalogue, router_for, seed_appointment_slots
 from assistant.store import Store, database_url
 
+from .housekeeping import start_housekeeping
 from .kiosk import init_app as init_kiosk
 from .simulator import init_app as init_simulators
 from .sms.delivery import sms_deliverer
@@ -56,6 +57,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     init_voice(app)     # only with TWILIO_AUTH_TOKEN, as for SMS
     init_simulators(app)    # only with KAIFONG_SIMULATORS=on, and only for this machine
     app.add_url_rule("/healthz", "healthz", healthz)
+    start_housekeeping(app)   # sweeps on a timer; not in test apps unless they ask
     return app
 
 

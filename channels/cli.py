@@ -229,7 +229,7 @@ def cmd_speech_prerender(args) -> int:
     from .app import create_app
     from .speech import FORMATS, speech_for
 
-    app = create_app()
+    app = create_app({"HOUSEKEEPING": "off"})      # a one-off: no timers
     speech = speech_for(app)
     try:
         clips = speech.static_clips(app.extensions["kaifong"].catalogue)
