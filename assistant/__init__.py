@@ -11,9 +11,11 @@ from .errors import (
                      AssistantError,
                      CatalogueError,
                      ClaimRefused,
+                     ReplayConflict,
                      ServiceError,
                      StaffActionError,
                      StoreError,
+                     StoreUnavailable,
 )
 from .model import (
                      ActionRequest,
@@ -36,7 +38,7 @@ from .store import Store
 __all__ = [
     "ActionRequest", "ActionResult", "Assistant", "AssistantError", "Catalogue", "CatalogueError",
     "Choose", "ClaimRefused", "Desk", "Digits", "Expect", "HandBack", "Input", "NoInput", "Option",
-    "Procedure", "Reply", "RouteResult", "ServiceError", "StaffActionError", "Start", "Step",
-    "Store", "StoreError", "Text", "advance", "load_catalogue", "mask_personal", "new_state",
-    "router_for", "seed_appointment_slots",
+    "Procedure", "ReplayConflict", "Reply", "RouteResult", "ServiceError", "StaffActionError",
+    "Start", "Step", "Store", "StoreError", "StoreUnavailable", "Text", "advance",
+    "load_catalogue", "mask_personal", "new_state", "router_for", "seed_appointment_slots",
 ]

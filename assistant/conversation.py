@@ -140,16 +140,17 @@ class Assistant:
 
 
 def seed_appointment_slots(store: Store, catalogue: Catalogue, days: int = 14,
-                           start: date | None = None) -> None:
-    """Make sure every office has appointment times for the next ``days`` days (idempotent)."""
+                           start: date | None = None) -> int:
+    """Make sure every office has appointment times for the next ``days`` days; returns how many
+    were added. Idempotent, and safe with several processes at once (see ``seed_slots``)."""
     info = catalogue.facts_info
     offices = list(info.get("offices", {}))
     if not offices or not info.get("appointment_times"):
-        return
+        return 0
     start = start or (date.today() + timedelta(days=1))
     with store.transaction() as session:
-        seed_slots(session, offices, start, days, info["appointment_times"],
-                   info.get("appointment_capacity", 1))
+        return seed_slots(session, offices, start, days, info["appointment_times"],
+                          info.get("appointment_capacity", 1))
 
 
 __all__ = ["Assistant", "seed_appointment_slots", "describe_input", "HONG_KONG"]

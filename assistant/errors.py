@@ -4,6 +4,8 @@
      ├── CatalogueError (ValueError)        a procedure file or shared prompt is wrong
      ├── ConditionError (CatalogueError)    a branch condition cannot be parsed
      ├── StoreError (RuntimeError)          the database could not load or commit a turn
+     │    └── StoreUnavailable              the database did not answer in time, or refused
+     ├── ReplayConflict (ValueError)        an inbound message id already used by another address
      ├── ServiceError (RuntimeError)        a service called by an action step failed unexpectedly
      └── StaffActionError (ValueError)      a member of staff asked for what cannot be done now
           └── ClaimRefused                  someone else has the conversation, or no one waits
@@ -35,6 +37,15 @@ class StoreError(AssistantError, RuntimeError):
     """The store could not load or commit a conversation."""
 
 
+class StoreUnavailable(StoreError):
+    """The database could not be reached, or did not answer within the time allowed."""
+
+
+class ReplayConflict(AssistantError, ValueError):
+    """An inbound message id (Twilio's MessageSid, a call's step) already answered for another
+    address: not a retry, so neither that answer nor a new turn is given."""
+
+
 class ServiceError(AssistantError, RuntimeError):
     """A registered service failed in a way it did not report as a result."""
 
@@ -48,5 +59,5 @@ class ClaimRefused(StaffActionError):
     """The conversation is already with another member of staff, or is not waiting for one."""
 
 
-__all__ = ["AssistantError", "CatalogueError", "ClaimRefused", "ConditionError", "ServiceError",
-           "StaffActionError", "StoreError"]
+__all__ = ["AssistantError", "CatalogueError", "ClaimRefused", "ConditionError", "ReplayConflict",
+           "ServiceError", "StaffActionError", "StoreError", "StoreUnavailable"]

@@ -22,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from assistant import outbox as _outbox  # noqa: F401  (a reminder's foreign key names its table)
 from assistant.model import ActionResult
@@ -270,7 +271,11 @@ SERVICES: dict[str, Callable[[ServiceContext, dict], ActionResult]] = {
 def seed_slots(session, offices: list[str], start: date, days: int, times: list[str],
                capacity: int, tz: str = "Asia/Hong_Kong") -> int:
     """Create the slots of ``days`` days from ``start`` (local ``times`` like "09:30"), Sundays
-    excepted. Slots that already exist are left as they are. Returns how many were created."""
+    excepted. Slots that already exist are left as they are. Returns how many were created.
+
+    Safe when several processes seed the same database at once: the insert is
+    ``INSERT ... ON CONFLICT DO NOTHING`` on (office, starts_at), so a slot another process made
+    between our read and our insert is skipped, not an error."""
     zone = ZoneInfo(tz)
     wanted = {(office, datetime.combine(start + timedelta(days=i), time.fromisoformat(t), zone))
               for i in range(days) if (start + timedelta(days=i)).weekday() != 6
@@ -284,6 +289,15 @@ def seed_slots(session, offices: list[str], start: date, days: int, times: list[
     # Aware datetimes compare and hash by instant, so local wanted times match the UTC stored ones.
     new = [{"office": o, "starts_at": m, "capacity": capacity, "booked": 0}
            for o, m in sorted(wanted) if (o, m) not in existing]
-    if new:
-        session.execute(sa.insert(slots), new)
-    return len(new)
+    if not new:
+        return 0
+    # RETURNING names the rows this insert made (a skipped conflict returns nothing)
+    return len(session.execute(_insert_slot(session).returning(slots.c.id), new).all())
+
+
+def _insert_slot(session):
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
+    if insert is None:   # another database: the plain insert (its conflicts are not handled)
+        return sa.insert(slots)
+    return insert(slots).on_conflict_do_nothing(index_elements=["office", "starts_at"])

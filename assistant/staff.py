@@ -25,7 +25,8 @@ from .errors import AssistantError
 from .store import UTCDateTime, metadata
 
 __all__ = ["MIN_PASSWORD_LENGTH", "STAFF_ROLES", "StaffError", "StaffUser", "add_staff",
-           "any_staff", "authenticate", "change_password", "find_staff", "staff_users"]
+           "any_staff", "authenticate", "change_password", "end_sessions", "find_staff",
+           "staff_users"]
 
 STAFF_ROLES = ("agent", "supervisor")
 MIN_PASSWORD_LENGTH = 12
@@ -43,6 +44,9 @@ staff_users = sa.Table(
     #: a password someone else chose (the demo supervisor's, printed once): replaced at the
     #: first sign-in before anything else can be done (migration 0007)
     sa.Column("must_change_password", sa.Boolean, nullable=False, server_default=sa.false()),
+    #: copied into the session at sign-in and checked on every request; signing out and a new
+    #: password add one, which ends every session issued before (migration 0008)
+    sa.Column("session_version", sa.Integer, nullable=False, server_default="0"),
     sa.UniqueConstraint("username", name="uq_staff_users_username"),
 )
 
@@ -71,6 +75,7 @@ class StaffUser:
     created_at: datetime
     last_login_at: datetime | None
     must_change_password: bool = False
+    session_version: int = 0
 
 
 def _now() -> datetime:
@@ -79,7 +84,8 @@ def _now() -> datetime:
 
 def _user(row) -> StaffUser:
     return StaffUser(row.id, row.username, row.role, row.failed_logins, row.locked_until,
-                     row.created_at, row.last_login_at, bool(row.must_change_password))
+                     row.created_at, row.last_login_at, bool(row.must_change_password),
+                     int(row.session_version))
 
 
 def add_staff(engine: Engine, username: str, password: str, role: str,
@@ -103,9 +109,10 @@ def add_staff(engine: Engine, username: str, password: str, role: str,
     return found
 
 
-def change_password(engine: Engine, username: str, current: str, new: str) -> None:
+def change_password(engine: Engine, username: str, current: str, new: str) -> int:
     """Replace a password, given the current one (refused with ``StaffError`` otherwise); the
-    new one must differ from it. Clears ``must_change_password``."""
+    new one must differ from it. Clears ``must_change_password`` and ends every session of the
+    user: returns the new session version (the caller's own session may carry it on)."""
     _check_password(new)
     if new == current:
         raise StaffError("choose a password you have not used here", "same")
@@ -119,8 +126,18 @@ def change_password(engine: Engine, username: str, current: str, new: str) -> No
         raise StaffError("the current password is not right", "wrong")
     new_hash = _hasher.hash(new)          # outside the transaction, as in authenticate
     with engine.begin() as conn:
-        conn.execute(sa.update(staff_users).where(staff_users.c.id == row.id).values(
-            password_hash=new_hash, must_change_password=False))
+        return conn.execute(sa.update(staff_users).where(staff_users.c.id == row.id).values(
+            password_hash=new_hash, must_change_password=False,
+            session_version=staff_users.c.session_version + 1)
+            .returning(staff_users.c.session_version)).scalar_one()
+
+
+def end_sessions(engine: Engine, username: str) -> None:
+    """End every session of ``username`` (signing out): cookies issued before, copies
+    included, no longer sign anyone in."""
+    with engine.begin() as conn:
+        conn.execute(sa.update(staff_users).where(staff_users.c.username == username.strip())
+                     .values(session_version=staff_users.c.session_version + 1))
 
 
 def any_staff(engine: Engine) -> bool:

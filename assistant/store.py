@@ -16,18 +16,31 @@ The schema is owned by the Alembic migrations in ``assistant/migrations``; ``Sto
 database to head. The tables below (and those of ``assistant.services``, on the same ``metadata``)
 mirror them for queries; a test checks that they agree.
 
+Nothing waits on the database without a bound (``Timeouts``, from the environment): connecting,
+a pooled connection, each statement (PostgreSQL's ``statement_timeout``; SQLite's busy timeout and
+this process's writer lock). A database that goes silent keeps no time of its own, so
+``call_within(seconds, fn)`` runs ``fn`` with a deadline: when it passes, the caller gets
+``StoreUnavailable`` at once, and a watchdog cuts the socket of any connection ``fn`` still has
+busy, so that the turn rolls back instead of committing after its caller has given up.
+
 It must not import Flask, Twilio or anything of a channel, and it never logs personal data or
-message text: no logging here at all, SQL echo stays off, and errors carry no SQL parameters.
+message text: SQL echo stays off, errors carry no SQL parameters, and the few log lines here
+name only error types.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import logging
 import os
+import socket
 import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,17 +52,18 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
-from assistant.errors import StoreError
+from assistant.errors import ReplayConflict, StoreError, StoreUnavailable
 
 log = logging.getLogger(__name__)
 #: PostgreSQL's channel for "a turn was committed" (the payload is empty: nothing personal)
 NOTIFY_CHANNEL = "kaifong_changes"
 
-__all__ = ["ROLES", "Event", "Line", "QueueEntry", "Store", "Turn", "UTCDateTime", "channel_state",
-           "database_url", "make_engine", "metadata", "queue_query"]
+__all__ = ["ROLES", "Event", "Line", "QueueEntry", "Store", "Timeouts", "Turn", "UTCDateTime",
+           "channel_state", "database_url", "make_engine", "metadata", "queue_query"]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 ROLES = ("user", "assistant", "staff", "system")
@@ -189,8 +203,8 @@ _NOTIFY = sa.text(f"SELECT pg_notify('{NOTIFY_CHANNEL}', '')")
 _ADD_EVENTS = sa.insert(events)
 
 _inbound = inbound_messages.c
-_REPLAY = sa.select(_inbound.output).where(_inbound.channel == sa.bindparam("channel"),
-                                           _inbound.key == sa.bindparam("key"))
+_REPLAY = sa.select(_inbound.output, _inbound.conversation_id).where(
+    _inbound.channel == sa.bindparam("channel"), _inbound.key == sa.bindparam("key"))
 _REMEMBER = sa.insert(inbound_messages)
 
 _kept = channel_state.c
@@ -257,6 +271,8 @@ class Turn:
     #: the channel's document as stored (JSON text, None if there is none), or _UNREAD. It
     #: cannot change under us: the conversation is locked, and only its turns write it.
     _channel_text: Any = field(default=_UNREAD, repr=False)
+    #: nothing of this turn is kept (a replayed message): rolled back, not committed
+    _unchanged: bool = field(default=False, repr=False)
 
     def add_line(self, role: str, text: str, meta: dict | None = None) -> None:
         if role not in ROLES:
@@ -272,8 +288,16 @@ class Turn:
         """What this turn's channel answered to the inbound message ``key`` before, or None.
 
         A provider that retries a message (Twilio does, on a slow answer) gets the same answer,
-        and the conversation does not move twice."""
-        return self.session.scalar(_REPLAY, {"channel": self.channel, "key": key})
+        and the conversation does not move twice: not even its ``updated_at`` (the turn is left
+        unchanged, as if it had not happened). The same ``key`` from another address is no
+        retry: ``ReplayConflict``, and the other conversation's answer is never given."""
+        row = self.session.execute(_REPLAY, {"channel": self.channel, "key": key}).first()
+        if row is None:
+            return None
+        if row.conversation_id != self.conversation_id:
+            raise ReplayConflict("this message id was already used by another address")
+        self._unchanged = True
+        return row.output
 
     def remember(self, key: str, output: Any) -> None:
         """Keep the answer to inbound message ``key``, committed with the turn."""
@@ -312,14 +336,57 @@ class Turn:
         self._channel_text = text
 
 
+@dataclass(frozen=True)
+class Timeouts:
+    """How long, in seconds, the store waits for the database before giving up.
+
+    ``connect``: a new connection (PostgreSQL's driver counts whole seconds, at least 2);
+    ``statement``: one statement (PostgreSQL's ``statement_timeout``, which includes waiting for
+    a row lock; on SQLite the busy timeout and the wait for this process's writer lock);
+    ``pool``: a free connection from the pool. From ``KAIFONG_DB_CONNECT_TIMEOUT``,
+    ``KAIFONG_DB_STATEMENT_TIMEOUT`` and ``KAIFONG_DB_POOL_TIMEOUT``."""
+
+    connect: float = 2.0
+    statement: float = 5.0
+    pool: float = 5.0
+
+    @classmethod
+    def from_env(cls, environ=os.environ) -> Timeouts:
+        values = {}
+        for name in ("connect", "statement", "pool"):
+            key = f"KAIFONG_DB_{name.upper()}_TIMEOUT"
+            raw = (environ.get(key) or "").strip()
+            if not raw:
+                continue
+            try:
+                values[name] = float(raw)
+            except ValueError:
+                values[name] = 0.0
+            if not 0 < values[name] <= 3600:
+                raise ValueError(f"{key} must be a number of seconds above 0, not {raw!r}")
+        return cls(**values)
+
+
+#: the moment (time.monotonic) by which the current ``call_within`` must be done, or None
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "kaifong_store_deadline", default=None)
+#: the longest a pooled connection's liveness check may take before the connection is dropped
+PING_LIMIT = 2.0
+
+
 class Store:
-    def __init__(self, url: str):
-        self.engine = make_engine(url)
+    def __init__(self, url: str, timeouts: Timeouts | None = None):
+        self.timeouts = timeouts or Timeouts.from_env()
+        self._watchdog = _Watchdog()
+        self.engine = make_engine(url, self.timeouts, self._watchdog)
         self.sqlite = self.engine.dialect.name == "sqlite"
         # SQLite has one writer at a time. Threads of this process queue on a lock of our own:
         # SQLite's busy handler would make them sleep and poll (1, 2, 5 ... 100 ms), which is
         # what a waiting writer costs without it. Other processes still meet busy_timeout.
-        self._writer = threading.RLock() if self.sqlite else contextlib.nullcontext()
+        self._writer = (_WriterLock(self.timeouts.statement) if self.sqlite
+                        else contextlib.nullcontext())
+        self._calls: ThreadPoolExecutor | None = None
+        self._calls_lock = threading.Lock()
         #: notified after every committed turn of this process: a wake-up for the staff
         #: console's live views, never their source of truth (other processes' turns are seen
         #: by reading the database; see ``assistant.desk.Desk.wait_for_change``)
@@ -340,7 +407,8 @@ class Store:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as conn:  # one transaction: concurrent starters wait their turn
-            if not self.sqlite:
+            if not self.sqlite:   # behind other starters' migrations: longer than a statement
+                conn.execute(sa.text("SET LOCAL statement_timeout = '300s'"))
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(4242001)"))
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
@@ -350,7 +418,7 @@ class Store:
         # A Connection, not a Session: a turn writes no ORM objects, and the Session's own work
         # cost more than the statements. An exception from the caller's block leaves through
         # ``with connect()``, which rolls back.
-        with self._writer, self.engine.connect() as conn:
+        with self._writer, self._connect() as conn:
             with _store_errors("load the conversation"):
                 conn.begin()
                 now = datetime.now(UTC)
@@ -364,6 +432,10 @@ class Store:
             if self.sqlite:
                 turn._channel_text = row.channel_data
             yield turn
+            if turn._unchanged:
+                conn.rollback()
+                return
+            _check_deadline()   # the caller has given up: a late commit would act unseen
             with _store_errors("commit the turn"):
                 self._write(turn, row)
                 if not self.sqlite:   # delivered at commit, to every process that listens
@@ -371,6 +443,39 @@ class Store:
                 conn.commit()
         with self.committed:
             self.committed.notify_all()
+
+    def _connect(self) -> Connection:
+        with _store_errors("reach the database"):
+            return self.engine.connect()
+
+    def call_within(self, seconds: float, fn, *args):
+        """``fn(*args)``, given at most ``seconds`` to finish; raises ``StoreUnavailable`` as soon
+        as they have passed. ``fn`` runs on a small pool of this store's threads, in a copy of
+        the caller's context (a Flask request's included); whatever connection it still has
+        busy at the deadline is cut, so a turn it had open rolls back. A commit under way at
+        that very moment may still land: the caller cannot know, as with any lost answer."""
+        deadline = time.monotonic() + seconds
+        context = contextvars.copy_context()
+
+        def run():
+            if time.monotonic() >= deadline:     # waited in the queue for all its time
+                raise StoreUnavailable("no time left to reach the database")
+            _deadline.set(deadline)              # in the copied context only
+            return fn(*args)
+
+        future = self._executor().submit(context.run, run)
+        try:
+            return future.result(timeout=max(0.0, deadline - time.monotonic()))
+        except FutureTimeout:
+            future.cancel()
+            raise StoreUnavailable("the database did not answer in time") from None
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._calls_lock:
+            if self._calls is None:
+                self._calls = ThreadPoolExecutor(max_workers=16,
+                                                 thread_name_prefix="kaifong-store-call")
+            return self._calls
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -494,7 +599,81 @@ class Store:
     def close(self) -> None:
         if self._listener is not None:
             self._listener.stop()
+        if self._calls is not None:
+            self._calls.shutdown(wait=False, cancel_futures=True)
+        self._watchdog.stop()
         self.engine.dispose()
+
+
+class _WriterLock:
+    """This process's SQLite writer lock, waited for no longer than a statement may take."""
+
+    def __init__(self, timeout: float):
+        self._lock = threading.RLock()
+        self.timeout = timeout
+
+    def __enter__(self):
+        if not self._lock.acquire(timeout=self.timeout):
+            raise StoreUnavailable("the database is busy: no turn to write within the time allowed")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._lock.release()
+
+
+class _Watchdog:
+    """Cuts the socket of a PostgreSQL connection still busy after its deadline.
+
+    ``statement_timeout`` is kept by the server: a server that has gone silent (a stopped host, a
+    partition where something still accepts the TCP connection) answers nothing, ever, and the
+    driver would wait with it. Cutting the socket (``shutdown``) makes the driver's call fail at
+    once; SQLAlchemy then throws that connection away. One thread per store, started on first
+    use, asleep while nothing is watched."""
+
+    def __init__(self):
+        self._watched: dict[int, tuple[float, Any]] = {}
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+
+    def watch(self, dbapi_connection, deadline: float) -> None:
+        with self._changed:
+            self._watched[id(dbapi_connection)] = (deadline, dbapi_connection)
+            if self._thread is None and not self._stopping:
+                self._thread = threading.Thread(target=self._run, name="kaifong-store-watchdog",
+                                                daemon=True)
+                self._thread.start()
+            self._changed.notify()
+
+    def unwatch(self, dbapi_connection) -> None:
+        with self._changed:
+            self._watched.pop(id(dbapi_connection), None)
+
+    def stop(self) -> None:
+        with self._changed:
+            self._stopping = True
+            self._changed.notify()
+
+    def _run(self) -> None:
+        with self._changed:
+            while not self._stopping:
+                now = time.monotonic()
+                overdue = [key for key, (at, _) in self._watched.items() if at <= now]
+                for key in overdue:
+                    _cut(self._watched.pop(key)[1])
+                soonest = min((at for at, _ in self._watched.values()), default=now + 60)
+                self._changed.wait(max(0.01, soonest - now))
+
+
+def _cut(dbapi_connection) -> None:
+    raw = getattr(dbapi_connection, "driver_connection", dbapi_connection)
+    try:
+        fd = raw.pgconn.socket
+        with socket.socket(fileno=os.dup(fd)) as sock:   # shutdown acts on the shared socket
+            sock.shutdown(socket.SHUT_RDWR)
+        log.warning("store: a database connection was cut after its deadline")
+    except Exception as error:  # already closed: nothing to cut
+        log.debug("store: nothing to cut (%s)", type(error).__name__)
 
 
 class _Listener(threading.Thread):
@@ -551,18 +730,72 @@ def queue_query(statuses, limit: int):
             .limit(limit))
 
 
-def make_engine(url: str) -> Engine:
-    """An engine set up as the store needs it (also used by the Alembic command line)."""
+def make_engine(url: str, timeouts: Timeouts | None = None,
+                watchdog: _Watchdog | None = None) -> Engine:
+    """An engine set up as the store needs it (also used by the Alembic command line), with
+    ``timeouts`` (default: from the environment) on every wait for the database."""
+    timeouts = timeouts or Timeouts.from_env()
     url = make_url(url)
     if url.drivername in ("postgresql", "postgres"):  # psycopg 3 is the PostgreSQL driver we ship
         url = url.set(drivername="postgresql+psycopg")
     # hide_parameters: errors must not carry message text or personal data into anyone's logs.
     if url.get_backend_name() != "sqlite":
-        return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
+        statement_ms = int(timeouts.statement * 1000)
+        connect_args = {
+            "connect_timeout": max(2, round(timeouts.connect)),
+            # an idle transaction holds its row locks: a client that vanished mid-turn must not
+            # keep the conversation locked for long
+            "options": f"-c statement_timeout={statement_ms} "
+                       f"-c idle_in_transaction_session_timeout={max(60_000, 6 * statement_ms)}",
+            "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
+            "keepalives_count": 3,
+        }
+        engine = sa.create_engine(url, pool_pre_ping=True, hide_parameters=True,
+                                  pool_timeout=timeouts.pool, connect_args=connect_args)
+        if url.get_backend_name() == "postgresql" and watchdog is not None:
+            _watch_connections(engine, watchdog)
+        return engine
     engine = sa.create_engine(url, hide_parameters=True)
-    sa.event.listen(engine, "connect", _sqlite_connect)
+    busy_ms = int(timeouts.statement * 1000)
+    sa.event.listen(engine, "connect", lambda conn, record: _sqlite_connect(conn, busy_ms))
     sa.event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def _watch_connections(engine: Engine, watchdog: _Watchdog) -> None:
+    """A connection checked out under a ``call_within`` deadline is cut when it passes; every
+    pooled connection's liveness check (``pool_pre_ping``) has ``PING_LIMIT`` at most."""
+
+    @sa.event.listens_for(engine, "checkout")
+    def checkout(dbapi_connection, record, proxy):
+        deadline = _deadline.get()
+        if deadline is not None:
+            watchdog.watch(dbapi_connection, deadline)
+
+    @sa.event.listens_for(engine, "checkin")
+    def checkin(dbapi_connection, record):
+        if dbapi_connection is not None:
+            watchdog.unwatch(dbapi_connection)
+
+    @sa.event.listens_for(engine, "invalidate")
+    def invalidate(dbapi_connection, record, exception):
+        if dbapi_connection is not None:
+            watchdog.unwatch(dbapi_connection)
+
+    dialect = engine.dialect
+    ping = dialect.do_ping
+
+    def do_ping(dbapi_connection):
+        deadline = time.monotonic() + PING_LIMIT
+        if _deadline.get() is not None:
+            deadline = min(deadline, _deadline.get())
+        watchdog.watch(dbapi_connection, deadline)
+        try:
+            return ping(dbapi_connection)
+        finally:
+            watchdog.unwatch(dbapi_connection)
+
+    dialect.do_ping = do_ping
 
 
 def database_url(environ=os.environ) -> str:
@@ -575,11 +808,20 @@ def database_url(environ=os.environ) -> str:
     return f"sqlite:///{data_dir / 'kaifong.db'}"
 
 
+def _check_deadline() -> None:
+    deadline = _deadline.get()
+    if deadline is not None and time.monotonic() >= deadline:
+        raise StoreUnavailable("the time allowed ran out before the turn could be committed")
+
+
 @contextmanager
 def _store_errors(what: str) -> Iterator[None]:
     """The database's own errors become ``StoreError`` (the original one is its ``__cause__``)."""
     try:
         yield
+    except (OperationalError, PoolTimeout) as error:   # refused, silent, cut or timed out
+        raise StoreUnavailable(f"the store could not {what}: the database is unavailable") \
+            from error
     except SQLAlchemyError as error:
         raise StoreError(f"the store could not {what}") from error
 
@@ -588,9 +830,9 @@ def _store_errors(what: str) -> Iterator[None]:
 # then begin every write transaction with BEGIN IMMEDIATE so that writers queue up at the start
 # (waiting up to busy_timeout) instead of failing when a read lock would be upgraded.
 
-def _sqlite_connect(dbapi_connection, connection_record) -> None:
+def _sqlite_connect(dbapi_connection, busy_ms: int) -> None:
     dbapi_connection.isolation_level = None
-    for pragma in ("busy_timeout = 30000", "journal_mode = WAL", "foreign_keys = ON",
+    for pragma in (f"busy_timeout = {busy_ms}", "journal_mode = WAL", "foreign_keys = ON",
                    "synchronous = NORMAL"):
         dbapi_connection.execute(f"PRAGMA {pragma}").close()
 

@@ -55,6 +55,9 @@ def free_port() -> int:
 
 def start_server(app: str, port: int, env: dict, workers: int, threads: int,
                  cpus: set[int] | None) -> subprocess.Popen:
+    if app.startswith("channels:"):   # the deployment step: slots are seeded once, not by workers
+        subprocess.run([str(Path(sys.executable).parent / "kaifong"), "seed-slots"], cwd=ROOT,
+                       env=env, check=True, stdout=subprocess.DEVNULL, timeout=120)
     cmd = [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
            "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
            "--log-level", "warning", app]

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from assistant import Assistant, Desk, load_catalogue, router_for, seed_appointment_slots
 from assistant.store import Store, database_url
 
+from .housekeeping import start_housekeeping
 from .kiosk import init_app as init_kiosk
 from .simulator import init_app as init_simulators
 from .sms.delivery import sms_deliverer
@@ -33,7 +34,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         DATABASE_URL=database_url(os.environ),
         PROMPTS_DIR=None,
         LOCALES_DIR=None,
-        SEED_SLOTS_DAYS=14,
+        # 0: workers do not seed appointment slots when they start (several at once would race
+        # for the same rows); `kaifong serve` and `kaifong seed-slots` seed them once. Tests
+        # and single-process tools may ask for N days here.
+        SEED_SLOTS_DAYS=0,
     )
     # every KAIFONG_X becomes config X, as the plain string it is (from_prefixed_env would
     # JSON-decode it: "false" -> False, "0800" -> an error); each reader parses and checks its own
@@ -53,6 +57,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     init_voice(app)     # only with TWILIO_AUTH_TOKEN, as for SMS
     init_simulators(app)    # only with KAIFONG_SIMULATORS=on, and only for this machine
     app.add_url_rule("/healthz", "healthz", healthz)
+    start_housekeeping(app)   # sweeps on a timer; not in test apps unless they ask
     return app
 
 
@@ -70,14 +75,22 @@ def init_assistant(app: Flask) -> None:
     desk.deliver_with("sms", sms_deliverer(assistant))
 
 
+#: how long /healthz waits for the database before it says 503
+HEALTH_SECONDS = 0.8
+
+
 def healthz():
     assistant: Assistant = current_app.extensions["kaifong"]
     try:
-        with assistant.store.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        assistant.store.call_within(HEALTH_SECONDS, _select_one, assistant.store)
         database = "ok"
     except Exception:  # the body says only that the database is unreachable, nothing more
         database = "unreachable"
     body = {"status": "ok" if database == "ok" else "degraded", "database": database,
             "procedures": len(assistant.catalogue.procedures)}
     return jsonify(body), (200 if database == "ok" else 503)
+
+
+def _select_one(store) -> None:
+    with store.engine.connect() as conn:
+        conn.execute(text("SELECT 1"))

@@ -1,5 +1,5 @@
-"""The ``kaifong`` command: serve, chat, route, eval-routing, validate, sms-worker, sms-send,
-staff add.
+"""The ``kaifong`` command: serve, seed-slots, chat, route, eval-routing, validate, sms-worker,
+sms-send, staff add.
 
 The JSON shapes printed by ``chat --json`` and ``eval-routing --json`` are a contract (see
 DESIGN.md): programs outside the project read them. Human output goes to stdout; problems go to
@@ -78,6 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default=os.environ.get("KAIFONG_HOST", "127.0.0.1"))
     p.add_argument("--port", type=int, default=int(os.environ.get("KAIFONG_PORT", "8080")))
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("seed-slots", help="make sure every office has appointment times for the "
+                       "next DAYS days (idempotent; safe while the service runs)")
+    p.add_argument("--days", type=int, default=SEED_DAYS)
+    p.set_defaults(func=cmd_seed_slots)
 
     p = sub.add_parser("chat", help="talk to the assistant in this terminal")
     p.add_argument("--locale", default=None, type=_locale,
@@ -163,12 +168,19 @@ def _locale(value: str) -> str:
 
 # -- serve ------------------------------------------------------------------------------------
 
+#: how many days ahead `kaifong serve` and `kaifong seed-slots` make appointment times
+SEED_DAYS = 14
+
+
 def cmd_serve(args) -> int:
     from waitress import serve
 
     from .app import create_app
 
     app = create_app()
+    # once, before the service answers: one process, so nothing races for the rows
+    seed_appointment_slots(app.extensions["kaifong"].store, app.extensions["kaifong"].catalogue,
+                           days=SEED_DAYS)
     base = f"http://{args.host}:{args.port}"
     print(f"Kaifong is running on {database_url(os.environ).split(':')[0]}.", flush=True)
     print(f"  health:      {base}/healthz", flush=True)
@@ -217,7 +229,7 @@ def cmd_speech_prerender(args) -> int:
     from .app import create_app
     from .speech import FORMATS, speech_for
 
-    app = create_app()
+    app = create_app({"HOUSEKEEPING": "off"})      # a one-off: no timers
     speech = speech_for(app)
     try:
         clips = speech.static_clips(app.extensions["kaifong"].catalogue)
@@ -289,6 +301,20 @@ def cmd_voice_call(args) -> int:
 
 def cmd_sms_worker(args) -> int:
     return run_worker_cli()
+
+
+def cmd_seed_slots(args) -> int:
+    if args.days < 1:
+        print("kaifong: --days must be at least 1", file=sys.stderr)
+        return 2
+    catalogue = load_catalogue()
+    store = Store(database_url(os.environ))
+    try:
+        made = seed_appointment_slots(store, catalogue, days=args.days)
+    finally:
+        store.close()
+    print(f"appointment slots: {made} added for the next {args.days} days")
+    return 0
 
 
 # -- chat -------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from flask import Response, request
 from twilio.request_validator import RequestValidator
 
-__all__ = ["forbidden", "parse_public_url", "signed", "signed_url"]
+__all__ = ["forbidden", "parse_public_url", "signed", "signed_url", "webhook_db_seconds"]
 
 
 def signed_url(public_base: str | None, request_url: str, path: str, query: str) -> str:
@@ -52,3 +52,19 @@ def parse_public_url(value: str | None) -> str | None:
         raise ValueError("KAIFONG_PUBLIC_URL must be the address Twilio calls, such as "
                          "https://kaifong.example.org")
     return value
+
+
+def webhook_db_seconds(config) -> float:
+    """``WEBHOOK_DB_SECONDS``: how long a Twilio webhook waits for the database (1.5 s; Twilio
+    waits 15 s for the whole answer). A value that makes no sense stops the start-up."""
+    raw = str(config.get("WEBHOOK_DB_SECONDS") or "").strip()
+    if not raw:
+        return 1.5
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds <= 10:
+        raise ValueError(f"KAIFONG_WEBHOOK_DB_SECONDS must be seconds between 0 and 10, "
+                         f"not {raw!r}")
+    return seconds

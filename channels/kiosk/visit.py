@@ -41,7 +41,8 @@ from .screens import entry_kind, reply_from_data, reply_to_data
 from .session import CHANNEL, KioskConfig, address_for
 from .touches import core_input
 
-__all__ = ["Visit", "deliverer", "read_visit", "send_summary", "start_visit", "touch", "wipe"]
+__all__ = ["Visit", "deliverer", "read_visit", "send_summary", "start_visit",
+           "sweep_expired_visits", "touch", "wipe"]
 
 #: the kinds of entry a screen can be typing into (``send_phone`` types a phone number)
 KEYPAD_SCREENS = ("number", "phone", "hkid", "reference")
@@ -115,6 +116,8 @@ def read_visit(assistant: Assistant, config: KioskConfig, kiosk_id: str, token: 
     return Visit(kiosk_id, address, row.id, row.state, data)
 
 
+#: the channel document of a wiped visit, as the store keeps it (compact JSON)
+WIPED_DOCUMENT = '{"wiped":true}'
 #: statuses in which the screen says "please stay here" and nothing times out
 WAITING = ("waiting", "with_staff")
 
@@ -272,17 +275,47 @@ def wipe(assistant: Assistant, address: str) -> None:
             if t.state is None:
                 t.keep_channel_data({"wiped": True})
             return
-        status = t.state.get("status") or "bot"
-        if status == "bot":
-            assistant.advance_in(t, Digits(assistant.catalogue.keys["stop"]),
-                                 modality=MODALITY)
-        if status in WAITING:
-            # staff see in the console that nobody is at the kiosk any more
-            t.add_line("system", LEFT_WHILE_WAITING)
-            t.add_event("kiosk_left", {"status": status})
-        else:
-            t.add_line("system", SESSION_ENDED)
-        t.keep_channel_data({"wiped": True})
+        _wipe_in(assistant, t)
+
+
+def _wipe_in(assistant: Assistant, t: Turn) -> None:
+    """The wipe, inside the conversation's turn (its state is there and not wiped yet)."""
+    status = t.state.get("status") or "bot"
+    if status == "bot":
+        assistant.advance_in(t, Digits(assistant.catalogue.keys["stop"]), modality=MODALITY)
+    if status in WAITING:
+        # staff see in the console that nobody is at the kiosk any more
+        t.add_line("system", LEFT_WHILE_WAITING)
+        t.add_event("kiosk_left", {"status": status})
+    else:
+        t.add_line("system", SESSION_ENDED)
+    t.keep_channel_data({"wiped": True})
+
+
+def sweep_expired_visits(assistant: Assistant, config: KioskConfig, now: datetime) -> int:
+    """Wipe every visit left without Finish whose time is over (as ``read_visit`` does when its
+    cookie comes back, which it may never do): the partial answers go now, not on a return.
+    Safe with several processes: each wipe is a turn that looks again, under the lock, whether
+    the visit is still over. Returns how many were wiped."""
+    c, k = conversations.c, channel_state.c
+    # the visits not wiped yet (a wiped one keeps exactly this document), not waiting for staff
+    query = (sa.select(c.address).select_from(conversations.join(
+        channel_state, k.conversation_id == c.id))
+        .where(c.channel == CHANNEL, c.status.notin_(WAITING),
+               sa.type_coerce(k.data, sa.Text) != WIPED_DOCUMENT))
+    with assistant.store.engine.connect() as conn:
+        addresses = list(conn.scalars(query))
+    wiped = 0
+    for address in addresses:
+        with assistant.store.turn(CHANNEL, address) as t:
+            data = t.channel_data()
+            status = (t.state or {}).get("status") or "bot"
+            over = ("touched" in data and not data.get("wiped") and status not in WAITING
+                    and _now_seconds(now) - float(data["touched"]) > config.expiry_seconds)
+            if over:
+                _wipe_in(assistant, t)
+                wiped += 1
+    return wiped
 
 
 def summary_paragraphs(reply: Reply, cat, locale: str) -> list[str]:

@@ -6,7 +6,15 @@ one store transaction; ``mapping``, ``keywords``, ``render``, ``pages``, ``segme
 channel that sends one (the kiosk's and the phone's summary by SMS).
 """
 
-from .inbound import HELP_TEXT, HELP_TEXT_NO_NUMBER, MEDIA_NOT_READ, OPTED_IN, OPTED_OUT, receive
+from .inbound import (
+    HELP_TEXT,
+    HELP_TEXT_NO_NUMBER,
+    MEDIA_NOT_READ,
+    OPTED_IN,
+    OPTED_OUT,
+    UNAVAILABLE,
+    receive,
+)
 from .mapping import InboundSms
 from .pages import LAST_PAGE, MORE_PAGES
 from .render import OPTION_LINE, REVIEW_KEYS, REVIEW_LINE, render_sms
@@ -16,7 +24,7 @@ from .summary import ANSWER_LINE, summary_messages, summary_paragraphs
 #: every text the SMS channel adds to the catalogue's (``kaifong validate`` checks translations
 #: and that none asks a texter to press a key)
 TEXTS = (OPTION_LINE, REVIEW_LINE, REVIEW_KEYS, ANSWER_LINE, MORE_PAGES, LAST_PAGE, HELP_TEXT,
-         HELP_TEXT_NO_NUMBER, OPTED_OUT, OPTED_IN, MEDIA_NOT_READ)
+         HELP_TEXT_NO_NUMBER, OPTED_OUT, OPTED_IN, MEDIA_NOT_READ, UNAVAILABLE)
 
 __all__ = ["TEXTS", "InboundSms", "count_segments", "receive", "render_sms", "summary_messages",
            "summary_paragraphs"]

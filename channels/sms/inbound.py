@@ -36,7 +36,7 @@ from .pages import fits, footer_for, paginate
 from .render import SmsText, sms_text
 
 __all__ = ["CHANNEL", "DEFAULT_IDLE", "MODALITY", "HELP_TEXT", "HELP_TEXT_NO_NUMBER", "MEDIA_NOT_READ",
-           "OPTED_IN", "OPTED_OUT", "parse_idle", "receive"]
+           "OPTED_IN", "OPTED_OUT", "UNAVAILABLE", "parse_idle", "receive"]
 
 CHANNEL = "sms"
 #: how the citizen meets the words: read on a phone's screen, answered by typing
@@ -51,6 +51,9 @@ OPTED_OUT = N_("You will get no more messages from Kaifong. To get them again, r
 OPTED_IN = N_("Welcome back. You will get messages from Kaifong again.")
 MEDIA_NOT_READ = N_("Sorry, I can only read text, not pictures or other files. Please type your "
                     "message.")
+#: the answer when the database cannot be reached in time (the message was not kept)
+UNAVAILABLE = N_("Sorry, Kaifong cannot answer just now. Please send your message again in a few "
+                 "minutes.")
 
 
 def receive(assistant: Assistant, sms: InboundSms, idle: timedelta = DEFAULT_IDLE,

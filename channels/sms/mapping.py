@@ -14,8 +14,14 @@ from assistant.understanding import has_chinese
 
 from ..twilio_auth import signed_url  # re-exported: the SMS channel's public helper since issue 3
 
-__all__ = ["BadInbound", "InboundSms", "guess_locale", "inbound_from_form", "signed_url",
-           "twiml"]
+__all__ = ["MAX_ADDRESS", "MAX_SID", "BadInbound", "InboundSms", "guess_locale",
+           "inbound_from_form", "locales_of", "signed_url", "twiml"]
+
+#: the longest sender (E.164 is at most 16 characters; "whatsapp:" and the like fit too) and
+#: MessageSid (Twilio's are 34) taken; longer ones are refused here, on every database alike,
+#: before they reach a column (the store's are 255 and 128)
+MAX_ADDRESS = 64
+MAX_SID = 64
 
 
 class BadInbound(ValueError):
@@ -37,12 +43,15 @@ def inbound_from_form(form: Mapping[str, str]) -> InboundSms:
     address = (form.get("From") or "").strip()
     if not address:
         raise BadInbound("no sender")
+    sid = (form.get("MessageSid") or form.get("SmsSid") or "").strip() or None
+    if len(address) > MAX_ADDRESS or (sid is not None and len(sid) > MAX_SID):
+        raise BadInbound("a field is longer than any Twilio sends")
     try:
         media = max(0, int(form.get("NumMedia") or 0))
     except ValueError:
         media = 0
     return InboundSms(address=address, body=form.get("Body") or "",
-                      sid=(form.get("MessageSid") or form.get("SmsSid") or None),
+                      sid=sid,
                       media=media, opt_out_type=form.get("OptOutType") or None)
 
 
@@ -52,6 +61,16 @@ def twiml(messages: Sequence[str]) -> str:
     for body in messages:
         response.message(body)
     return response.to_xml()
+
+
+def locales_of(body: str) -> tuple[str, ...]:
+    """The languages to answer ``body`` in when the conversation's own cannot be read: Chinese
+    for any Chinese, English for words in Latin letters, else (digits, nothing) both."""
+    if has_chinese(body):
+        return ("zh-HK",)
+    if sum(c.isascii() and c.isalpha() for c in body) >= 2:
+        return ("en",)
+    return ("zh-HK", "en")
 
 
 def guess_locale(body: str) -> str:

@@ -7,6 +7,11 @@ address Twilio called: ``KAIFONG_PUBLIC_URL`` (the public address of the app's r
 server behind a proxy) with the request's path and query string. There is no setting that turns
 the check off: without ``TWILIO_AUTH_TOKEN`` these endpoints are not registered at all.
 
+When the database cannot be reached within ``KAIFONG_WEBHOOK_DB_SECONDS`` (1.5), or anything
+else fails, ``POST /sms`` still answers 200 with TwiML: a short apology in the language of the
+message (both, when it cannot tell), so Twilio sends it and the citizen knows to try again.
+Twilio gives up at 15 s, and an error status would send nothing at all.
+
 Logs carry no number and no message text: a failure logs its type and where it happened.
 """
 
@@ -21,10 +26,12 @@ from datetime import timedelta
 from flask import Blueprint, Flask, Response, current_app, request
 from twilio.request_validator import RequestValidator
 
-from ..twilio_auth import forbidden, parse_public_url, signed
+from assistant.errors import ReplayConflict, StoreError
+
+from ..twilio_auth import forbidden, parse_public_url, signed, webhook_db_seconds
 from . import outbound  # the outbox worker's half of the channel: delivery reports
-from .inbound import parse_idle, receive
-from .mapping import BadInbound, inbound_from_form, twiml
+from .inbound import UNAVAILABLE, parse_idle, receive
+from .mapping import BadInbound, inbound_from_form, locales_of, twiml
 
 __all__ = ["NO_TOKEN", "SmsConfig", "bp", "init_app"]
 
@@ -43,6 +50,8 @@ class SmsConfig:
     validator: RequestValidator
     public_url: str | None
     idle: timedelta
+    #: how long a webhook gives the database before it answers with an apology
+    db_seconds: float = 1.5
 
 
 def init_app(app: Flask) -> bool:
@@ -54,7 +63,7 @@ def init_app(app: Flask) -> bool:
         return False
     app.extensions["kaifong_sms"] = SmsConfig(
         RequestValidator(token), parse_public_url(app.config.get("PUBLIC_URL")),
-        parse_idle(app.config.get("SMS_IDLE_MINUTES")))
+        parse_idle(app.config.get("SMS_IDLE_MINUTES")), webhook_db_seconds(app.config))
     app.register_blueprint(bp)
     return True
 
@@ -68,12 +77,30 @@ def inbound():
         sms = inbound_from_form(request.form)
     except BadInbound:
         return Response("bad request\n", 400, mimetype="text/plain")
+    assistant = current_app.extensions["kaifong"]
     try:
-        messages = receive(current_app.extensions["kaifong"], sms, config.idle)
+        messages = assistant.store.call_within(config.db_seconds, receive, assistant, sms,
+                                               config.idle)
+    except ReplayConflict:
+        # a MessageSid already answered for another number: no Twilio retry (its ids are
+        # unique), so neither that number's reply nor a new turn; nothing is written
+        log.warning("SMS: a message id already used by another number was refused")
+        return Response(twiml([]), 409, mimetype="text/xml")
+    except StoreError as error:
+        log.error("SMS: the database could not be reached (%s); answered with an apology",
+                  type(error).__name__)
+        return _apology(assistant, sms.body)
     except Exception as error:
         _log_failure("an inbound message", error)
-        return Response("error\n", 500, mimetype="text/plain")
+        return _apology(assistant, sms.body)
     return Response(twiml(messages), 200, mimetype="text/xml")
+
+
+def _apology(assistant, body: str) -> Response:
+    texts = [assistant.catalogue.gettext(locale, UNAVAILABLE) for locale in locales_of(body)]
+    return Response(twiml(["\n".join(texts)]), 200, mimetype="text/xml")
+
+
 
 
 @bp.post("/sms/status")
@@ -81,9 +108,13 @@ def status():
     config: SmsConfig = current_app.extensions["kaifong_sms"]
     if not _signed(config):
         return _forbidden()
+    store = current_app.extensions["kaifong"].store
     try:
-        known = outbound.handle_status(current_app.extensions["kaifong"].store,
-                                       request.form.to_dict())
+        known = store.call_within(config.db_seconds, outbound.handle_status, store,
+                                  request.form.to_dict())
+    except StoreError as error:   # Twilio's report is lost; the message itself is not
+        log.error("SMS: a delivery report could not be kept (%s)", type(error).__name__)
+        return Response("unavailable\n", 503, mimetype="text/plain")
     except Exception as error:
         _log_failure("a delivery report", error)
         return Response("error\n", 500, mimetype="text/plain")
@@ -104,4 +135,3 @@ def _log_failure(what: str, error: BaseException) -> None:
     # the exception's message may quote what the citizen wrote: its type and its frames only
     frames = "".join(traceback.format_tb(error.__traceback__))
     log.error("SMS: handling %s failed with %s\n%s", what, type(error).__name__, frames)
-

@@ -1,7 +1,8 @@
 """The console's Flask views: sign-in, sign-out, the home page, and the guard in front of them.
 
 The guard (``_guard``, the blueprint's ``before_request``) runs before every view: it ends an idle
-session, sends anyone not signed in to the sign-in page (303 for GET, 401 otherwise) and checks
+session and one whose user's session version has moved on (signed out, or a new password:
+``assistant.staff.end_sessions``; so a copied cookie stops working, everywhere), sends anyone not signed in to the sign-in page (303 for GET, 401 otherwise) and checks
 the CSRF token of every POST. A new route under ``/staff`` is therefore protected without doing
 anything; only ``staff.login`` is open, and a test walks ``app.url_map`` to hold that.
 """
@@ -25,7 +26,7 @@ from flask import (
 )
 
 from assistant.i18n import babel_name, canonical_locale
-from assistant.staff import StaffError, authenticate, change_password, find_staff
+from assistant.staff import StaffError, authenticate, change_password, end_sessions, find_staff
 
 from ..i18n import N_
 from .csrf import FIELD, csrf_token, valid_csrf
@@ -86,6 +87,17 @@ def init_app(app: Flask) -> None:
     config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=idle)
     config["SESSION_REFRESH_EACH_REQUEST"] = False
     app.register_blueprint(bp)
+    app.after_request(_headers_outside_the_blueprint)
+
+
+def _headers_outside_the_blueprint(response):
+    """A path under /staff that no console route matched (a 404, a 405) never reaches the
+    blueprint's own ``after_request``: it gets the console's headers here."""
+    if request.blueprint != "staff" and (request.path == "/staff"
+                                         or request.path.startswith("/staff/")):
+        response.headers.update(SECURITY_HEADERS)
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _positive_int(config, key: str, default: int) -> int:
@@ -147,7 +159,10 @@ def _guard():
             g.notice = IDLE_ENDED
         else:
             g.staff = find_staff(_engine(), session["user"])
-            if g.staff is None:           # the account is gone: so is the session
+            # the account is gone, or its sessions were ended (signed out, a new password):
+            # so is this one, whoever holds the cookie
+            if g.staff is None or session.get("version") != g.staff.session_version:
+                g.staff = None
                 _end_session()
     if g.staff is not None:
         if request.endpoint not in PASSIVE_ENDPOINTS:
@@ -200,6 +215,7 @@ def login():
                                username=username), 401
     _end_session()                        # a new session (and CSRF token) for the signed-in user
     session["user"] = user.username
+    session["version"] = user.session_version
     session["seen"] = _now().timestamp()
     session.permanent = True
     log.info("staff console: %s signed in (%s)", user.username, user.role)
@@ -216,12 +232,14 @@ def password():
         error = PASSWORDS_DIFFER
     else:
         try:
-            change_password(_engine(), g.staff.username, request.form.get("current", ""), new)
+            version = change_password(_engine(), g.staff.username,
+                                      request.form.get("current", ""), new)
         except StaffError as problem:
             error = {"short": PASSWORD_SHORT, "same": PASSWORD_SAME}.get(problem.code,
                                                                         PASSWORD_WRONG)
         else:
             log.info("staff console: %s changed their password", g.staff.username)
+            session["version"] = version          # this session goes on; the others end
             return redirect(url_for("staff.home"), 303)
     return render_template("staff/password.html", error=error,
                            first=g.staff.must_change_password), 400
@@ -230,6 +248,7 @@ def password():
 @bp.post("/logout")
 def logout():
     log.info("staff console: %s signed out", g.staff.username)
+    end_sessions(_engine(), g.staff.username)   # this cookie, and any copy of it, ends here
     _end_session()
     return redirect(url_for("staff.login", signed_out=1), 303)
 

@@ -106,6 +106,9 @@ EMERGENCY_CALLED_BACK = N_("A member of staff will call you back on this number.
 EMERGENCY_BYE = N_("If you are in danger, hang up and dial {number} now. Goodbye.")
 SMS_SENT = N_("I have sent it by text message to the number you are calling from.")
 SORRY = N_("Sorry, I did not understand.")
+#: said (in both languages: the call's own is in the database) when the database cannot be
+#: reached in time; then the call ends
+UNAVAILABLE = N_("Sorry, we cannot take your call just now. Please call again later. Goodbye.")
 #: the answer a voice message gives the core: in the slot, the summary the caller gets by text
 #: message, and the report staff pass on; so it says a message was recorded and who listens
 VOICE_MESSAGE = N_("Voice message, {seconds} seconds (recorded: staff will listen to it)")
@@ -113,7 +116,7 @@ VOICE_MESSAGE = N_("Voice message, {seconds} seconds (recorded: staff will liste
 RECORDED_LINE = "(voice message recorded)"
 TEXTS = (TRANSFER, CALL_BACK_WHEN, CALL_BACK_SOON, OFFICE_CLOSED, NO_ANSWER, NO_NUMBER, WITH_STAFF,
          REFERENCE_AGAIN, SMS_OFFER, SMS_SENT, SORRY, VOICE_MESSAGE, EMERGENCY_AGAIN,
-         EMERGENCY_CALL_BACK, EMERGENCY_CALLED_BACK, EMERGENCY_BYE)
+         EMERGENCY_CALL_BACK, EMERGENCY_CALLED_BACK, EMERGENCY_BYE, UNAVAILABLE)
 
 _LANGUAGE_WORDS = {"zh-HK": ("廣東話", "中文", "粵語", "cantonese", "chinese"),
                    "en": ("english", "英文", "英語")}

@@ -8,6 +8,10 @@ body, before anything is read from or written to the store), maps the form, runs
 (``twiml.build_twiml``, through the recogniser strategy). Without ``TWILIO_AUTH_TOKEN`` none of
 these is registered; ``GET /audio/<id>.wav`` belongs to the speech service and stays.
 
+When the database cannot be reached within ``KAIFONG_WEBHOOK_DB_SECONDS`` (1.5), or anything
+else fails, the answer is still TwiML (200): a short apology, said in Cantonese and then in
+English (the call's language is in the database), and the call ends.
+
 Logs carry no number and nothing the caller said (nor a recording's address): a failure logs its
 type and its frames.
 """
@@ -22,15 +26,18 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Flask, Response, current_app, request, url_for
 from twilio.request_validator import RequestValidator
+from twilio.twiml.voice_response import VoiceResponse
+
+from assistant.errors import ReplayConflict, StoreError
 
 from ..speech import speech_for
-from ..twilio_auth import forbidden, parse_public_url, signed
+from ..twilio_auth import forbidden, parse_public_url, signed, webhook_db_seconds
 from .audio import PhoneAudio, phone_clips
-from .call import CallFlow
+from .call import UNAVAILABLE, CallFlow
 from .callstep import CallStep
 from .delivery import voice_deliverer
 from .mapping import BadCall, call_from_form
-from .recognisers import recogniser_named
+from .recognisers import SAY_LANGUAGES, recogniser_named
 from .settings import VoiceSettings, parse_settings
 from .twiml import build_twiml
 
@@ -52,6 +59,8 @@ class VoiceChannel:
     settings: VoiceSettings
     flow: CallFlow
     recogniser: object
+    #: how long a webhook gives the database before it answers with an apology
+    db_seconds: float = 1.5
 
 
 def init_app(app: Flask) -> bool:
@@ -76,7 +85,7 @@ def init_app(app: Flask) -> bool:
     app.extensions["kaifong_voice"] = VoiceChannel(
         RequestValidator(token), parse_public_url(app.config.get("PUBLIC_URL")), settings,
         CallFlow(app.extensions["kaifong"], settings, clock),
-        recogniser_named(settings.recogniser))
+        recogniser_named(settings.recogniser), webhook_db_seconds(app.config))
     app.register_blueprint(bp)
     return True
 
@@ -122,12 +131,30 @@ def _handle(run):
         call = call_from_form(request.form)
     except BadCall:
         return Response("bad request\n", 400, mimetype="text/plain")
+    store = current_app.extensions["kaifong"].store
     try:
-        step = run(channel.flow, call)
+        step = store.call_within(channel.db_seconds, run, channel.flow, call)
+    except ReplayConflict:      # a call's id already used by another caller: no retry
+        log.warning("voice: a call id already used by another caller was refused")
+        return Response(VoiceResponse().to_xml(), 409, mimetype="text/xml")
+    except StoreError as error:
+        log.error("voice: the database could not be reached (%s); answered with an apology",
+                  type(error).__name__)
+        return _apology()
     except Exception as error:
         _log_failure(error)
-        return Response("error\n", 500, mimetype="text/plain")
+        return _apology()
     return Response(render(step), 200, mimetype="text/xml")
+
+
+def _apology() -> Response:
+    catalogue = current_app.extensions["kaifong"].catalogue
+    response = VoiceResponse()
+    for locale in ("zh-HK", "en"):
+        response.say(catalogue.gettext(locale, UNAVAILABLE, "voice"),
+                     language=SAY_LANGUAGES.get(locale, "en-GB"))
+    response.hangup()
+    return Response(response.to_xml(), 200, mimetype="text/xml")
 
 
 def render(step: CallStep) -> str:

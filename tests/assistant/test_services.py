@@ -19,6 +19,8 @@ from assistant.services import (
     seed_slots,
 )
 
+from .conftest import run_together
+
 NOW = datetime.now(UTC)
 
 
@@ -215,3 +217,18 @@ def test_a_database_error_in_a_savepoint_leaves_the_turn_usable(store):
         turn.add_line("user", "still here")
     assert store.state("sms", "+85291234567") == {"status": "bot"}
     assert count(store, appointments) == 0
+
+
+def test_seeding_from_several_processes_at_once_makes_each_slot_once(db_url, open_store):
+    # three stores, as three workers booting on one empty database: each reads "no slots yet"
+    # and inserts; the insert skips what another has made meanwhile instead of failing
+    stores = [open_store() for _ in range(3)]
+    monday, offices, times = date(2030, 1, 7), ["kowloon_city", "sha_tin"], ["09:30", "14:00"]
+
+    def seed(store):
+        with store.transaction() as session:
+            return seed_slots(session, offices, monday, 14, times, 3)
+
+    made = run_together(seed, *[(s,) for s in stores])
+    assert sum(made) == 2 * 12 * 2                  # each slot counted by the one that made it
+    assert count(stores[0], appointment_slots) == 2 * 12 * 2

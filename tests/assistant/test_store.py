@@ -58,7 +58,7 @@ def test_sqlite_is_set_up_for_concurrent_turns(tmp_path):
         with store.engine.connect() as conn:
             values = [conn.exec_driver_sql(f"PRAGMA {name}").scalar()
                       for name in ("journal_mode", "busy_timeout", "foreign_keys", "synchronous")]
-        assert values == ["wal", 30000, 1, 1]  # synchronous 1 is NORMAL
+        assert values == ["wal", 5000, 1, 1]  # synchronous 1 is NORMAL; busy: Timeouts.statement
         with store.turn(SMS, PHONE):  # BEGIN IMMEDIATE: a turn holds the write lock from its start
             with pytest.raises(sqlite3.OperationalError, match="locked"):
                 other.execute("BEGIN IMMEDIATE")

@@ -39,7 +39,7 @@ def test_healthz_says_when_the_database_is_gone(app, client):
 def test_factory_reads_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("KAIFONG_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("KAIFONG_DATABASE_URL", raising=False)
-    app = create_app({"SEED_SLOTS_DAYS": 0})
+    app = create_app({"SEED_SLOTS_DAYS": 0, "HOUSEKEEPING": "off"})   # no timers in a test
     assert app.config["DATABASE_URL"].endswith("data/kaifong.db")
     assert (tmp_path / "data").is_dir()
 

@@ -602,7 +602,11 @@ def test_a_failing_turn_changes_nothing_and_logs_no_text(app, phone, monkeypatch
         raise ValueError(f"cannot handle {inp!r}")          # an error that quotes the message
     monkeypatch.setattr("assistant.conversation.Assistant.advance_in", broken)
     response = phone.send("my id is A123456(3) SECRET")
-    assert response.status_code == 500 and response.get_data() == b"error\n"
+    # TwiML that apologises (Twilio sends nothing for an error status): never "500 text/plain"
+    assert response.status_code == 200 and response.mimetype == "text/xml"
+    assert messages_in(response.get_data(as_text=True)) == [
+        "Sorry, Kaifong cannot answer just now. Please send your message again in a few "
+        "minutes."]
     assert snapshot(app) == before
     assert "ValueError" in caplog.text
     assert "SECRET" not in caplog.text and "A123456" not in caplog.text

@@ -203,6 +203,7 @@ def test_prerender_command_fills_the_cache_with_a_progress_bar(tmp_path, monkeyp
     monkeypatch.setenv("KAIFONG_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("KAIFONG_DATABASE_URL", raising=False)
     monkeypatch.setenv("KAIFONG_SEED_SLOTS_DAYS", "0")
+    monkeypatch.setenv("KAIFONG_HOUSEKEEPING", "off")      # no timers in a test
     app = create_app()
     speech = speech_for(app)
     wanted = speech.static_clips(app.extensions["kaifong"].catalogue)

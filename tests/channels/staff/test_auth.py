@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from assistant.staff import authenticate, staff_users
 from channels import create_app
+from channels.staff.views import SECURITY_HEADERS
 
 from .conftest import PASSWORD, make_app, sign_in, token_in
 
@@ -209,3 +210,13 @@ def test_every_word_of_the_console_has_a_traditional_chinese_translation(app):
     catalogue = app.extensions["kaifong"].catalogue
     missing = [m for m in sorted(msgids) if catalogue.gettext("zh-HK", m) == m]
     assert len(msgids) > 10 and missing == []
+
+
+def test_unknown_staff_paths_answer_with_the_security_headers(client):
+    for path in ("/staff/no-such-page", "/staff/conversations/x/y/z"):
+        response = client.get(path)
+        assert response.status_code in (303, 404)
+        for name, value in SECURITY_HEADERS.items():
+            assert response.headers.get(name) == value, (path, name)
+        assert response.headers["Cache-Control"] == "no-store"
+    assert "Content-Security-Policy" not in client.get("/healthz").headers
