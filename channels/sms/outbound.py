@@ -28,6 +28,9 @@ sms-worker`` runs it alone (``run_worker_cli``). Any number may run: each messag
 (the exception: a worker that dies, or times out, after Twilio took a message but before it
 recorded the sid; the lease then hands the message to another worker, which sends it again:
 the at-least-once window, at most one message per worker killed, since a worker holds one).
+A worker that cannot record a send because the database failed just then keeps Twilio's sid and
+records it first thing in its next rounds, within the lease (``2 * SEND_TIMEOUT + 30`` s), so a
+database outage shorter than that sends nothing twice.
 
 Logs carry message ids, counts and error codes: never a phone number or a message's text.
 Twilio's own error messages quote the number, so they are not logged or stored either.
@@ -257,6 +260,10 @@ class OutboxWorker:
         #: an outage pauses sending until then; how many outages in a row so far
         self.paused_until: datetime | None = None
         self.outages = 0
+        #: sent, with Twilio's sid, but not recorded yet (the database failed just then):
+        #: recorded first thing each round, well within the message's lease, so that no other
+        #: worker sends it again
+        self._unrecorded: list[tuple[int, str | None, datetime]] = []
 
     @classmethod
     def from_config(cls, store: Store, config: Mapping, *, catalogue=None,
@@ -280,6 +287,7 @@ class OutboxWorker:
         now = now or now_utc()
         if self.catalogue is not None:
             self.queue_reminders(now)
+        self._record_sent()               # what Twilio took while the database was out
         if self.paused_until is not None and now < self.paused_until:
             return 0
         counts: Counter = Counter()
@@ -299,8 +307,8 @@ class OutboxWorker:
                     break                 # the others are not touched: sending waits
                 counts[self._record_failure(message, error, now)] += 1
                 continue
-            with self.store.transaction() as session:
-                mark_sent(session, message.id, sid, now)
+            self._unrecorded.append((message.id, sid, now))
+            self._record_sent()           # raises StoreError when the database is out
             counts["sent"] += 1
             self.outages, self.paused_until = 0, None
         if counts:
@@ -361,6 +369,13 @@ class OutboxWorker:
             return "failed"
         log.warning("sms %d: not sent, will retry (%s)", message.id, error.code)
         return "retrying"
+
+    def _record_sent(self) -> None:
+        while self._unrecorded:
+            message_id, sid, at = self._unrecorded[0]
+            with self.store.transaction() as session:
+                mark_sent(session, message_id, sid, at)
+            self._unrecorded.pop(0)
 
     def _pause(self, message: OutboundMessage, error: SmsSendError, now: datetime) -> str:
         """An outage: the message waits for the end of the pause, uncounted, and so does

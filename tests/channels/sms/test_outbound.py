@@ -736,3 +736,36 @@ def test_two_workers_queue_each_reminder_once(store, open_store, workers, fake_t
     assert sorted(queued) in ([0, 3], [1, 2], [2, 1], [3, 0]) and sum(queued) == 3
     run_together(drain, (one,), (two,))
     assert len(fake_twilio.messages) == 3
+
+
+def test_a_send_the_database_could_not_record_is_recorded_next_round(tmp_path, fake_twilio):
+    """Twilio took the message, then the database failed: the worker keeps the sid and records
+    it before anything else, so the message is not sent again when its lease ends."""
+    store = Store(f"sqlite:///{tmp_path / 'kaifong.db'}")
+    worker = OutboxWorker.from_config(store, fake_twilio.config)
+    try:
+        queue(store, "Hello")
+        original = store.transaction
+        calls = []
+
+        def failing_once():
+            calls.append(1)
+            if len(calls) == 2:             # the claim works; recording the send does not
+                from assistant.errors import StoreError
+                raise StoreError("the database is unavailable")
+            return original()
+
+        store.transaction = failing_once
+        with pytest.raises(Exception, match="unavailable"):
+            worker.run_once(NOW)
+        store.transaction = original
+        [r] = rows(store)
+        assert r.status == "sending" and fake_twilio.bodies() == ["Hello"]
+        assert worker.run_once(NOW + timedelta(seconds=1)) == 0
+        [r] = rows(store)
+        assert (r.status, r.provider_id) == ("sent", fake_twilio.messages[0].sid)
+        assert worker.run_once(NOW + worker.lease) == 0          # nothing sent twice
+        assert fake_twilio.bodies() == ["Hello"]
+    finally:
+        worker.close()
+        store.close()
