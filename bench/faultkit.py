@@ -213,6 +213,12 @@ class DbProxy:
         """The database is down: the port is closed and every connection is reset."""
         self.mode = "refuse"
         if self._listener is not None:
+            try:
+                # wakes the thread blocked in accept(): a close alone would leave the kernel's
+                # socket listening until that accept returns
+                self._listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             self._listener.close()
             self._listener = None
         with self._lock:
@@ -325,14 +331,14 @@ class Server:
                            f"{self.log_tail()}")
 
     def healthy(self) -> bool:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
             conn.request("GET", "/healthz")
-            ok = conn.getresponse().status == 200
-            conn.close()
-            return ok
-        except OSError:
+            return conn.getresponse().status == 200
+        except (OSError, http.client.HTTPException):
             return False
+        finally:
+            conn.close()
 
     def log_tail(self, chars: int = 3000) -> str:
         try:
