@@ -285,7 +285,7 @@ def lines():
             with slot:
                 since = desk.conversation_version(cid)
                 desk.wait_for_change(lambda: desk.conversation_version(cid), since,
-                                     timeout=seconds)
+                                     timeout=seconds, conversation_id=cid)
             visit = _visit()
             if visit is None:
                 return _json({"gone": True})

@@ -252,7 +252,7 @@ def conversation_events(cid: int):
         return "lines", _lines_payload(new)
 
     desk = _desk()
-    return _stream(lambda: desk.conversation_version(cid), event)
+    return _stream(lambda: desk.conversation_version(cid), event, conversation_id=cid)
 
 
 @bp.post("/conversations/<int:cid>/claim")
@@ -414,7 +414,7 @@ def _lines_json(cid: int, after: int):
                                       mimetype="application/json")
 
 
-def _stream(version, event):
+def _stream(version, event, conversation_id: int | None = None):
     """Server-sent events: ``event()`` returns (name, data) or None, at the start and after
     each change of ``version()``."""
     desk = _desk()
@@ -441,7 +441,8 @@ def _stream(version, event):
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             changed = desk.wait_for_change(version, since,
-                                           timeout=min(15.0, deadline - time.monotonic()))
+                                           timeout=min(15.0, deadline - time.monotonic()),
+                                           conversation_id=conversation_id)
             if changed == since:
                 yield ": still here\n\n"      # a comment: keeps proxies from closing the stream
                 continue
