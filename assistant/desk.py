@@ -166,14 +166,17 @@ class Desk:
         return tuple(row) if row else ()
 
     def wait_for_change(self, version: Callable[[], Any], since: Any, timeout: float,
-                        poll: float = 0.5) -> Any:
+                        poll: float = 0.5, conversation_id: int | None = None) -> Any:
         """Block until ``version()`` differs from ``since`` (or ``timeout`` seconds pass), and
         return it. Turns in this process wake the wait at once, and so do other processes'
         on PostgreSQL (LISTEN/NOTIFY); otherwise they are seen within ``poll`` seconds, from
-        the database."""
+        the database. With ``conversation_id`` (the version is that conversation's), a wake-up
+        by another conversation's commit reads nothing: many waiting live views must not each
+        read the database on every turn of every citizen."""
         deadline = time.monotonic() + timeout
+        mark = self.store.change_mark()
+        now = version()
         while True:
-            now = version()
             if now != since:
                 return now
             left = deadline - time.monotonic()
@@ -181,7 +184,14 @@ class Desk:
                 return now
             # with other processes heard, the period only covers a lost notification
             period = poll * 10 if self.store.hears_other_processes else poll
-            self.store.wait_committed(min(period, left))
+            woken = self.store.wait_committed(min(period, left))
+            if conversation_id is not None and woken:
+                mark, touched = self.store.changed_since(mark)
+                if touched is not None and conversation_id not in touched:
+                    continue
+            else:
+                mark = self.store.change_mark()
+            now = version()
 
     def queue_size(self) -> int:
         """How many are waiting for a person or with one (the queue page may show fewer)."""

@@ -1,11 +1,15 @@
 """The outbox: messages the service sends on its own (a summary, a staff reply, a reminder).
 
 A message is enqueued in the same transaction as the state change that causes it, so it exists
-exactly when the change does. A channel's worker claims due messages, sends them and records
-the result; a failed send is retried with backoff, and nothing is dropped while the provider is
-down. Claims carry a lease: two workers never hold the same message, and a worker that dies
-mid-send gives its messages back when the lease ends (the one case where a message may go out
-twice, because the provider may have taken it before the worker died).
+exactly when the change does. A channel's worker claims due messages (one at a time: a worker
+that dies holds no more than the one it was sending), sends them and records the result of
+each: a message the provider refuses for good fails, one refused for a reason of its own is
+retried with backoff (``mark_failed``), and one not sent because the provider is out waits
+without the try counting as an attempt (``defer``), so nothing is dropped and nothing burns its
+attempts while the provider is down. Claims carry a lease: two workers never hold the same
+message, and a worker that dies mid-send gives its message back when the lease ends (the one
+case where a message may go out twice, because the provider may have taken it before the
+worker died: the at-least-once window).
 
 A message may carry an expiry (a reminder saying "tomorrow" is wrong the day after): once it
 has passed, the message is not sent. A message that keeps failing for a passing reason (the
@@ -34,7 +38,7 @@ from sqlalchemy.orm import Session
 from .store import UTCDateTime, metadata
 
 __all__ = ["DELIVERY_STATUSES", "FINAL", "GIVE_UP_AFTER", "OutboundMessage", "backoff", "claim",
-           "enqueue", "is_opted_out", "mark_failed", "mark_sent", "opt_in", "opt_out", "opt_outs",
+           "defer", "enqueue", "is_opted_out", "mark_failed", "mark_sent", "opt_in", "opt_out", "opt_outs",
            "outbox", "record_status", "release"]
 
 outbox = sa.Table(
@@ -103,7 +107,8 @@ def enqueue(session: Session | Connection, channel: str, address: str, body: str
 
 def claim(session: Session, channel: str, now: datetime, limit: int = 10,
           lease: timedelta = timedelta(seconds=60)) -> list[OutboundMessage]:
-    """Take up to ``limit`` due messages for this worker, in the order they were queued.
+    """Take up to ``limit`` due messages for this worker, in the order they were queued (the
+    SMS worker takes one at a time).
 
     Due: queued and ``next_attempt_at`` passed, or sending with an expired lease. The caller
     commits right after, before sending anything, so that the claim is visible to others.
@@ -115,24 +120,30 @@ def claim(session: Session, channel: str, now: datetime, limit: int = 10,
     due = sa.or_(sa.and_(c.status == "queued", c.next_attempt_at <= now),
                  sa.and_(c.status == "sending", c.lease_until <= now))
     query = (sa.select(outbox).where(c.channel == channel, due)
-             .order_by(c.next_attempt_at, c.id).limit(limit)
-             .with_for_update(skip_locked=True))
-    rows = session.execute(query).all()
-    claimed = []
-    for row in rows:
-        if row.expires_at is not None and row.expires_at <= now:
+             .order_by(c.next_attempt_at, c.id).with_for_update(skip_locked=True))
+    claimed: list[OutboundMessage] = []
+    # expired and opted-out messages leave the queue as they are met: look further until
+    # ``limit`` are claimed or nothing is due
+    while len(claimed) < limit:
+        rows = session.execute(query.limit(limit - len(claimed))).all()
+        if not rows:
+            break
+        for row in rows:
+            if row.expires_at is not None and row.expires_at <= now:
+                session.execute(sa.update(outbox).where(c.id == row.id).values(
+                    status="expired", lease_until=None, updated_at=now))
+                continue
+            if is_opted_out(session, channel, row.address):
+                session.execute(sa.update(outbox).where(c.id == row.id).values(
+                    status="cancelled", last_error="opted_out", lease_until=None,
+                    updated_at=now))
+                continue
             session.execute(sa.update(outbox).where(c.id == row.id).values(
-                status="expired", lease_until=None, updated_at=now))
-            continue
-        if is_opted_out(session, channel, row.address):
-            session.execute(sa.update(outbox).where(c.id == row.id).values(
-                status="cancelled", last_error="opted_out", lease_until=None, updated_at=now))
-            continue
-        session.execute(sa.update(outbox).where(c.id == row.id).values(
-            status="sending", attempts=row.attempts + 1, lease_until=now + lease, updated_at=now))
-        claimed.append(OutboundMessage(row.id, row.channel, row.address, row.body, row.kind,
-                                       row.attempts + 1, row.conversation_id, row.created_at,
-                                       row.expires_at))
+                status="sending", attempts=row.attempts + 1, lease_until=now + lease,
+                updated_at=now))
+            claimed.append(OutboundMessage(row.id, row.channel, row.address, row.body,
+                                           row.kind, row.attempts + 1, row.conversation_id,
+                                           row.created_at, row.expires_at))
     return claimed
 
 
@@ -169,6 +180,21 @@ def mark_failed(session: Session, message: OutboundMessage, error: str, now: dat
     result = session.execute(sa.update(outbox).where(*_held(message)).values(
         status=status, lease_until=None, last_error=error[:255], next_attempt_at=retry_at,
         updated_at=now))
+    return status if result.rowcount > 0 else None
+
+
+def defer(session: Session, message: OutboundMessage, error: str, now: datetime) -> str | None:
+    """The provider is out (no connection, 5xx, rate-limited): the message goes back to the
+    queue as it was, due at once and in its place (so that it still goes before the messages
+    queued after it), and the try does not count as an attempt: an outage says nothing about
+    the message. The worker pauses instead (the channel's business). A message queued more
+    than ``GIVE_UP_AFTER`` ago fails. Returns the status written, or None when the claim was
+    lost."""
+    give_up = message.created_at is not None and now - message.created_at >= GIVE_UP_AFTER
+    status = "failed" if give_up else "queued"
+    result = session.execute(sa.update(outbox).where(*_held(message)).values(
+        status=status, attempts=message.attempts - 1, lease_until=None,
+        last_error=error[:255], updated_at=now))
     return status if result.rowcount > 0 else None
 
 

@@ -30,6 +30,7 @@ name only error types.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import contextvars
 import json
@@ -38,7 +39,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
@@ -59,7 +60,7 @@ from sqlalchemy.orm import Session
 from assistant.errors import ReplayConflict, StoreError, StoreUnavailable
 
 log = logging.getLogger(__name__)
-#: PostgreSQL's channel for "a turn was committed" (the payload is empty: nothing personal)
+#: PostgreSQL's channel for "a turn was committed" (the payload: the conversation's id)
 NOTIFY_CHANNEL = "kaifong_changes"
 
 __all__ = ["ROLES", "Event", "Line", "QueueEntry", "Store", "Timeouts", "Turn", "UTCDateTime",
@@ -199,7 +200,9 @@ _UPDATE = {with_state: sa.update(conversations).where(_conv.id == sa.bindparam("
      for name in ("version", "updated_at", "last_seq", *(_MIRRORED if with_state else ()))})
     for with_state in (False, True)}
 _ADD_LINES = sa.insert(transcript_lines)
-_NOTIFY = sa.text(f"SELECT pg_notify('{NOTIFY_CHANNEL}', '')")
+#: the payload is the conversation's id (a number, nothing personal), so that a process waiting
+#: for one conversation reads the database only when that one changed
+_NOTIFY = sa.text(f"SELECT pg_notify('{NOTIFY_CHANNEL}', :conversation_id)")
 _ADD_EVENTS = sa.insert(events)
 
 _inbound = inbound_messages.c
@@ -391,6 +394,9 @@ class Store:
         #: console's live views, never their source of truth (other processes' turns are seen
         #: by reading the database; see ``assistant.desk.Desk.wait_for_change``)
         self.committed = threading.Condition()
+        #: the latest commits heard, numbered: (number, conversation id or None)
+        self._changes: collections.deque = collections.deque(maxlen=1024)
+        self._change_no = 0
         self._listener: _Listener | None = None
         self._listener_lock = threading.Lock()
         try:
@@ -439,9 +445,15 @@ class Store:
             with _store_errors("commit the turn"):
                 self._write(turn, row)
                 if not self.sqlite:   # delivered at commit, to every process that listens
-                    conn.execute(_NOTIFY)
+                    conn.execute(_NOTIFY, {"conversation_id": str(row.id)})
                 conn.commit()
+        self._changed(row.id)
+
+    def _changed(self, conversation_id: int | None) -> None:
+        """A commit (None: of unknown conversations): noted, and every waiter woken."""
         with self.committed:
+            self._change_no += 1
+            self._changes.append((self._change_no, conversation_id))
             self.committed.notify_all()
 
     def _connect(self) -> Connection:
@@ -476,6 +488,22 @@ class Store:
                 self._calls = ThreadPoolExecutor(max_workers=16,
                                                  thread_name_prefix="kaifong-store-call")
             return self._calls
+    def change_mark(self) -> int:
+        """Where the commits heard so far end (for ``changed_since``)."""
+        with self.committed:
+            return self._change_no
+
+    def changed_since(self, mark: int) -> tuple[int, frozenset | None]:
+        """The conversations committed since ``mark`` (heard in this process, or from others
+        on PostgreSQL), and the new mark. None when it is not known which (a commit of
+        unknown conversations, or more commits than are remembered): read the database."""
+        with self.committed:
+            if self._change_no == mark:
+                return mark, frozenset()
+            if not self._changes or self._changes[0][0] > mark + 1:
+                return self._change_no, None
+            ids = {cid for no, cid in self._changes if no > mark}
+            return self._change_no, (None if None in ids else frozenset(ids))
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -575,14 +603,15 @@ class Store:
         with self._read() as conn:
             return [Event(r.kind, r.data or {}, r.at) for r in conn.execute(query)]
 
-    def wait_committed(self, timeout: float) -> None:
-        """Sleep until a turn commits, or ``timeout`` seconds pass. In this process a commit
-        wakes it at once; on PostgreSQL, so does another process's (LISTEN/NOTIFY). Callers
-        check the database after waking: a wake-up is a hint, never the news itself."""
+    def wait_committed(self, timeout: float) -> bool:
+        """Sleep until a turn commits, or ``timeout`` seconds pass (then False). In this
+        process a commit wakes it at once; on PostgreSQL, so does another process's
+        (LISTEN/NOTIFY). Callers check the database after waking: a wake-up is a hint, never
+        the news itself."""
         if not self.sqlite:
             self._listen()
         with self.committed:
-            self.committed.wait(timeout)
+            return self.committed.wait(timeout)
 
     @property
     def hears_other_processes(self) -> bool:
@@ -593,7 +622,7 @@ class Store:
     def _listen(self) -> None:
         with self._listener_lock:
             if self._listener is None:
-                self._listener = _Listener(self.engine.url, self.committed)
+                self._listener = _Listener(self.engine.url, self._changed)
                 self._listener.start()
 
     def close(self) -> None:
@@ -678,13 +707,13 @@ def _cut(dbapi_connection) -> None:
 
 class _Listener(threading.Thread):
     """One connection per process that LISTENs for other processes' commits on PostgreSQL and
-    wakes ``Store.committed``. When the connection fails it says so once, and tries again every
+    tells the store which conversation each one changed (``Store._changed``). When the connection fails it says so once, and tries again every
     few seconds; meanwhile waiters fall back to reading the database on a short period."""
 
-    def __init__(self, url, committed: threading.Condition):
+    def __init__(self, url, changed: Callable[[int | None], None]):
         super().__init__(name="kaifong-store-listener", daemon=True)
         self.conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        self.committed = committed
+        self.changed = changed
         self.connected = threading.Event()
         self._stopping = threading.Event()
 
@@ -696,12 +725,12 @@ class _Listener(threading.Thread):
             try:
                 with psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5) as conn:
                     conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    self.changed(None)  # anything committed while we were not listening
                     self.connected.set()
                     failed_before = False
-                    self._wake()        # anything committed while we were not listening
                     while not self._stopping.is_set():
-                        for _ in conn.notifies(timeout=1.0):
-                            self._wake()
+                        for note in conn.notifies(timeout=1.0):
+                            self.changed(int(note.payload) if note.payload.isdigit() else None)
             except psycopg.Error as error:
                 if not failed_before:
                     log.warning("store: cannot listen for other processes' changes (%s); "
@@ -711,10 +740,6 @@ class _Listener(threading.Thread):
             finally:
                 self.connected.clear()
             self._stopping.wait(3)
-
-    def _wake(self) -> None:
-        with self.committed:
-            self.committed.notify_all()
 
     def stop(self) -> None:
         self._stopping.set()

@@ -18,6 +18,7 @@ from assistant.store import Store, database_url
 
 from .housekeeping import start_housekeeping
 from .kiosk import init_app as init_kiosk
+from .longpoll import init_app as init_long_polls
 from .simulator import init_app as init_simulators
 from .sms.delivery import sms_deliverer
 from .sms.views import init_app as init_sms
@@ -49,6 +50,7 @@ def create_app(test_config: dict | None = None) -> Flask:
             app.config[key] = os.environ[key]
     if test_config:
         app.config.from_mapping(test_config)
+    init_long_polls(app)    # how many threads live updates may hold (webhooks keep the rest)
     init_sms(app)       # only with TWILIO_AUTH_TOKEN (no signature check, no endpoint)
     init_assistant(app)
     init_staff(app)     # the console; its secret key from KAIFONG_SECRET_KEY or DATA_DIR

@@ -6,7 +6,8 @@
   GET  /kiosk/<id>/more-time   "Do you need more time?" (the page's timer, or a meta refresh)
   GET|POST /kiosk/<id>/end     the wipe: idle timeout, "Finish" (once confirmed), or the
                                visitor's "No, that's all" (the core closed the conversation)
-  GET  /kiosk/<id>/lines       staff messages for the live page (a long poll)
+  GET  /kiosk/<id>/lines       staff messages for the live page (a long poll, within the
+                               process's live-update budget: ``channels.longpoll``)
 
 Every touch is a POST answered with a redirect to ``/kiosk/<id>/`` (post-redirect-get), and
 personal values travel only in POST bodies. Every response is ``no-store`` with a
@@ -44,6 +45,7 @@ from markupsafe import escape
 from assistant import Assistant
 from assistant.i18n import babel_name, canonical_locale, format_day
 
+from ..longpoll import hold, retry_seconds
 from ..speech import speech_for
 from . import texts as T
 from .entry import DATE_STEPS, DIGITS, DateEntry, complete, display, keys_for, missing
@@ -272,15 +274,27 @@ def lines():
     seconds = float(current_app.config.get("KIOSK_POLL_SECONDS", POLL_SECONDS))
     cid = visit.conversation_id
     found = staff_lines(_assistant(), visit, after)
+    retry = None
     if not found:
-        since = desk.conversation_version(cid)
-        desk.wait_for_change(lambda: desk.conversation_version(cid), since, timeout=seconds)
-        visit = _visit()
-        if visit is None:
-            return _json({"gone": True})
-        found = staff_lines(_assistant(), visit, after)
-    return _json({"status": visit.status, "staff": visit.with_staff,
-                  "lines": [_line(visit.locale, x) for x in found]})
+        # waiting holds a thread: only within the live-update budget (channels.longpoll), so
+        # that webhooks always find one; beyond it, what there is now and "come back later"
+        slot = hold(current_app, "kiosk:" + request.cookies[COOKIE], request.remote_addr)
+        if slot is None:
+            retry = retry_seconds()
+        else:
+            with slot:
+                since = desk.conversation_version(cid)
+                desk.wait_for_change(lambda: desk.conversation_version(cid), since,
+                                     timeout=seconds, conversation_id=cid)
+            visit = _visit()
+            if visit is None:
+                return _json({"gone": True})
+            found = staff_lines(_assistant(), visit, after)
+    body = {"status": visit.status, "staff": visit.with_staff,
+            "lines": [_line(visit.locale, x) for x in found]}
+    if retry is not None:
+        body["retry"] = retry             # seconds; the page backs off from it
+    return _json(body)
 
 
 # -- rendering ---------------------------------------------------------------------------------

@@ -6,18 +6,31 @@ them. A worker round (``OutboxWorker.run_once``):
 
 1. queues tomorrow's appointment reminders, once each (``appointment_reminders`` remembers), and
    cancels queued reminders of appointments cancelled since;
-2. claims due messages in one short transaction, with a lease (two workers never hold the same
-   message: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the write lock on SQLite), and commits;
-3. sends each with the twilio client, outside any transaction, and records the result of each
-   at once: sent (with Twilio's sid), or failed. Twilio's errors are mapped here, at the
-   boundary, onto ``SmsSendError``: a request that can never succeed (an invalid number, an
-   unsubscribed recipient) fails for good; an outage (no connection, 5xx, 429, refused
-   credentials) backs the whole batch off, to be retried until the provider is back.
+2. claims one due message in a short transaction, with a lease (two workers never hold the
+   same message: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the write lock on SQLite), and
+   commits; a worker killed mid-send holds only that one, for its lease (``2 * SEND_TIMEOUT +
+   30`` s), never a batch;
+3. sends it with the twilio client, outside any transaction, records the result at once, and
+   claims the next (up to ``batch`` a round). Twilio's errors are mapped here, at the
+   boundary, onto ``SmsSendError``, per message:
+   - permanent (a 4xx about the message: 21211 invalid number, 21610 unsubscribed, 21614 not
+     a mobile ...): the message fails for good and the worker goes on with the next;
+   - the message's own passing trouble (21611: the From number's queue is full): retried
+     with backoff, counted as an attempt;
+   - an outage (no connection, a timeout, 5xx, 429, refused credentials or other set-up
+     errors): the message waits and the try is not counted (``assistant.outbox.defer``), and
+     the worker pauses: 2 s, then twice as long after each outage in a row, up to
+     ``MAX_PAUSE``, probing with one message after each pause; the first message sent ends
+     the pause. The other messages are not touched.
 
 ``kaifong serve`` runs the worker in a daemon thread (``start_worker_thread``); ``kaifong
 sms-worker`` runs it alone (``run_worker_cli``). Any number may run: each message goes out once
 (the exception: a worker that dies, or times out, after Twilio took a message but before it
-recorded the sid; the lease then hands the message to another worker, which sends it again).
+recorded the sid; the lease then hands the message to another worker, which sends it again:
+the at-least-once window, at most one message per worker killed, since a worker holds one).
+A worker that cannot record a send because the database failed just then keeps Twilio's sid and
+records it first thing in its next rounds, within the lease (``2 * SEND_TIMEOUT + 30`` s), so a
+database outage shorter than that sends nothing twice.
 
 Logs carry message ids, counts and error codes: never a phone number or a message's text.
 Twilio's own error messages quote the number, so they are not logged or stored either.
@@ -36,9 +49,8 @@ import os
 import re
 import signal
 import threading
-import time as clock
 from collections import ChainMap, Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -56,6 +68,7 @@ from assistant.i18n import canonical_locale, format_when
 from assistant.outbox import (
     OutboundMessage,
     claim,
+    defer,
     enqueue,
     mark_failed,
     mark_sent,
@@ -63,7 +76,6 @@ from assistant.outbox import (
     opt_out,
     outbox,
     record_status,
-    release,
 )
 from assistant.services import HONG_KONG, appointment_reminders, appointment_slots, appointments
 from assistant.store import Store, conversations, database_url
@@ -83,8 +95,13 @@ REMINDER = N_("Reminder: your appointment {reference} is tomorrow, {when}, at {o
 REMINDER_HOURS = (time(9, 0), time(20, 0))
 #: seconds for Twilio to connect, and again to answer; a request may take both
 SEND_TIMEOUT = 10.0
+#: messages a round sends at most (claimed one at a time)
 BATCH = 10
 INTERVAL = 2.0
+#: after an outage the worker pauses this long, doubled after each outage in a row up to
+#: MAX_PAUSE; the first message that goes out ends it
+FIRST_PAUSE = timedelta(seconds=2)
+MAX_PAUSE = timedelta(seconds=30)
 #: Twilio's message statuses in the outbox's words; the others (receiving, received,
 #: partially_delivered) change nothing
 TWILIO_STATUSES = {
@@ -96,6 +113,8 @@ TWILIO_STATUSES = {
 _SETUP_CODES = {20003, 20005, 20404, 21212, 21603, 21606, 21659}
 _SETUP_STATUSES = {401, 403, 404}
 _UNSUBSCRIBED = 21610
+#: 4xx errors that are about this message's moment, not the message: retried with backoff
+_MESSAGE_TRANSIENT_CODES = {21611}
 _SID = re.compile(r"(SM|MM)[0-9a-fA-F]{32}")
 _ON, _OFF = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
@@ -107,7 +126,8 @@ class SmsConfigError(AssistantError, ValueError):
 class SmsSendError(AssistantError, RuntimeError):
     """Twilio did not take a message. ``code`` ("http:400 twilio:21211", "connection") is what
     is stored and logged; ``permanent``: retrying cannot help; ``outage``: nothing will get
-    through for now (so the rest of the batch waits too); ``unsubscribed``: the recipient
+    through for now (the worker pauses; the try does not count as an attempt); neither: this
+    message's own passing trouble (retried with backoff); ``unsubscribed``: the recipient
     opted out at Twilio."""
 
     def __init__(self, code: str, *, permanent: bool = False, outage: bool = False,
@@ -202,6 +222,8 @@ def _send_error(error: Exception) -> SmsSendError:
         label = f"http:{status}" + (f" twilio:{code}" if code else "")
         if status == 429 or status >= 500 or status in _SETUP_STATUSES or code in _SETUP_CODES:
             return SmsSendError(label, outage=True)
+        if code in _MESSAGE_TRANSIENT_CODES:
+            return SmsSendError(label)
         if 400 <= status < 500:
             return SmsSendError(label, permanent=True, unsubscribed=code == _UNSUBSCRIBED)
         return SmsSendError(label, outage=True)
@@ -231,9 +253,17 @@ class OutboxWorker:
         self.status_callback = status_callback
         self.batch = batch
         self.send_timeout = send_timeout
-        # long enough to send the whole batch, each send taking its connect and read timeouts
-        self.lease = timedelta(seconds=batch * 2 * send_timeout + 30)
+        # long enough to send one message (claimed one at a time), connect and read timeouts
+        # both spent, and to record the result
+        self.lease = timedelta(seconds=2 * send_timeout + 30)
         self._stop: threading.Event | None = None
+        #: an outage pauses sending until then; how many outages in a row so far
+        self.paused_until: datetime | None = None
+        self.outages = 0
+        #: sent, with Twilio's sid, but not recorded yet (the database failed just then):
+        #: recorded first thing each round, well within the message's lease, so that no other
+        #: worker sends it again
+        self._unrecorded: list[tuple[int, str | None, datetime]] = []
 
     @classmethod
     def from_config(cls, store: Store, config: Mapping, *, catalogue=None,
@@ -251,39 +281,40 @@ class OutboxWorker:
     # -- rounds
 
     def run_once(self, now: datetime | None = None) -> int:
-        """One round: queue reminders, claim due messages, send them, record the results.
-        Returns how many messages it claimed (sent, failed or put back)."""
+        """One round: queue reminders, then claim, send and record due messages one at a
+        time, up to ``batch``, unless an outage pauses sending. Returns how many messages it
+        claimed (sent, failed, deferred or put back)."""
         now = now or now_utc()
         if self.catalogue is not None:
             self.queue_reminders(now)
-        with self.store.transaction() as session:
-            messages = claim(session, CHANNEL, now, limit=self.batch, lease=self.lease)
-        started = clock.monotonic()
+        self._record_sent()               # what Twilio took while the database was out
+        if self.paused_until is not None and now < self.paused_until:
+            return 0
         counts: Counter = Counter()
-        for i, message in enumerate(messages):
-            if self._stopping() or self._short_of_lease(started):
-                self._give_back(messages[i:], now)
-                counts["put back"] += len(messages) - i
+        claimed = 0
+        while claimed < self.batch and not self._stopping():
+            with self.store.transaction() as session:
+                messages = claim(session, CHANNEL, now, limit=1, lease=self.lease)
+            if not messages:
                 break
+            [message] = messages
+            claimed += 1
             try:
                 sid = self._send(message)
             except SmsSendError as error:
-                counts[self._record_failure(message, error, now)] += 1
                 if error.outage:
-                    # the provider is not taking anything: the rest wait with this one
-                    rest = messages[i + 1:]
-                    for other in rest:
-                        self._record_failure(other, SmsSendError("deferred", outage=True), now)
-                    counts["retrying"] += len(rest)
-                    break
+                    counts[self._pause(message, error, now)] += 1
+                    break                 # the others are not touched: sending waits
+                counts[self._record_failure(message, error, now)] += 1
                 continue
-            with self.store.transaction() as session:
-                mark_sent(session, message.id, sid, now)
+            self._unrecorded.append((message.id, sid, now))
+            self._record_sent()           # raises StoreError when the database is out
             counts["sent"] += 1
+            self.outages, self.paused_until = 0, None
         if counts:
             log.info("sms outbox: %s", ", ".join(f"{n} {what}" for what, n in sorted(
                 counts.items())))
-        return len(messages)
+        return claimed
 
     def run_forever(self, stop: threading.Event, interval: float = INTERVAL) -> None:
         """Rounds until ``stop`` is set: at once while there is more to send, else every
@@ -302,7 +333,12 @@ class OutboxWorker:
                     log.error("sms outbox: round failed (%s)", type(error).__name__)
                     claimed = 0
                 if claimed < self.batch:
-                    stop.wait(interval)
+                    wait = interval
+                    if self.paused_until is not None:
+                        wait = min(max(0.0, (self.paused_until - now_utc()).total_seconds()),
+                                   MAX_PAUSE.total_seconds())
+                        wait = max(wait, 0.05)
+                    stop.wait(wait)
         finally:
             self._stop = None
 
@@ -331,21 +367,36 @@ class OutboxWorker:
         if status == "failed":
             log.warning("sms %d: not sent, giving up (%s)", message.id, error.code)
             return "failed"
-        if error.code != "deferred":
-            log.warning("sms %d: not sent, will retry (%s)", message.id, error.code)
+        log.warning("sms %d: not sent, will retry (%s)", message.id, error.code)
         return "retrying"
 
-    def _give_back(self, messages: Sequence[OutboundMessage], now: datetime) -> None:
+    def _record_sent(self) -> None:
+        while self._unrecorded:
+            message_id, sid, at = self._unrecorded[0]
+            with self.store.transaction() as session:
+                mark_sent(session, message_id, sid, at)
+            self._unrecorded.pop(0)
+
+    def _pause(self, message: OutboundMessage, error: SmsSendError, now: datetime) -> str:
+        """An outage: the message waits for the end of the pause, uncounted, and so does
+        the worker."""
+        pause = min(FIRST_PAUSE * 2 ** self.outages, MAX_PAUSE)
+        self.outages += 1
+        self.paused_until = now + pause
         with self.store.transaction() as session:
-            for message in messages:
-                release(session, message, now)
+            status = defer(session, message, error.code, now)
+        if status is None:
+            log.warning("sms %d: another worker took it over meanwhile", message.id)
+            return "taken over"
+        if status == "failed":
+            log.warning("sms %d: not sent, giving up (%s)", message.id, error.code)
+            return "failed"
+        log.warning("sms outbox: the provider is out (%s); pausing %d s (sms %d waits)",
+                    error.code, pause.total_seconds(), message.id)
+        return "deferred"
 
     def _stopping(self) -> bool:
         return self._stop is not None and self._stop.is_set()
-
-    def _short_of_lease(self, started: float) -> bool:
-        left = self.lease.total_seconds() - (clock.monotonic() - started)
-        return left < 2 * self.send_timeout + 10
 
     # -- reminders
 

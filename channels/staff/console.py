@@ -16,7 +16,9 @@ live, as JSON put in place with ``textContent``: never as markup.
 
 Live updates are server-sent events that end after ``STREAM_SECONDS`` (the browser reconnects on
 its own), so an open console holds a server thread for a bounded time and a stream never outlives
-the session that opened it. They do not count as activity for the session's idle expiry.
+the session that opened it. They do not count as activity for the session's idle expiry. Streams
+hold threads only within the process's live-update budget (``channels.longpoll``): beyond it a
+stream sends what there is now and a ``busy`` event, and the page comes back later.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from assistant.store import events as event_rows
 
 from ..i18n import N_
 from ..kiosk.session import kiosk_of
+from ..longpoll import hold, retry_seconds
 from .views import _locale as staff_locale
 from .views import bp
 
@@ -249,7 +252,7 @@ def conversation_events(cid: int):
         return "lines", _lines_payload(new)
 
     desk = _desk()
-    return _stream(lambda: desk.conversation_version(cid), event)
+    return _stream(lambda: desk.conversation_version(cid), event, conversation_id=cid)
 
 
 @bp.post("/conversations/<int:cid>/claim")
@@ -411,11 +414,23 @@ def _lines_json(cid: int, after: int):
                                       mimetype="application/json")
 
 
-def _stream(version, event):
+def _stream(version, event, conversation_id: int | None = None):
     """Server-sent events: ``event()`` returns (name, data) or None, at the start and after
     each change of ``version()``."""
     desk = _desk()
     seconds = float(current_app.config.get("STAFF_STREAM_SECONDS", STREAM_SECONDS))
+    # a stream holds a thread: only within the live-update budget (channels.longpoll), so
+    # that webhooks always find one. Beyond it the answer is what there is now and a "busy"
+    # event: the page reconnects later, backing off, and so polls instead of streaming.
+    slot = hold(current_app, "staff:" + g.staff.username, request.remote_addr)
+
+    def busy():
+        retry = retry_seconds()
+        yield f"retry: {int(retry * 1000)}\n\n"
+        first = event()
+        if first:
+            yield _sse(*first)
+        yield _sse("busy", {"retry": retry})
 
     def generate():
         yield "retry: 1000\n\n"
@@ -426,7 +441,8 @@ def _stream(version, event):
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             changed = desk.wait_for_change(version, since,
-                                           timeout=min(15.0, deadline - time.monotonic()))
+                                           timeout=min(15.0, deadline - time.monotonic()),
+                                           conversation_id=conversation_id)
             if changed == since:
                 yield ": still here\n\n"      # a comment: keeps proxies from closing the stream
                 continue
@@ -435,8 +451,15 @@ def _stream(version, event):
             if out:
                 yield _sse(*out)
 
-    return Response(stream_with_context(generate()), mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    if slot is None:
+        return Response(stream_with_context(busy()), mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    response = Response(stream_with_context(generate()), mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    # the server closes the response when the stream ends or the client goes, even if the
+    # generator never started
+    response.call_on_close(slot.release)
+    return response
 
 
 def _sse(name: str, data) -> str:

@@ -277,3 +277,49 @@ def test_on_postgresql_another_process_commit_wakes_the_wait(db_url, open_store,
     here.close()                                            # the listener ends, and can be joined
     listener.join(timeout=10)
     assert not listener.is_alive()
+
+
+def test_a_wait_for_one_conversation_reads_nothing_when_others_change(assistant, store, desk):
+    """Many live views wait at once (a kiosk or a console each): a citizen's turn elsewhere
+    wakes them, but only the views of that conversation read the database."""
+    cid = waiting(assistant, store)
+    talk(assistant, "+85290000002", "lost my id card")
+    if not store.sqlite:                  # listening first (its start says "anything changed")
+        store.wait_committed(0.01)
+        for _ in range(100):
+            if store.hears_other_processes:
+                break
+            time.sleep(0.05)
+    since = desk.conversation_version(cid)
+    reads = []
+
+    def version():
+        reads.append(1)
+        return desk.conversation_version(cid)
+
+    def later():
+        time.sleep(0.2)
+        for text in ("1", "1", "1"):                         # three turns of someone else
+            assistant.turn("sms", "+85290000002", Text(text))
+        assistant.turn("sms", "+85291234567", Text("are you there?"))
+
+    thread = threading.Thread(target=later)
+    thread.start()
+    changed = desk.wait_for_change(version, since, timeout=10, poll=5, conversation_id=cid)
+    thread.join()
+    assert changed != since
+    assert len(reads) == 2                # at the start, and once woken by its own change
+
+
+def test_changed_since_names_the_conversations_or_says_it_does_not_know(store):
+    mark = store.change_mark()
+    assert store.changed_since(mark) == (mark, frozenset())
+    store._changed(7)
+    store._changed(9)
+    assert store.changed_since(mark) == (mark + 2, frozenset({7, 9}))
+    store._changed(None)                  # the listener (re)connected: anything may have
+    assert store.changed_since(mark + 2) == (mark + 3, None)
+    for _ in range(2000):                 # more than are remembered
+        store._changed(1)
+    assert store.changed_since(mark)[1] is None
+    assert store.changed_since(store.change_mark() - 1)[1] == frozenset({1})

@@ -91,6 +91,10 @@
       list.appendChild(item);
       seen = Math.max(seen, line.seq);
     };
+    // a server with its live-update budget taken answers at once with "retry" (seconds):
+    // come back later, a little later each time in a row (up to 20 s), so that refused
+    // kiosks do not all come back together
+    var refused = 0;
     var poll = function () {
       fetch(list.dataset.live + "?after=" + seen, { credentials: "same-origin", cache: "no-store" })
         .then(function (response) { return response.ok ? response.json() : null; })
@@ -101,6 +105,12 @@
             return;
           }
           if (answer) { answer.lines.forEach(add); }
+          if (answer && answer.retry) {
+            refused += 1;
+            setTimeout(poll, Math.min(20000, answer.retry * 1000 * Math.pow(1.5, refused - 1)));
+            return;
+          }
+          refused = 0;
           setTimeout(poll, answer ? 0 : 3000);
         })
         .catch(function () { setTimeout(poll, 3000); });

@@ -4,6 +4,34 @@
 (function () {
   "use strict";
 
+  // A server with its live-update budget taken sends what there is now and a "busy" event
+  // ({"retry": seconds}) instead of holding the stream: close it and come back later, a
+  // little later each time in a row (up to 20 s), so that the page polls instead of streaming.
+  var live = function (url, handlers) {
+    var refused = 0;
+    var source = null;
+    var connect = function () {
+      source = new EventSource(url());
+      Object.keys(handlers).forEach(function (name) {
+        source.addEventListener(name, handlers[name]);
+      });
+      source.addEventListener("busy", function (event) {
+        source.close();
+        refused += 1;
+        var retry = (JSON.parse(event.data).retry || 3) * 1000;
+        window.setTimeout(connect, Math.min(20000, retry * Math.pow(1.5, refused - 1)));
+      });
+      // the stream ends on its own after a while: start again (from the last line seen, for
+      // the transcript), so that nothing is shown twice and nothing is missed
+      source.addEventListener("error", function () {
+        refused = 0;
+        source.close();
+        window.setTimeout(connect, 1000);
+      });
+    };
+    connect();
+  };
+
   var queue = document.getElementById("queue");
   if (queue && window.EventSource) {
     var refreshing = false;
@@ -27,23 +55,15 @@
           if (again) { refresh(); }
         });
     };
-    new EventSource(queue.dataset.live).addEventListener("changed", refresh);
+    live(function () { return queue.dataset.live; }, { changed: refresh });
   }
 
   var transcript = document.getElementById("transcript");
   if (transcript && window.EventSource) {
     var after = parseInt(transcript.dataset.after, 10) || 0;
-    var source = null;
     var connect = function () {
-      source = new EventSource(transcript.dataset.live + "?after=" + after);
-      source.addEventListener("lines", function (event) {
-        JSON.parse(event.data).forEach(add);
-      });
-      // the stream ends on its own after a while; start again from the last line seen, so
-      // that nothing is shown twice and nothing is missed
-      source.addEventListener("error", function () {
-        source.close();
-        window.setTimeout(connect, 1000);
+      live(function () { return transcript.dataset.live + "?after=" + after; }, {
+        lines: function (event) { JSON.parse(event.data).forEach(add); }
       });
     };
     var add = function (line) {

@@ -309,6 +309,26 @@ def test_staff_messages_appear_live(kiosk_app, live_server, page, screenshot):
     page.wait_for_selector("text=You are back with the assistant.")
 
 
+def test_staff_messages_still_arrive_when_the_live_budget_is_taken(tmp_path, monkeypatch,
+                                                                   live_server, page):
+    """``KAIFONG_LONG_POLLS=0``: every long poll is refused at once (as when the budget is
+    taken), and the page polls with back-off instead: the message still arrives."""
+    app = make_app(tmp_path, monkeypatch, LONG_POLLS=0)
+    try:
+        base = live_server(app) + "/kiosk/demo/"
+        page.goto(base + "?lang=en")
+        _tap(page, "form[action$='/start'] button[value=person]")
+        desk = app.extensions["kaifong_desk"]
+        [waiting] = desk.queue()
+        desk.claim(waiting.id, "mei")
+        page.wait_for_selector("text=A member of staff is with you now.")
+        desk.reply(waiting.id, "mei", "I am on my way")
+        page.wait_for_selector("#messages li.staff >> text=I am on my way", timeout=30_000)
+        assert app.extensions["kaifong_long_polls"].refused >= 1
+    finally:
+        app.extensions["kaifong"].store.close()
+
+
 def test_works_without_javascript(kiosk_app, live_server, browser):
     context = browser.new_context(java_script_enabled=False, viewport={"width": 1280,
                                                                        "height": 800})

@@ -5,6 +5,7 @@ phone through the SMS outbox, the wipe, the idle expiry, and "Ask a member of st
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
 import sqlalchemy as sa
@@ -676,3 +677,54 @@ def test_appointment_times_offer_other_days_and_times(kiosk):
     assert len(later) == 4 and not set(later) & set(first)
     page = kiosk.touch(page.choices[0][0])
     assert page.heading == "Check your answer" and later[0] in page.text
+
+
+def _claimed_visitor(app) -> tuple[Kiosk, int, int]:
+    """A visitor who asked for a person, claimed by Mei; the conversation, the last seq."""
+    visitor = Kiosk(app.test_client())
+    visitor.start("person")
+    desk = app.extensions["kaifong_desk"]
+    waiting = [w for w in desk.queue() if w.claimed_by is None][-1]
+    desk.claim(waiting.id, "mei")
+    body = visitor.client.get("/kiosk/demo/lines?after=0").get_json()
+    return visitor, waiting.id, body["lines"][-1]["seq"]
+
+
+def test_a_long_poll_beyond_the_budget_answers_at_once_and_says_when_to_come_back(
+        tmp_path, monkeypatch, clock):
+    app = make_app(tmp_path, monkeypatch, KIOSK_CLOCK=clock, LONG_POLLS=1,
+                   KIOSK_POLL_SECONDS=60)
+    polls = app.extensions["kaifong_long_polls"]
+    desk = app.extensions["kaifong_desk"]
+    try:
+        first, first_id, first_seq = _claimed_visitor(app)
+        second, second_id, second_seq = _claimed_visitor(app)
+        answers = {}
+        waiting = threading.Thread(target=lambda: answers.update(first=first.client.get(
+            f"/kiosk/demo/lines?after={first_seq}").get_json()))
+        waiting.start()
+        for _ in range(500):              # until the first visitor's poll holds its place
+            if polls.held:
+                break
+            threading.Event().wait(0.01)
+        assert polls.held == 1
+        # nothing new for the second visitor: it would wait, but the budget is taken, so it
+        # answers at once (the poll waits 60 s otherwise) and says when to poll again
+        busy = second.client.get(f"/kiosk/demo/lines?after={second_seq}").get_json()
+        assert busy["lines"] == [] and 1.5 <= busy["retry"] <= 4.5
+        assert busy["status"] == "with_staff" and busy["staff"] is True
+        desk.reply(second_id, "mei", "For the second visitor")
+        got = second.client.get(f"/kiosk/demo/lines?after={second_seq}").get_json()
+        assert [x["text"] for x in got["lines"]] == ["For the second visitor"]
+        desk.reply(first_id, "mei", "For the first visitor")
+        waiting.join(timeout=30)
+        assert not waiting.is_alive()
+        assert [x["text"] for x in answers["first"]["lines"]] == ["For the first visitor"]
+        assert "retry" not in answers["first"]
+        assert polls.held == 0            # the place is given back
+        app.config["KIOSK_POLL_SECONDS"] = 0
+        last = got["lines"][-1]["seq"]
+        again = second.client.get(f"/kiosk/demo/lines?after={last}").get_json()
+        assert "retry" not in again
+    finally:
+        app.extensions["kaifong"].store.close()

@@ -165,33 +165,101 @@ def test_without_a_public_url_no_status_callback_is_asked_for(store, fake_twilio
     assert fake_twilio.messages[0].status_callback is None
 
 
-def test_provider_outage_loses_nothing_and_backs_off(store, workers, fake_twilio):
+def test_an_outage_pauses_sending_without_burning_attempts(store, workers, fake_twilio):
     bodies = [f"Message {i}" for i in range(3)]
     for body in bodies:
         queue(store, body)
     worker = workers(store)
 
     fake_twilio.down()                                    # connection refused
-    assert worker.run_once(NOW) == 3
+    assert worker.run_once(NOW) == 1                      # one try, then the worker pauses
+    # the message tried is back in its place, the try not counted; the others untouched
     assert [(r.status, r.attempts, r.last_error) for r in rows(store)] == [
-        ("queued", 1, "connection"), ("queued", 1, "deferred"), ("queued", 1, "deferred")]
-    assert {r.next_attempt_at for r in rows(store)} == {NOW + timedelta(seconds=5)}
-    assert worker.run_once(NOW + timedelta(seconds=4)) == 0    # not due yet
+        ("queued", 0, "connection"), ("queued", 0, None), ("queued", 0, None)]
+    assert {r.next_attempt_at for r in rows(store)} == {NOW}
+    assert worker.paused_until == NOW + timedelta(seconds=2)
+    assert worker.run_once(NOW + timedelta(seconds=1)) == 0    # paused
 
     fake_twilio.up()
     fake_twilio.down(refuse=False)                        # up, but answering 503
-    assert worker.run_once(NOW + timedelta(seconds=5)) == 3
-    assert fake_twilio.requests == 1                      # the batch waits with the first
-    assert [(r.status, r.attempts) for r in rows(store)] == [("queued", 2)] * 3
+    assert worker.run_once(NOW + timedelta(seconds=2)) == 1
+    assert fake_twilio.requests == 1                      # one probe, nothing more
     assert rows(store)[0].last_error == "http:503"
-    assert {r.next_attempt_at for r in rows(store)} == {NOW + timedelta(seconds=15)}
+    assert worker.paused_until == NOW + timedelta(seconds=6)   # twice as long in a row
+    assert [r.attempts for r in rows(store)] == [0, 0, 0]
 
     fake_twilio.up()
-    assert worker.run_once(NOW + timedelta(seconds=14)) == 0
-    assert worker.run_once(NOW + timedelta(seconds=15)) == 3
+    assert worker.run_once(NOW + timedelta(seconds=5)) == 0
+    assert worker.run_once(NOW + timedelta(seconds=6)) == 3
     assert fake_twilio.bodies() == bodies                 # each once, in order
     assert [(r.status, r.attempts, r.last_error) for r in rows(store)] == [
-        ("sent", 3, None)] * 3
+        ("sent", 1, None)] * 3
+    assert worker.paused_until is None and worker.outages == 0   # sent: the pause is over
+
+
+def test_the_pause_grows_to_its_cap_and_a_long_outage_still_gives_up(store, workers,
+                                                                     fake_twilio):
+    queue(store, "Hello")
+    worker = workers(store)
+    fake_twilio.down()
+    now, pauses = NOW, []
+    for _ in range(7):
+        worker.run_once(now)
+        pauses.append((worker.paused_until - now).total_seconds())
+        now = worker.paused_until
+    assert pauses == [2, 4, 8, 16, 30, 30, 30]
+    [r] = rows(store)
+    assert (r.status, r.attempts) == ("queued", 0)
+    worker.run_once(NOW + timedelta(days=2))             # queued two days ago: given up
+    [r] = rows(store)
+    assert (r.status, r.last_error) == ("failed", "connection")
+
+
+def test_one_failure_defers_no_one_else(store, workers, fake_twilio):
+    """A message refused for its own passing reason (21611: the From number's queue is full)
+    is retried with backoff and counted; the rest of the round goes out."""
+    fake_twilio.reject(PHONE, 21611, "This 'From' number has exceeded the maximum number of "
+                       "queued messages")
+    queue(store, "Busy now")
+    queue(store, "For someone else", to=OTHER)
+    worker = workers(store)
+    assert worker.run_once(NOW) == 2
+    assert [(r.status, r.attempts, r.last_error) for r in rows(store)] == [
+        ("queued", 1, "http:400 twilio:21611"), ("sent", 1, None)]
+    assert rows(store)[0].next_attempt_at == NOW + timedelta(seconds=5)
+    assert worker.paused_until is None
+    fake_twilio._rejections.clear()
+    assert worker.run_once(NOW + timedelta(seconds=5)) == 1
+    assert fake_twilio.bodies() == ["For someone else", "Busy now"]
+
+
+def test_a_worker_killed_mid_send_holds_only_that_message(db_url, open_store, workers,
+                                                          fake_twilio):
+    """Claims are one at a time: a worker that dies while Twilio has its request holds one
+    message for its lease, and another worker sends all the rest meanwhile."""
+    first, second = open_store(), open_store()
+    for i in range(10):
+        queue(first, f"Message {i}")
+    dying = workers(first)
+
+    class Killed(BaseException):
+        pass
+
+    send = dying._send
+
+    def send_then_die(message):
+        send(message)
+        raise Killed                       # dies after Twilio took it, before recording it
+
+    dying._send = send_then_die
+    with pytest.raises(Killed):
+        dying.run_once(NOW)
+    assert [r.status for r in rows(first)].count("sending") == 1
+    other = workers(second)
+    assert other.run_once(NOW + timedelta(seconds=1)) == 9     # all but the one held
+    assert other.run_once(NOW + dying.lease) == 1              # and that one after the lease
+    assert fake_twilio.bodies().count("Message 0") == 2        # the at-least-once window
+    assert {r.status for r in rows(first)} == {"sent"}
 
 
 @pytest.mark.parametrize("status", [429, 500, 502, 503])
@@ -202,9 +270,10 @@ def test_rate_limits_and_server_errors_are_retried(store, workers, fake_twilio, 
     worker.run_once(NOW)
     [r] = rows(store)
     assert (r.status, r.last_error.split()[0]) == ("queued", f"http:{status}")
-    worker.run_once(r.next_attempt_at)
+    assert (r.attempts, r.next_attempt_at) == (0, NOW)    # an outage: not counted
+    worker.run_once(worker.paused_until)
     [r] = rows(store)
-    assert (r.id, r.status, r.attempts) == (message_id, "sent", 2)
+    assert (r.id, r.status, r.attempts) == (message_id, "sent", 1)
     assert fake_twilio.bodies() == ["Hello"]
 
 
@@ -278,6 +347,8 @@ def test_twilio_errors_are_mapped_with_their_cause(store, workers, fake_twilio):
      "http:400 twilio:21211", True, False),
     (TwilioRestException(400, "/Messages.json", "unsubscribed", 21610, "POST"),
      "http:400 twilio:21610", True, False),
+    (TwilioRestException(400, "/Messages.json", "queue full", 21611, "POST"),
+     "http:400 twilio:21611", False, False),
     (TwilioRestException(400, "/Messages.json", "bad 'From'", 21606, "POST"),
      "http:400 twilio:21606", False, True),
     (TwilioRestException(401, "/Messages.json", "auth", 20003, "POST"),
@@ -310,7 +381,8 @@ def test_logs_carry_no_number_and_no_text(store, workers, fake_twilio, caplog):
     worker.run_once(NOW + timedelta(minutes=1))
     assert [r.status for r in rows(store)] == ["sent", "failed"]
     logged = "\n".join(r.getMessage() for r in caplog.records)
-    assert "will retry (connection)" in logged and "giving up (http:400 twilio:21211)" in logged
+    assert "the provider is out (connection)" in logged
+    assert "giving up (http:400 twilio:21211)" in logged
     for secret in ("91234567", "61234567", "Secret body"):
         assert secret not in logged
 
@@ -404,15 +476,15 @@ def test_messages_queued_before_a_restart_are_sent_after_it(db_url, open_store, 
                           env=subprocess_env(fake_twilio, db_url), capture_output=True,
                           text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["3"]
-    assert "will retry (connection)" in done.stderr
+    assert done.stdout.split() == ["1"]                   # one try, then a pause
+    assert "the provider is out (connection)" in done.stderr
     assert PHONE not in done.stderr and "Before the restart" not in done.stderr
 
     fake_twilio.up()
     store = open_store()   # a new process: a new store and a new worker on the same database
     assert workers(store).run_once(NOW + timedelta(seconds=5)) == 3
     assert fake_twilio.bodies() == [f"Before the restart {i}" for i in range(3)]
-    assert [(r.status, r.attempts) for r in rows(store)] == [("sent", 2)] * 3
+    assert [(r.status, r.attempts) for r in rows(store)] == [("sent", 1)] * 3
 
 
 @pytest.mark.slow
@@ -664,3 +736,36 @@ def test_two_workers_queue_each_reminder_once(store, open_store, workers, fake_t
     assert sorted(queued) in ([0, 3], [1, 2], [2, 1], [3, 0]) and sum(queued) == 3
     run_together(drain, (one,), (two,))
     assert len(fake_twilio.messages) == 3
+
+
+def test_a_send_the_database_could_not_record_is_recorded_next_round(tmp_path, fake_twilio):
+    """Twilio took the message, then the database failed: the worker keeps the sid and records
+    it before anything else, so the message is not sent again when its lease ends."""
+    store = Store(f"sqlite:///{tmp_path / 'kaifong.db'}")
+    worker = OutboxWorker.from_config(store, fake_twilio.config)
+    try:
+        queue(store, "Hello")
+        original = store.transaction
+        calls = []
+
+        def failing_once():
+            calls.append(1)
+            if len(calls) == 2:             # the claim works; recording the send does not
+                from assistant.errors import StoreError
+                raise StoreError("the database is unavailable")
+            return original()
+
+        store.transaction = failing_once
+        with pytest.raises(Exception, match="unavailable"):
+            worker.run_once(NOW)
+        store.transaction = original
+        [r] = rows(store)
+        assert r.status == "sending" and fake_twilio.bodies() == ["Hello"]
+        assert worker.run_once(NOW + timedelta(seconds=1)) == 0
+        [r] = rows(store)
+        assert (r.status, r.provider_id) == ("sent", fake_twilio.messages[0].sid)
+        assert worker.run_once(NOW + worker.lease) == 0          # nothing sent twice
+        assert fake_twilio.bodies() == ["Hello"]
+    finally:
+        worker.close()
+        store.close()

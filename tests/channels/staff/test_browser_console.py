@@ -146,6 +146,33 @@ def test_an_agent_sees_a_new_conversation_live_takes_it_replies_and_hands_back(c
                                                          "hand_back"]
 
 
+def test_with_no_live_update_budget_the_pages_poll_and_stay_current(tmp_path, monkeypatch,
+                                                                     live_server, page):
+    """``KAIFONG_LONG_POLLS=0``: every stream is refused at once with "busy" (as when the budget
+    is taken): the queue and the transcript still follow, by polling with back-off."""
+    app = make_app(tmp_path, monkeypatch, TWILIO_AUTH_TOKEN=TOKEN, LONG_POLLS=0)
+    add_staff(app.extensions["kaifong"].store.engine, "mei", PASSWORD, "agent")
+    try:
+        console = Console(app, live_server(app))
+        sign_in(page, console)
+        mark(page)
+        phone = console.phone()
+        phone.conversation("lost my id card", "person")
+        rows = page.locator("#queue table.queue tbody tr")
+        expect(rows).to_have_count(1, timeout=3 * LIVE_MS)
+        assert_not_reloaded(page)
+        cid = console.conversation_id()
+        page.goto(f"{console.url}/staff/conversations/{cid}")
+        mark(page)
+        phone.say("are you there")
+        expect(page.locator("#transcript li.user").last).to_contain_text(
+            "are you there", timeout=3 * LIVE_MS)
+        assert_not_reloaded(page)
+        assert app.extensions["kaifong_long_polls"].refused >= 2
+    finally:
+        app.extensions["kaifong"].store.close()
+
+
 # -- 2. a citizen's markup stays text ----------------------------------------------------------
 
 def test_a_citizens_markup_is_text_on_first_render(console, page):

@@ -234,3 +234,37 @@ def test_a_kiosk_conversation_shows_its_kiosk_not_the_session_hash():
     assert _where(kiosk) == "ssp-1"
     phone = SimpleNamespace(channel="sms", address="+*** **** **67")
     assert _where(phone) == "+*** **** **67"
+
+
+def _events(stream: str) -> list[tuple[str, object]]:
+    return [(chunk.split("\n")[0].removeprefix("event: "),
+             json.loads(chunk.split("data: ", 1)[1]))
+            for chunk in stream.split("\n\n") if chunk.startswith("event: ")]
+
+
+def test_streams_beyond_the_budget_send_what_there_is_and_busy(app, phone):
+    polls = app.extensions["kaifong_long_polls"]
+    app.config["STAFF_STREAM_SECONDS"] = 0.3
+    phone.conversation("lost my id card", "person")
+    cid = conversation_id(app)
+    mei = agent(app)
+    held = mei.get(f"/staff/conversations/{cid}/events?after=0")
+    assert polls.held == 1                  # the stream holds a place until it is closed
+    streamed = _events(held.get_data(as_text=True))
+    held.close()
+    assert polls.held == 0
+    assert [name for name, _ in streamed] == ["lines"]
+
+    polls.total = 0                         # the budget is taken (here: there is none)
+    app.config["STAFF_STREAM_SECONDS"] = 60  # a held stream would last a minute
+    busy = mei.get(f"/staff/conversations/{cid}/events?after=0")
+    text = busy.get_data(as_text=True)      # ends at once
+    busy.close()
+    found = _events(text)
+    assert [name for name, _ in found] == ["lines", "busy"]
+    assert found[0][1] == streamed[0][1]    # what there is now, as a held stream sends it
+    assert 1.5 <= found[1][1]["retry"] <= 4.5
+    assert f"retry: {int(found[1][1]['retry'] * 1000)}" in text
+    queue = _events(mei.get("/staff/events").get_data(as_text=True))
+    assert [name for name, _ in queue] == ["changed", "busy"]
+    assert polls.held == 0 and polls.refused == 2
