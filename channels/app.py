@@ -17,6 +17,7 @@ from assistant import Assistant, Desk, load_catalogue, router_for, seed_appointm
 from assistant.store import Store, database_url
 
 from .kiosk import init_app as init_kiosk
+from .retention import with_retention_setting
 from .simulator import init_app as init_simulators
 from .sms.delivery import sms_deliverer
 from .sms.views import init_app as init_sms
@@ -58,7 +59,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def init_assistant(app: Flask) -> None:
     Path(app.config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
-    catalogue = load_catalogue(app.config["PROMPTS_DIR"], app.config["LOCALES_DIR"])
+    # the service's retention period (KAIFONG_RETENTION_DAYS): what the collection statement
+    # says and what the daily purge keeps to, one number
+    catalogue = with_retention_setting(
+        load_catalogue(app.config["PROMPTS_DIR"], app.config["LOCALES_DIR"]), app.config)
     store = Store(app.config["DATABASE_URL"])
     if app.config["SEED_SLOTS_DAYS"]:
         seed_appointment_slots(store, catalogue, days=int(app.config["SEED_SLOTS_DAYS"]))
