@@ -267,7 +267,18 @@ def _purge_conversation(session, conversation_id: int, retention: Retention, now
     if closed is not None and closed >= cutoff:
         result.kept_open_cases += 1
         return
-    t, i, k, o = transcript_lines.c, inbound_messages.c, channel_state.c, outbox.c
+    reduce_conversation(session, row, cutoff, now, result)
+
+
+def reduce_conversation(session, row, cutoff: datetime, now: datetime, result: PurgeResult, *,
+                        passed_only: bool = True) -> None:
+    """Everything of conversation ``row`` (id, state, updated_at; locked by the caller) dated
+    before ``cutoff``: deleted or reduced; the conversation itself reduced to its record when
+    it was last active before ``cutoff``. ``passed_only``: appointments still to come keep
+    their phone number (for the reminder); an erasure passes False."""
+    conversation_id, state = row.id, row.state or {}
+    e, t, i, k, o = (events.c, transcript_lines.c, inbound_messages.c, channel_state.c,
+                     outbox.c)
     result.transcript_lines += session.execute(sa.delete(transcript_lines).where(
         t.conversation_id == conversation_id, t.at < cutoff)).rowcount
     result.stored_replies += session.execute(sa.delete(inbound_messages).where(
@@ -285,8 +296,9 @@ def _purge_conversation(session, conversation_id: int, retention: Retention, now
             result.events += 1
     _reduce_records(session, cutoff, now, result,
                     appointments.c.conversation_id == conversation_id,
-                    reports.c.conversation_id == conversation_id)
+                    reports.c.conversation_id == conversation_id, passed_only=passed_only)
     if row.updated_at < cutoff:
+        c = conversations.c
         session.execute(sa.update(conversations).where(c.id == conversation_id).values(
             address=f"{PURGED_PREFIX}{conversation_id}", state=_reduce_state(state, now),
             waiting_since=None))
@@ -310,12 +322,13 @@ def _purge_leftovers(session, retention: Retention, now: datetime,
 
 
 def _reduce_records(session, cutoff: datetime, now: datetime, result: PurgeResult,
-                    appointment_of, report_of) -> None:
+                    appointment_of, report_of, passed_only: bool = True) -> None:
     a, s, r = appointments.c, appointment_slots.c, reports.c
-    past = sa.select(s.id).where(s.starts_at < now)
+    passed = a.slot_id.in_(sa.select(s.id).where(s.starts_at < now)) if passed_only \
+        else sa.true()
     result.appointments += session.execute(sa.update(appointments).where(
-        appointment_of, a.created_at < cutoff, a.phone.is_not(None),
-        a.slot_id.in_(past)).values(phone=None)).rowcount
+        appointment_of, a.created_at < cutoff, a.phone.is_not(None), passed)
+        .values(phone=None)).rowcount
     result.reports += session.execute(sa.update(reports).where(
         report_of, r.created_at < cutoff,
         sa.or_(r.location.is_not(None), r.details.is_not(None), r.phone.is_not(None)))
