@@ -29,15 +29,16 @@ Every purge writes one ``staff_audit`` row (action ``purged``) with its counts, 
 would do). Conversations are purged in batches, each in its own transaction with the rows
 locked, so that a citizen's turn waits at most one batch and never meets half a purge. Running
 twice, or in two processes at once, deletes nothing twice: every statement only matches what is
-still past its period and not yet reduced. ``purge_if_due`` is the daily run: on PostgreSQL an
-advisory lock lets one process of many do it; everywhere, the audit log says whether today's
-run has been done.
+still past its period and not yet reduced. ``purge_if_due`` is the daily run: one process of
+many does it (PostgreSQL: an advisory lock; SQLite: a lock on a file beside the database), and
+the audit log says whether today's run has been done.
 
 It must not import Flask or anything of a channel, and logs counts only.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import re
 from collections.abc import Iterable, Iterator
@@ -226,8 +227,9 @@ def _batch(store: Store, dry_run: bool) -> Iterator[Any]:
 
 @contextmanager
 def _only_one(store: Store) -> Iterator[bool]:
-    if store.sqlite:     # one writer at a time already; a second run finds the first's audit row
-        yield True
+    """True for the one caller (thread or process) that may run the daily purge now."""
+    if store.sqlite:
+        yield from _file_lock(store)
         return
     with store.engine.connect() as conn:
         mine = bool(conn.scalar(sa.text("SELECT pg_try_advisory_lock(:key)"),
@@ -239,6 +241,25 @@ def _only_one(store: Store) -> Iterator[bool]:
             if mine:
                 conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": _ADVISORY_KEY})
                 conn.commit()
+
+
+def _file_lock(store: Store) -> Iterator[bool]:
+    """SQLite: an exclusive lock on a file beside the database (``flock``: processes and threads
+    alike, since each call opens its own descriptor). An in-memory database has one process."""
+    database = store.engine.url.database
+    if not database or database == ":memory:":
+        yield True
+        return
+    with open(f"{database}.purge-lock", "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _purge_conversation(session, conversation_id: int, retention: Retention, now: datetime,

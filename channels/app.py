@@ -23,6 +23,7 @@ from .sms.delivery import sms_deliverer
 from .sms.views import init_app as init_sms
 from .speech import init_app as init_speech
 from .staff import init_app as init_staff
+from .transparency import init_app as init_transparency
 from .voice import init_app as init_voice
 
 
@@ -53,6 +54,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     init_kiosk(app)
     init_voice(app)     # only with TWILIO_AUTH_TOKEN, as for SMS
     init_simulators(app)    # only with KAIFONG_SIMULATORS=on, and only for this machine
+    init_transparency(app)  # public: the transparency record of every procedure
     app.add_url_rule("/healthz", "healthz", healthz)
     return app
 

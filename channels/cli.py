@@ -48,6 +48,7 @@ from .sms.render import render_sms
 from .sms.segments import count_segments
 from .speech.cache import sweep_once_clips
 from .staff import TEXTS as STAFF_TEXTS
+from .transparency import TEXTS as TRANSPARENCY_TEXTS
 from .voice import TEXTS as VOICE_TEXTS
 from .voice.lint import voice_text_problems
 from .voice.render import render_speech
@@ -535,7 +536,8 @@ def channel_translation_problems(catalogue) -> list[tuple[str, str, str]]:
     return [(where, "", f"no {locale} translation for {msgid[:60]!r}")
             for locale in catalogue.locales if locale != "en"
             for where, texts in (("channels/sms", SMS_TEXTS), ("channels/staff", STAFF_TEXTS),
-                                 ("channels/kiosk", KIOSK_TEXTS), ("channels/voice", VOICE_TEXTS))
+                                 ("channels/kiosk", KIOSK_TEXTS), ("channels/voice", VOICE_TEXTS),
+                                 ("channels/transparency", TRANSPARENCY_TEXTS))
             for msgid in texts if catalogue.gettext(locale, msgid) == msgid]
 
 

@@ -229,3 +229,31 @@ def test_the_daily_run_purges_once_a_day_whoever_asks(app):
     assert purge_if_due(store, retention, now=now + timedelta(hours=2)) is None
     assert last_purge(store) == now.replace(microsecond=now.microsecond)
     assert purge_if_due(store, retention, now=now + timedelta(hours=24)) is not None
+
+
+def test_two_processes_asking_at_once_purge_once(app):
+    from tests.assistant.conftest import run_together
+    store = app.extensions["kaifong"].store
+    retention = Retention.of(app.extensions["kaifong"].catalogue)
+    results = run_together(lambda: purge_if_due(store, retention), (), (), ())
+    assert sum(r is not None for r in results) == 1
+    assert [e.action for e in app.extensions["kaifong_desk"].audit_log()] == ["purged"]
+
+
+def test_kaifong_serve_purges_in_a_thread_unless_told_not_to(app, monkeypatch):
+    from channels.retention import start_purge_thread
+    app.config["PURGE_DAILY"] = "off"
+    thread, _ = start_purge_thread(app)
+    assert thread is None
+    app.config["PURGE_DAILY"] = "on"
+    thread, stop = start_purge_thread(app)
+    try:
+        for _ in range(200):
+            if last_purge(app.extensions["kaifong"].store):
+                break
+            stop.wait(0.05)
+        entry = app.extensions["kaifong_desk"].audit_log(limit=1)[0]
+        assert (entry.staff, entry.action) == ("kaifong (daily)", "purged")
+    finally:
+        stop.set()
+        thread.join(10)
