@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -263,8 +264,15 @@ def test_purge_counts_in_a_dry_run_then_purges_and_audits(capsys, monkeypatch, d
         assert store.conversation_id("sms", "+85291234567") is not None
         code, out, _ = run(capsys, monkeypatch, ["purge", "--older-than", "45"])
         assert code == 0 and "  conversations: 0\n" in out
+        # one-listener clips (a number read back): the old one goes, one being played stays
+        once = data_dir / "audio" / "once"
+        once.mkdir(parents=True)
+        (once / "old.wav").write_bytes(b"RIFF")
+        (once / "new.wav").write_bytes(b"RIFF")
+        os.utime(once / "old.wav", (0, 0))
         code, out, _ = run(capsys, monkeypatch, ["purge", "--older-than", "30"])
         assert code == 0 and out.startswith("purged") and "  conversations: 1\n" in out
+        assert "  files: 1\n" in out and sorted(p.name for p in once.iterdir()) == ["new.wav"]
         assert store.conversation_id("sms", "+85291234567") is None
         with store.engine.connect() as conn:
             audit = conn.execute(sa.select(staff_audit.c.action, staff_audit.c.detail)

@@ -1,5 +1,5 @@
 """Retention kept, provably: real procedures walked through the channels (SMS through the signed
-webhook, the kiosk by touch, a member of staff in the desk) with an identity card number, phone
+webhook, a phone call, the kiosk by touch, a member of staff in the desk) with an identity card number, phone
 numbers and free text; the rows aged past the period; the purge; then every column of every
 table in the schema scanned for those values. On SQLite and PostgreSQL.
 
@@ -24,7 +24,9 @@ from assistant.understanding import hkid_check_digit
 from channels import create_app
 from tests.assistant.conftest import db_url, postgres_admin  # noqa: F401
 from tests.channels.kiosk.conftest import Kiosk
+from channels.voice.devtools import TwilioCall
 from tests.channels.sms.conftest import TOKEN, Phone
+from tests.channels.voice.conftest import client_post
 
 pytestmark = pytest.mark.slow
 
@@ -41,6 +43,8 @@ REPORTER = "+85297771234"
 REPORT_PHONE = "5432 1987"
 FREE_TEXT = "a parrot screams at the laundrette every night"
 KIOSK_HKID = hkid("K", "515151")
+CALLER = "+85293336666"
+SPOKEN = "the lift in block seven has been broken for a fortnight"
 # kept: a conversation of yesterday, and one with a person still on the case
 NEW_HKID = hkid("D", "373737")
 NEW_SENDER = "+85290001111"
@@ -156,9 +160,14 @@ def test_after_a_purge_no_identity_card_phone_number_or_free_text_is_left_anywhe
     kiosk.tap("Yes")
     kiosk.keys(KIOSK_HKID.replace("(", "").replace(")", ""))
     kiosk.touch("done")
+    # by phone: a caller chooses English and says what is wrong
+    call = TwilioCall("http://localhost", TOKEN, CALLER, post=client_post(app.test_client()))
+    call.start()
+    call.press("2")
+    call.say(SPOKEN)
     # the scan finds everything before the purge (so it can find a leftover after it)
     old = needles(OLD_HKID, OLD_PHONE, OLD_SENDER, REPORTER, REPORT_PHONE, FREE_TEXT,
-                  KIOSK_HKID)
+                  KIOSK_HKID, CALLER, SPOKEN)
     found_before = {needle for _, _, needle in scan(store.engine, old)}
     assert found_before == set(old)
     tables_before = {table for table, _, _ in scan(store.engine, old)}
