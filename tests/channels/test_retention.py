@@ -22,9 +22,9 @@ from assistant.services import appointments, reports
 from assistant.store import UTCDateTime, conversations, metadata
 from assistant.understanding import hkid_check_digit
 from channels import create_app
+from channels.voice.devtools import TwilioCall
 from tests.assistant.conftest import db_url, postgres_admin  # noqa: F401
 from tests.channels.kiosk.conftest import Kiosk
-from channels.voice.devtools import TwilioCall
 from tests.channels.sms.conftest import TOKEN, Phone
 from tests.channels.voice.conftest import client_post
 
