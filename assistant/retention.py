@@ -41,6 +41,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import re
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -167,8 +168,7 @@ def purge(store: Store, retention: Retention, *, now: datetime | None = None,
             ~c.address.startswith(PURGED_PREFIX)).order_by(c.id)))
     for start in range(0, len(ids), BATCH):
         with _batch(store, dry_run) as session:
-            for conversation_id in ids[start:start + BATCH]:
-                _purge_conversation(session, conversation_id, retention, now, result)
+            _purge_batch(session, ids[start:start + BATCH], retention, now, result)
     with _batch(store, dry_run) as session:
         _purge_leftovers(session, retention, now, result)
     with store.transaction() as session:      # the audit row is written even for a dry run
@@ -262,68 +262,81 @@ def _file_lock(store: Store) -> Iterator[bool]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _purge_conversation(session, conversation_id: int, retention: Retention, now: datetime,
-                        result: PurgeResult) -> None:
-    c = conversations.c
-    # locked, and read again: a turn may have moved it since the list was made
-    row = session.execute(sa.select(c.id, c.status, c.state, c.updated_at, c.address)
-                          .where(c.id == conversation_id).with_for_update()).first()
-    if row is None or row.address.startswith(PURGED_PREFIX):
-        return
-    if row.status in OPEN_CASE:
-        result.kept_open_cases += 1
-        return
-    state = row.state or {}
-    e = events.c
-    ended = [data.get("procedure") for data in session.scalars(
-        sa.select(e.data).where(e.conversation_id == conversation_id, e.kind == "ended"))
-        if isinstance(data, dict)]
-    procedures = {*(state.get("consent") or []), state.get("procedure"), *ended}
-    cutoff = now - timedelta(days=retention.days_for(p for p in procedures if p))
-    # a staff case is counted from its close: until then nothing of it goes
-    closed = session.scalar(sa.select(sa.func.max(e.at)).where(
-        e.conversation_id == conversation_id, e.kind == "status",
+def _purge_batch(session, ids: list[int], retention: Retention, now: datetime,
+                 result: PurgeResult) -> None:
+    c, e = conversations.c, events.c
+    # locked, and read again: a turn may have moved them since the list was made
+    rows = [row for row in session.execute(
+        sa.select(c.id, c.status, c.state, c.updated_at, c.address)
+        .where(c.id.in_(ids)).order_by(c.id).with_for_update()).all()
+        if not row.address.startswith(PURGED_PREFIX)]
+    ended: dict[int, set] = defaultdict(set)
+    for cid, data in session.execute(sa.select(e.conversation_id, e.data).where(
+            e.conversation_id.in_(ids), e.kind == "ended")):
+        if isinstance(data, dict) and data.get("procedure"):
+            ended[cid].add(data["procedure"])
+    # when a staff case was last closed (a status event from waiting or with_staff)
+    closed = dict(session.execute(sa.select(e.conversation_id, sa.func.max(e.at)).where(
+        e.conversation_id.in_(ids), e.kind == "status",
         sa.or_(*(sa.type_coerce(e.data, sa.Text).like(f'%"from":"{status}"%')
-                 for status in OPEN_CASE))))
-    if closed is not None and closed >= cutoff:
-        result.kept_open_cases += 1
-        return
-    reduce_conversation(session, row, cutoff, now, result)
+                 for status in OPEN_CASE))).group_by(e.conversation_id)).all())
+    by_cutoff: dict[datetime, list] = defaultdict(list)
+    for row in rows:
+        if row.status in OPEN_CASE:
+            result.kept_open_cases += 1
+            continue
+        state = row.state or {}
+        procedures = {*(state.get("consent") or []), state.get("procedure"), *ended[row.id]}
+        cutoff = now - timedelta(days=retention.days_for(p for p in procedures if p))
+        # a staff case is counted from its close: until then nothing of it goes
+        if closed.get(row.id) is not None and closed[row.id] >= cutoff:
+            result.kept_open_cases += 1
+            continue
+        by_cutoff[cutoff].append(row)
+    for cutoff, same in by_cutoff.items():
+        reduce_conversations(session, same, cutoff, now, result)
 
 
-def reduce_conversation(session, row, cutoff: datetime, now: datetime, result: PurgeResult, *,
-                        passed_only: bool = True) -> None:
-    """Everything of conversation ``row`` (id, state, updated_at; locked by the caller) dated
-    before ``cutoff``: deleted or reduced; the conversation itself reduced to its record when
-    it was last active before ``cutoff``. ``passed_only``: appointments still to come keep
+def reduce_conversations(session, rows: list, cutoff: datetime, now: datetime,
+                         result: PurgeResult, *, passed_only: bool = True) -> None:
+    """Everything of the conversations ``rows`` (id, state, updated_at; locked by the caller)
+    dated before ``cutoff``: deleted or reduced; a conversation itself reduced to its record
+    when it was last active before ``cutoff``. ``passed_only``: appointments still to come keep
     their phone number (for the reminder); an erasure passes False."""
-    conversation_id, state = row.id, row.state or {}
+    if not rows:
+        return
+    ids = [row.id for row in rows]
     e, t, i, k, o = (events.c, transcript_lines.c, inbound_messages.c, channel_state.c,
                      outbox.c)
     result.transcript_lines += session.execute(sa.delete(transcript_lines).where(
-        t.conversation_id == conversation_id, t.at < cutoff)).rowcount
+        t.conversation_id.in_(ids), t.at < cutoff)).rowcount
     result.stored_replies += session.execute(sa.delete(inbound_messages).where(
-        i.conversation_id == conversation_id, i.received_at < cutoff)).rowcount
+        i.conversation_id.in_(ids), i.received_at < cutoff)).rowcount
     result.channel_state += session.execute(sa.delete(channel_state).where(
-        k.conversation_id == conversation_id, k.updated_at < cutoff)).rowcount
+        k.conversation_id.in_(ids), k.updated_at < cutoff)).rowcount
     result.outbox += session.execute(sa.delete(outbox).where(
-        o.conversation_id == conversation_id, o.created_at < cutoff,
-        _not_in_hand(now))).rowcount
+        o.conversation_id.in_(ids), o.created_at < cutoff, _not_in_hand(now))).rowcount
+    changed = []
     for event_id, data in session.execute(sa.select(e.id, e.data).where(
-            e.conversation_id == conversation_id, e.at < cutoff)).all():
+            e.conversation_id.in_(ids), e.at < cutoff)).all():
         reduced = _reduce_event(data)
         if reduced != (data or {}):
-            session.execute(sa.update(events).where(e.id == event_id).values(data=reduced))
-            result.events += 1
-    _reduce_records(session, cutoff, now, result,
-                    appointments.c.conversation_id == conversation_id,
-                    reports.c.conversation_id == conversation_id, passed_only=passed_only)
-    if row.updated_at < cutoff:
+            changed.append({"_id": event_id, "_data": reduced})
+    if changed:
+        session.execute(sa.update(events).where(e.id == sa.bindparam("_id"))
+                        .values(data=sa.bindparam("_data")), changed)
+        result.events += len(changed)
+    _reduce_records(session, cutoff, now, result, appointments.c.conversation_id.in_(ids),
+                    reports.c.conversation_id.in_(ids), passed_only=passed_only)
+    idle = [{"_id": row.id, "_address": f"{PURGED_PREFIX}{row.id}",
+             "_state": _reduce_state(row.state or {}, now)}
+            for row in rows if row.updated_at < cutoff]
+    if idle:
         c = conversations.c
-        session.execute(sa.update(conversations).where(c.id == conversation_id).values(
-            address=f"{PURGED_PREFIX}{conversation_id}", state=_reduce_state(state, now),
-            waiting_since=None))
-        result.conversations += 1
+        session.execute(sa.update(conversations).where(c.id == sa.bindparam("_id")).values(
+            address=sa.bindparam("_address"), state=sa.bindparam("_state"),
+            waiting_since=None), idle)
+        result.conversations += len(idle)
 
 
 def _purge_leftovers(session, retention: Retention, now: datetime,

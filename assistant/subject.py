@@ -32,7 +32,7 @@ import sqlalchemy as sa
 
 from .errors import StaffActionError
 from .outbox import opt_outs, outbox
-from .retention import PURGED_PREFIX, PurgeResult, reduce_conversation
+from .retention import PURGED_PREFIX, PurgeResult, reduce_conversations
 from .services import appointment_slots, appointments, normalise_reference, reports
 from .store import Store, conversations, events, transcript_lines
 from .understanding import parse_hk_phone
@@ -142,13 +142,13 @@ def erase_subject(store: Store, by: str, value: str, now: datetime | None = None
     c = conversations.c
     with store.transaction() as session:
         found = _matching(session, by, key)
-        for row in session.execute(sa.select(c.id, c.status, c.state, c.updated_at, c.address)
-                                   .where(c.id.in_(found["conversations"]))
-                                   .order_by(c.id).with_for_update()).all():
-            reduce_conversation(session, row, everything, now, result, passed_only=False)
-            if row.status in ("waiting", "with_staff"):
-                session.execute(sa.update(conversations).where(c.id == row.id).values(
-                    status="closed", priority=None, escalation_reason=None))
+        rows = session.execute(sa.select(c.id, c.status, c.state, c.updated_at, c.address)
+                               .where(c.id.in_(found["conversations"]))
+                               .order_by(c.id).with_for_update()).all()
+        reduce_conversations(session, rows, everything, now, result, passed_only=False)
+        session.execute(sa.update(conversations).where(
+            c.id.in_([row.id for row in rows]), c.status.in_(("waiting", "with_staff")))
+            .values(status="closed", priority=None, escalation_reason=None))
         a, r, o = appointments.c, reports.c, outbox.c
         result.appointments += session.execute(sa.update(appointments).where(
             a.id.in_(found["appointments"]), a.phone.is_not(None)).values(phone=None)).rowcount
