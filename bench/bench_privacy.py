@@ -38,8 +38,7 @@ import sqlalchemy as sa
 from assistant import Store, load_catalogue
 from assistant.outbox import outbox
 from assistant.retention import Retention, purge
-from assistant.store import channel_state, conversations, events, inbound_messages, \
-    transcript_lines
+from assistant.store import channel_state, conversations, events, inbound_messages, transcript_lines
 from assistant.transparency import procedure_figures
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
