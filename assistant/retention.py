@@ -270,16 +270,18 @@ def _purge_batch(session, ids: list[int], retention: Retention, now: datetime,
         sa.select(c.id, c.status, c.state, c.updated_at, c.address)
         .where(c.id.in_(ids)).order_by(c.id).with_for_update()).all()
         if not row.address.startswith(PURGED_PREFIX)]
+    # the procedures each finished, and when a staff case was last closed (a status event
+    # from waiting or with_staff): read by conversation, the one index every backend uses here
     ended: dict[int, set] = defaultdict(set)
-    for cid, data in session.execute(sa.select(e.conversation_id, e.data).where(
-            e.conversation_id.in_(ids), e.kind == "ended")):
-        if isinstance(data, dict) and data.get("procedure"):
+    closed: dict[int, datetime] = {}
+    for cid, kind, data, at in session.execute(sa.select(e.conversation_id, e.kind, e.data, e.at)
+                                               .where(e.conversation_id.in_(ids))):
+        if not isinstance(data, dict):
+            continue
+        if kind == "ended" and data.get("procedure"):
             ended[cid].add(data["procedure"])
-    # when a staff case was last closed (a status event from waiting or with_staff)
-    closed = dict(session.execute(sa.select(e.conversation_id, sa.func.max(e.at)).where(
-        e.conversation_id.in_(ids), e.kind == "status",
-        sa.or_(*(sa.type_coerce(e.data, sa.Text).like(f'%"from":"{status}"%')
-                 for status in OPEN_CASE))).group_by(e.conversation_id)).all())
+        elif kind == "status" and data.get("from") in OPEN_CASE:
+            closed[cid] = max(at, closed.get(cid, at))
     by_cutoff: dict[datetime, list] = defaultdict(list)
     for row in rows:
         if row.status in OPEN_CASE:
