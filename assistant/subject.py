@@ -68,6 +68,8 @@ class SubjectData:
     reports: list[dict] = field(default_factory=list)
     messages: list[dict] = field(default_factory=list)
     opted_out: list[dict] = field(default_factory=list)
+    #: more conversations hold the number than one search gathers (``LIMIT``)
+    truncated: bool = False
 
     @property
     def empty(self) -> bool:
@@ -94,6 +96,7 @@ def find_subject(store: Store, by: str, value: str, now: datetime | None = None)
     data = SubjectData(by, key, now or datetime.now(UTC))
     with store._read() as conn:
         found = _matching(conn, by, key)
+        data.truncated = found["truncated"]
         c, t, e = conversations.c, transcript_lines.c, events.c
         for row in conn.execute(sa.select(conversations).where(
                 c.id.in_(found["conversations"])).order_by(c.id)):
@@ -194,6 +197,7 @@ def _matching(conn, by: str, key: str) -> dict[str, Any]:
         a.id.in_(appointment_ids), a.conversation_id.is_not(None))))
     ids |= set(conn.scalars(sa.select(r.conversation_id).where(
         r.id.in_(report_ids), r.conversation_id.is_not(None))))
+    truncated = len(ids) > LIMIT
     ids = set(sorted(ids)[:LIMIT])
     # what those conversations hold besides
     appointment_ids |= set(conn.scalars(sa.select(a.id).where(a.conversation_id.in_(ids))))
@@ -207,7 +211,7 @@ def _matching(conn, by: str, key: str) -> dict[str, Any]:
             x.channel, x.address, x.at).where(x.address.like(f"%{key}")))
             if _digits_end(row.address, key)]
     return {"conversations": ids, "appointments": appointment_ids, "reports": report_ids,
-            "outbox": outbox_ids, "opt_outs": found_opt_outs}
+            "outbox": outbox_ids, "opt_outs": found_opt_outs, "truncated": truncated}
 
 
 def _pattern(by: str, key: str) -> str:

@@ -43,3 +43,14 @@ def test_a_phone_number_is_found_wherever_it_is_held_and_erased(catalogue, store
     assert store.conversation_id("kiosk", "demo:2") is not None
     assert any("9612345881" in line.text
                for line in store.transcript(store.conversation_id("kiosk", "demo:2")))
+
+
+def test_a_search_says_when_it_could_not_gather_everything(catalogue, store, monkeypatch):
+    import assistant.subject as subject
+    assistant = Assistant(catalogue, store)
+    for n in range(3):
+        assistant.turn("kiosk", f"demo:{n}", Text("my phone is 6123 4588"), "en", "screen")
+    assert not find_subject(store, "phone", "61234588").truncated
+    monkeypatch.setattr(subject, "LIMIT", 2)
+    data = find_subject(store, "phone", "61234588")
+    assert data.truncated and len(data.conversations) == 2
