@@ -32,6 +32,8 @@ MODALITIES = ("voice", "screen", "text")
 SUBMITTING_SERVICES = ("book_slot", "file_report")
 SLOT_TYPES = ("yes_no", "choice", "number", "date", "hkid", "phone", "text", "appointment")
 PERSONAL_TYPES = ("hkid", "phone", "date")
+#: days, when facts.yaml does not say (it does: ``retention_days``)
+DEFAULT_RETENTION_DAYS = 90
 #: names a text may use besides slots and facts
 BUILTIN_NAMES = ("reference", "title", "emergency_number", "retention_days", "staff_number")
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -258,6 +260,15 @@ class Procedure:
     steps: dict[str, Step]
     file: str
     personal_data: dict[str, str] | None = None   # {"what", "why"}: the collection statement
+    #: who is accountable for it (a department, in words people know), and why it exists: the
+    #: public transparency record reads both
+    owner: str | None = None
+    purpose: str | None = None
+    #: how long what it collects is kept, in days; None: the service's own period
+    #: (``retention_days`` in facts.yaml, or KAIFONG_RETENTION_DAYS)
+    retention_days: int | None = None
+    #: whether the file says how long it keeps data (``retention_days: default`` counts)
+    states_retention: bool = False
 
     def slot_labels(self) -> dict[str, str]:
         return {s.slot: s.label for s in self.steps.values() if s.kind == "question" and s.label}
@@ -291,6 +302,20 @@ class Catalogue:
             msgid = msgid.for_modality(modality)
         t = self.translations.get(locale)
         return t.gettext(msgid) if t else str(msgid)
+
+    @property
+    def retention_days(self) -> int:
+        """The service's retention period in days (facts.yaml's ``retention_days``, which the
+        application replaces with KAIFONG_RETENTION_DAYS when that is set)."""
+        return int(self.facts.get("retention_days") or DEFAULT_RETENTION_DAYS)
+
+    def retention_for(self, procedure_id: str | None) -> int:
+        """How long what ``procedure_id`` collects is kept: its own period, else the service's.
+        What the collection statement promises, and what ``assistant.retention`` enforces."""
+        proc = self.procedures.get(procedure_id) if procedure_id else None
+        if proc is not None and proc.retention_days is not None:
+            return proc.retention_days
+        return self.retention_days
 
     def prompt(self, key: str) -> Wording:
         return self.prompts[key]
@@ -424,6 +449,20 @@ def missing_translations(cat: Catalogue) -> list[tuple[str, str, str]]:
     return out
 
 
+def record_problems(cat: Catalogue) -> list[tuple[str, str, str]]:
+    """Procedures that cannot have a public transparency record: each needs the ``owner``
+    accountable for it, its ``purpose`` and how long it keeps data (``retention_days``). Checked
+    by ``kaifong validate``, not at load, so that a test's or a benchmark's procedures load."""
+    out = []
+    for proc in cat.procedures.values():
+        for key, given in (("owner", proc.owner), ("purpose", proc.purpose),
+                           ("retention_days", proc.states_retention)):
+            if not given:
+                out.append((proc.file, key, f"missing {key!r} (the transparency record needs "
+                                            "it)"))
+    return out
+
+
 def iter_texts(cat: Catalogue):
     """(file, step, English text) for every text a citizen may see."""
     for file, step, text in _iter_wordings(cat):
@@ -451,6 +490,9 @@ def _iter_wordings(cat: Catalogue):
     for proc in cat.procedures.values():
         yield proc.file, "", proc.title
         yield proc.file, "", proc.summary
+        for text in (proc.owner, proc.purpose):
+            if text:
+                yield proc.file, "", text
         if proc.personal_data:
             yield proc.file, "personal_data", proc.personal_data["what"]
             yield proc.file, "personal_data", proc.personal_data["why"]
@@ -541,7 +583,8 @@ def _menu(raw: Any, procedures: dict, problems: list) -> tuple[MenuGroup, ...]:
     return tuple(groups)
 
 
-_PROC_KEYS = {"id", "title", "summary", "department", "synonyms", "start", "steps", "personal_data"}
+_PROC_KEYS = {"id", "title", "summary", "department", "synonyms", "start", "steps", "personal_data",
+              "owner", "purpose", "retention_days"}
 _STEP_KEYS = {
     "info": {"say", "next", "wait"},
     "question": {"slot", "type", "label", "ask", "help", "hint", "options", "min", "max",
@@ -585,6 +628,14 @@ def _procedure(doc: Any, file: str, facts: dict, problems: list) -> Procedure | 
     if personal is not None and not (isinstance(personal, dict) and personal.get("what")
                                      and personal.get("why")):
         problem("personal_data", "personal_data needs 'what' and 'why'")
+    retention = doc.get("retention_days")
+    if retention is not None and retention != "default" and not (
+            isinstance(retention, int) and not isinstance(retention, bool) and retention > 0):
+        problem("retention_days", "retention_days must be a number of days (1 or more) or "
+                                  "'default' (the service's period)")
+    for key in ("owner", "purpose"):
+        if key in doc and not (isinstance(doc[key], str) and doc[key].strip()):
+            problem(key, f"{key} must be a text")
     raw_steps = doc["steps"]
     if not isinstance(raw_steps, dict):
         problem("steps", "steps must be a mapping of step id to step")
@@ -596,7 +647,10 @@ def _procedure(doc: Any, file: str, facts: dict, problems: list) -> Procedure | 
             steps[step.id] = step
     proc = Procedure(id=pid, title=str(doc["title"]), summary=str(doc["summary"]),
                      department=str(doc["department"]), synonyms=synonyms, start=str(doc["start"]),
-                     steps=steps, file=file, personal_data=personal)
+                     steps=steps, file=file, personal_data=personal,
+                     owner=doc.get("owner"), purpose=doc.get("purpose"),
+                     retention_days=retention if isinstance(retention, int) else None,
+                     states_retention="retention_days" in doc)
     _check_graph(proc, facts, problem)
     return None if bad else proc
 

@@ -83,6 +83,7 @@ class Assistant:
             inp = replace(inp, text=storable(inp.text))   # its confidence kept
         state = t.state or new_state(locale or "en")
         before = state.get("status")
+        before_procedure = state.get("procedure")
         today = t.now.astimezone(HONG_KONG).date()
         role, text = describe_input(inp)
         t.add_line(role, text)
@@ -106,6 +107,9 @@ class Assistant:
             t.add_line("assistant", reply.text, {"step": reply.step,
                                                  "procedure": reply.procedure})
         self._events(t, before, state, reply)
+        if state.get("procedure") and state.get("procedure") != before_procedure:
+            # a procedure begun (the oversight counts and the transparency record read it)
+            t.add_event("procedure_started", {"procedure": state["procedure"]})
         t.state = state
         return reply
 
@@ -128,7 +132,9 @@ class Assistant:
             data = {"from": before, "to": state["status"]}
             if state.get("escalation"):
                 data.update(reason=state["escalation"]["reason"],
-                            priority=state["escalation"]["priority"])
+                            priority=state["escalation"]["priority"],
+                            procedure=(state["escalation"].get("summary") or {}).get(
+                                "procedure") or state.get("procedure"))
             t.add_event("status", data)
         if reply.ended:
             t.add_event("ended", {"procedure": (state.get("escalation") or {}).get("procedure")

@@ -44,7 +44,9 @@ OUTCOMES = ("resolved", "referred", "no_response")
 #: the outcome of a call put through to staff and answered: the citizen talked to a person on
 #: the phone, and the conversation leaves the queue (not one staff choose in the console)
 TRANSFERRED_OUTCOME = "talked_on_phone"
-AUDIT_ACTIONS = ("viewed", "revealed", "claimed", "replied", "handed_back", "closed")
+AUDIT_ACTIONS = ("viewed", "revealed", "claimed", "replied", "handed_back", "closed",
+                 # retention and subject access (assistant.retention, assistant.subject)
+                 "purged", "looked_up", "exported", "erased")
 #: statuses the console's queue shows: waiting for a person, or with one
 QUEUE_STATUSES = ("waiting", "with_staff")
 

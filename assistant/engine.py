@@ -1091,7 +1091,9 @@ class _Turn:
             proc = self.proc()
             self.prompt = self.fill(self.t(self.cat.prompt("consent")), {
                 "what": self.t(proc.personal_data["what"]),
-                "why": self.t(proc.personal_data["why"])})
+                "why": self.t(proc.personal_data["why"]),
+                # the period this procedure's data is kept, as ``assistant.retention`` keeps it
+                "retention_days": str(self.cat.retention_for(proc.id))})
             expect_kind = "yes_no"
         elif kind == "confirm":
             value = self.display(step.slot, pending["value"])

@@ -62,6 +62,7 @@ outbox = sa.Table(
     sa.Column("expires_at", UTCDateTime),  # migration 0003_reminders
     sa.UniqueConstraint("provider_id", name="uq_outbox_provider_id"),
     sa.Index("ix_outbox_due", "channel", "status", "next_attempt_at"),
+    sa.Index("ix_outbox_conversation", "conversation_id"),   # migration 0009
 )
 opt_outs = sa.Table(
     "opt_outs", metadata,

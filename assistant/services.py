@@ -69,6 +69,7 @@ appointments = sa.Table(
     sa.Column("phone", sa.String(32)),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("reference", name="uq_appointments_reference"),
+    sa.Index("ix_appointments_conversation", "conversation_id"),   # migration 0009
 )
 #: appointments whose reminder has been queued (migration 0003_reminders), so that it is queued once;
 #: ``outbox_id`` finds the message again if the appointment is cancelled before it goes out
@@ -90,6 +91,7 @@ reports = sa.Table(
     sa.Column("phone", sa.String(32)),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("reference", name="uq_reports_reference"),
+    sa.Index("ix_reports_conversation", "conversation_id"),   # migration 0009
 )
 slots = appointment_slots  # the short name, for the queries below
 

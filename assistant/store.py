@@ -150,6 +150,7 @@ events = sa.Table(
     sa.Column("kind", sa.String(64), nullable=False),
     sa.Column("data", JSONText),
     sa.Column("at", UTCDateTime, nullable=False),
+    sa.Index("ix_events_kind_at", "kind", "at"),   # migration 0009
 )
 
 
@@ -163,6 +164,7 @@ inbound_messages = sa.Table(
     sa.Column("output", JSONText, nullable=False),
     sa.Column("received_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("channel", "key", name="uq_inbound_messages_channel_key"),
+    sa.Index("ix_inbound_messages_conversation", "conversation_id"),   # migration 0009
 )
 #: a small JSON document a channel keeps per conversation, beside the core's state (migration
 #: 0004): SMS keeps the pages of a long reply not yet sent, and the question last asked

@@ -19,11 +19,13 @@ from assistant.store import Store, database_url
 from .housekeeping import start_housekeeping
 from .kiosk import init_app as init_kiosk
 from .longpoll import init_app as init_long_polls
+from .retention import with_retention_setting
 from .simulator import init_app as init_simulators
 from .sms.delivery import sms_deliverer
 from .sms.views import init_app as init_sms
 from .speech import init_app as init_speech
 from .staff import init_app as init_staff
+from .transparency import init_app as init_transparency
 from .voice import init_app as init_voice
 
 
@@ -58,6 +60,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     init_kiosk(app)
     init_voice(app)     # only with TWILIO_AUTH_TOKEN, as for SMS
     init_simulators(app)    # only with KAIFONG_SIMULATORS=on, and only for this machine
+    init_transparency(app)  # public: the transparency record of every procedure
     app.add_url_rule("/healthz", "healthz", healthz)
     start_housekeeping(app)   # sweeps on a timer; not in test apps unless they ask
     return app
@@ -65,7 +68,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def init_assistant(app: Flask) -> None:
     Path(app.config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
-    catalogue = load_catalogue(app.config["PROMPTS_DIR"], app.config["LOCALES_DIR"])
+    # the service's retention period (KAIFONG_RETENTION_DAYS): what the collection statement
+    # says and what the daily purge keeps to, one number
+    catalogue = with_retention_setting(
+        load_catalogue(app.config["PROMPTS_DIR"], app.config["LOCALES_DIR"]), app.config)
     store = Store(app.config["DATABASE_URL"])
     if app.config["SEED_SLOTS_DAYS"]:
         seed_appointment_slots(store, catalogue, days=int(app.config["SEED_SLOTS_DAYS"]))

@@ -1,4 +1,4 @@
-"""The ``kaifong`` command: serve, seed-slots, chat, route, eval-routing, validate, sms-worker,
+"""The ``kaifong`` command: serve, seed-slots, chat, route, eval-routing, validate, purge, sms-worker,
 sms-send, staff add.
 
 The JSON shapes printed by ``chat --json`` and ``eval-routing --json`` are a contract (see
@@ -27,15 +27,17 @@ from assistant import (
     router_for,
     seed_appointment_slots,
 )
-from assistant.catalogue import PROMPTS_DIR, missing_translations
+from assistant.catalogue import PROMPTS_DIR, missing_translations, record_problems
 from assistant.errors import AssistantError, CatalogueError
 from assistant.i18n import canonical_locale
+from assistant.retention import Retention, purge
 from assistant.staff import MIN_PASSWORD_LENGTH, STAFF_ROLES, StaffError, add_staff, any_staff
 from assistant.store import Store, database_url
 from assistant.wording import FORBIDDEN, wording_problems
 
 from .kiosk import TEXTS as KIOSK_TEXTS
 from .kiosk.render import render_kiosk_text
+from .retention import audio_dir, start_purge_thread, with_retention_setting
 from .sms import TEXTS as SMS_TEXTS
 from .sms.budget import budget_problems
 from .sms.inbound import MODALITY as SMS_MODALITY
@@ -44,7 +46,9 @@ from .sms.mapping import InboundSms
 from .sms.outbound import run_worker_cli, start_worker_thread, stop_worker_thread
 from .sms.render import render_sms
 from .sms.segments import count_segments
+from .speech.cache import sweep_once_clips
 from .staff import TEXTS as STAFF_TEXTS
+from .transparency import TEXTS as TRANSPARENCY_TEXTS
 from .voice import TEXTS as VOICE_TEXTS
 from .voice.lint import voice_text_problems
 from .voice.render import render_speech
@@ -107,6 +111,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="lint the catalogue")
     p.add_argument("path", nargs="?", default=None)
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("purge", help="delete what is kept past its retention period (or past "
+                       "DAYS): transcripts, answers, numbers, free text")
+    p.add_argument("--older-than", type=_days, default=None, metavar="DAYS",
+                   help="one period for everything, in days (default: the service's period, "
+                        "KAIFONG_RETENTION_DAYS, and each procedure's own)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="count what would go, change nothing (the audit log records the count)")
+    p.set_defaults(func=cmd_purge)
 
     p = sub.add_parser("sms-worker", help="send the SMS outbox (runs until Ctrl-C; "
                        "kaifong serve also runs one)")
@@ -204,11 +217,16 @@ def cmd_serve(args) -> int:
     thread, stop = start_worker_thread(app)   # says itself why, when it cannot start
     if thread is not None:
         print("  SMS outbox:  sending (worker thread started)", flush=True)
+    purging, stop_purging = start_purge_thread(app)
+    if purging is not None:
+        print(f"  retention:   {app.extensions['kaifong'].catalogue.retention_days} days, "
+              "purged daily (kaifong purge --dry-run shows what would go)", flush=True)
     try:
         # each open staff console holds a thread for its live updates (up to a minute at a
         # time), besides the threads that answer webhooks and pages
         serve(app, host=args.host, port=args.port, threads=_threads(os.environ))
     finally:
+        stop_purging.set()
         stop_worker_thread(thread, stop, timeout=30)
     return 0
 
@@ -320,7 +338,7 @@ def cmd_seed_slots(args) -> int:
 # -- chat -------------------------------------------------------------------------------------
 
 def cmd_chat(args) -> int:
-    catalogue = load_catalogue()
+    catalogue = with_retention_setting(load_catalogue(), os.environ)
     store = Store(database_url(os.environ))
     try:
         seed_appointment_slots(store, catalogue)
@@ -520,6 +538,7 @@ def cmd_validate(args) -> int:
         catalogue = None
     if catalogue is not None:
         problems += missing_translations(catalogue)
+        problems += record_problems(catalogue)
         problems += channel_translation_problems(catalogue)
         problems += voice_text_problems(catalogue)
         problems += budget_problems(catalogue)
@@ -543,7 +562,8 @@ def channel_translation_problems(catalogue) -> list[tuple[str, str, str]]:
     return [(where, "", f"no {locale} translation for {msgid[:60]!r}")
             for locale in catalogue.locales if locale != "en"
             for where, texts in (("channels/sms", SMS_TEXTS), ("channels/staff", STAFF_TEXTS),
-                                 ("channels/kiosk", KIOSK_TEXTS), ("channels/voice", VOICE_TEXTS))
+                                 ("channels/kiosk", KIOSK_TEXTS), ("channels/voice", VOICE_TEXTS),
+                                 ("channels/transparency", TRANSPARENCY_TEXTS))
             for msgid in texts if catalogue.gettext(locale, msgid) == msgid]
 
 
@@ -561,6 +581,43 @@ def channel_wording_problems(catalogue) -> list[tuple[str, str, str]]:
                     problems.append((where, "", f"{what} ({modality}, {locale}: {m.group(0)!r} "
                                                 f"in {said[:50]!r})"))
     return problems
+
+
+# -- purge ------------------------------------------------------------------------------------
+
+def _days(value: str) -> int:
+    try:
+        days = int(value)
+    except ValueError:
+        days = 0
+    if days < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of days, at least 1, not {value!r}")
+    return days
+
+
+def cmd_purge(args) -> int:
+    try:
+        catalogue = with_retention_setting(load_catalogue(), os.environ)
+    except ValueError as exc:
+        print(f"kaifong: {exc}", file=sys.stderr)
+        return 1
+    store = Store(database_url(os.environ))
+    try:
+        files = 0
+        if not args.dry_run:
+            files = sweep_once_clips(audio_dir({
+                "AUDIO_DIR": os.environ.get("KAIFONG_AUDIO_DIR"),
+                "DATA_DIR": os.environ.get("KAIFONG_DATA_DIR") or "var"}))
+        result = purge(store, Retention.of(catalogue, args.older_than), dry_run=args.dry_run,
+                       files=files)
+    finally:
+        store.close()
+    period = (f"older than {args.older_than} days" if args.older_than else
+              f"past their periods (the service's: {catalogue.retention_days} days)")
+    print(f"{'would purge' if args.dry_run else 'purged'} what is {period}:")
+    for name, count in result.counts().items():
+        print(f"  {name.replace('_', ' ')}: {count}")
+    return 0
 
 
 # -- staff ------------------------------------------------------------------------------------

@@ -143,19 +143,7 @@ class Speech:
 
     def sweep_once(self, now: float | None = None) -> int:
         """Delete one-listener clips older than ``ONCE_SECONDS``; how many went."""
-        folder = self.directory / "once"
-        if not folder.is_dir():
-            return 0
-        limit = (now if now is not None else time.time()) - ONCE_SECONDS
-        gone = 0
-        for path in folder.glob("*.wav"):
-            try:
-                if path.stat().st_mtime < limit:
-                    path.unlink()
-                    gone += 1
-            except FileNotFoundError:
-                pass
-        return gone
+        return sweep_once_clips(self.directory, now)
 
     def ready(self, clip: Clip) -> bool:
         return self.path(clip).exists()
@@ -313,6 +301,24 @@ def split_values(text: str, spell: Iterable[str] = (),
     if at < len(text):
         out.append((text[at:], None))
     return out
+
+
+def sweep_once_clips(directory: Path, now: float | None = None) -> int:
+    """Delete the one-listener clips under ``directory`` older than ``ONCE_SECONDS``; how many
+    went. Also run by the retention purge, which has no synthesiser."""
+    folder = Path(directory) / "once"
+    if not folder.is_dir():
+        return 0
+    limit = (now if now is not None else time.time()) - ONCE_SECONDS
+    gone = 0
+    for path in folder.glob("*.wav"):
+        try:
+            if path.stat().st_mtime < limit:
+                path.unlink()
+                gone += 1
+        except FileNotFoundError:
+            pass
+    return gone
 
 
 def speech_for(app) -> Speech:

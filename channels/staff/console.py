@@ -94,7 +94,10 @@ CANNED_LABELS = {"hello": N_("Greeting"), "moment": N_("Please wait"),
                  "call_back": N_("We will call back"), "visit": N_("Visit the office")}
 AUDIT_LABELS = {"viewed": N_("viewed"), "revealed": N_("revealed personal data"),
                 "claimed": N_("took"), "replied": N_("replied"), "handed_back": N_("gave back"),
-                "closed": N_("closed")}
+                "closed": N_("closed"), "purged": N_("purged past retention"),
+                "looked_up": N_("looked up a person's data"),
+                "exported": N_("exported a person's data"),
+                "erased": N_("erased a person's data")}
 #: how many voice messages ``/staff/voice-messages`` lists, newest first
 VOICE_MESSAGE_ROWS = 200
 VOICE_MESSAGE_LINE = N_("Voice message recorded")

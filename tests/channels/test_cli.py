@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -217,3 +218,68 @@ def test_serve_refuses_a_bad_thread_count(value):
     from channels.cli import _threads
     with pytest.raises(SystemExit, match="KAIFONG_THREADS"):
         _threads({"KAIFONG_THREADS": value})
+
+
+def test_validate_wants_each_procedures_owner_purpose_and_retention(capsys, monkeypatch,
+                                                                     tmp_path):
+    import shutil
+
+    from assistant.catalogue import PROMPTS_DIR
+    root = tmp_path / "prompts"
+    shutil.copytree(PROMPTS_DIR, root)
+    path = root / "procedures" / "report_problem.yaml"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join(line for line in lines if not line.startswith(("owner:", "purpose:"))
+                            ).replace("retention_days: default", "retention_days: soon"),
+                    encoding="utf-8")
+    code, out, _ = run(capsys, monkeypatch, ["validate", str(root)])
+    assert code == 1
+    assert "report_problem.yaml: retention_days: retention_days must be a number of days" in out
+    path.write_text("".join(line for line in lines if not line.startswith(
+        ("owner:", "purpose:", "retention_days:"))), encoding="utf-8")
+    code, out, _ = run(capsys, monkeypatch, ["validate", str(root)])
+    assert code == 1
+    assert [line.split(":")[1].strip() for line in out.splitlines()
+            if line.startswith("report_problem.yaml")] == ["owner", "purpose", "retention_days"]
+
+
+def test_purge_counts_in_a_dry_run_then_purges_and_audits(capsys, monkeypatch, data_dir):
+    from datetime import UTC, datetime, timedelta
+
+    import sqlalchemy as sa
+
+    from assistant.desk import staff_audit
+    from assistant.store import Store, conversations, database_url, transcript_lines
+    chat(capsys, monkeypatch, ["person please, A123456(3)"], "--address", "+85291234567")
+    store = Store(database_url({"KAIFONG_DATA_DIR": str(data_dir)}))
+    try:
+        with store.engine.begin() as conn:
+            past = datetime.now(UTC) - timedelta(days=40)
+            conn.execute(sa.update(conversations).values(created_at=past, updated_at=past,
+                                                         status="closed"))
+            conn.execute(sa.update(transcript_lines).values(at=past))
+        code, out, _ = run(capsys, monkeypatch, ["purge", "--older-than", "30", "--dry-run"])
+        assert code == 0 and out.startswith("would purge what is older than 30 days:")
+        assert "  conversations: 1\n" in out and "  transcript lines: 0\n" not in out
+        assert store.conversation_id("sms", "+85291234567") is not None
+        code, out, _ = run(capsys, monkeypatch, ["purge", "--older-than", "45"])
+        assert code == 0 and "  conversations: 0\n" in out
+        # one-listener clips (a number read back): the old one goes, one being played stays
+        once = data_dir / "audio" / "once"
+        once.mkdir(parents=True)
+        (once / "old.wav").write_bytes(b"RIFF")
+        (once / "new.wav").write_bytes(b"RIFF")
+        os.utime(once / "old.wav", (0, 0))
+        code, out, _ = run(capsys, monkeypatch, ["purge", "--older-than", "30"])
+        assert code == 0 and out.startswith("purged") and "  conversations: 1\n" in out
+        assert "  files: 1\n" in out and sorted(p.name for p in once.iterdir()) == ["new.wav"]
+        assert store.conversation_id("sms", "+85291234567") is None
+        with store.engine.connect() as conn:
+            audit = conn.execute(sa.select(staff_audit.c.action, staff_audit.c.detail)
+                                 .order_by(staff_audit.c.id)).all()
+        assert [(a, d["dry_run"], d["older_than_days"], d["conversations"]) for a, d in audit] \
+            == [("purged", True, 30, 1), ("purged", False, 45, 0), ("purged", False, 30, 1)]
+    finally:
+        store.close()
+    with pytest.raises(SystemExit):      # a period of no days is refused, not "purge it all"
+        main(["purge", "--older-than", "0"])
