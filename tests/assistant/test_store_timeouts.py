@@ -49,7 +49,7 @@ def test_call_within_gives_up_on_time_and_the_late_turn_is_not_committed(db_url)
         release.set()
         assert store.call_within(5, lambda: None) is None
         # the pool's thread finished the turn after the deadline: it rolled back
-        with store.turn("sms", "+85291112222") as t:   # waits for that turn's lock
+        with store.turn("sms", "+85291112222"):   # waits for that turn's lock
             pass
         cid = store.conversation_id("sms", "+85291112222")
         assert cid is None or store.transcript(cid) == []
