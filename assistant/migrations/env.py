@@ -10,7 +10,7 @@ No logging configuration here: the application owns logging.
 from alembic import context
 
 from assistant import desk, outbox, services, staff  # noqa: F401  (their tables join the store's metadata)
-from assistant.store import database_url, make_engine, metadata
+from assistant.store import Timeouts, database_url, make_engine, metadata
 
 config = context.config
 options = {"target_metadata": metadata, "render_as_batch": True}  # batch: SQLite can't ALTER much
@@ -29,7 +29,8 @@ if context.is_offline_mode():
 elif "connection" in config.attributes:
     run_online(config.attributes["connection"])
 else:
-    engine = make_engine(database_url())
+    # by hand (alembic upgrade head): a migration may take longer than a statement of the app
+    engine = make_engine(database_url(), Timeouts(statement=3600))
     try:
         with engine.connect() as conn:
             run_online(conn)
