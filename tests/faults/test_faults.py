@@ -36,7 +36,8 @@ pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.slow,
 
 ROOT = Path(__file__).resolve().parents[2]
 SHORT = ["--rounds", "1", "--workers", "3", "--numbers", "20", "--burst", "3", "--gap", "3",
-         "--twilio-seconds", "6", "--db-seconds", "3", "--outbox", "50"]
+         "--twilio-seconds", "6", "--db-seconds", "3", "--outbox", "50",
+         "--outage-messages", "40", "--outage-seconds", "4"]
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +59,10 @@ def test_under_kills_and_faults_nothing_is_lost_doubled_or_stuck(suite):
     assert (kills["gunicorn_worker"], kills["whole_server"], kills["sms_worker"]) == (2, 1, 1)
     assert doc["load"]["answered"] > 100 and doc["load"]["resent"] > 0   # the faults bit
     assert doc["database"]["accepted"] == doc["load"]["answered"]
-    assert doc["outbox"]["sent_once"] + doc["outbox"]["doubled_allowed"] == 100
+    assert doc["outbox"]["sent_once"] + doc["outbox"]["doubled_allowed"] == 140
+    # queued during a Twilio outage: all sent once it was back, none charged for the outage
+    assert doc["outbox_outage"]["max_attempts_charged"] == 1
+    assert doc["outbox_outage"]["drained_after_twilio_back_s"] is not None
 
 
 def _user_lines(url: str, number: str) -> list:
