@@ -24,7 +24,8 @@ Twilio's Messages API and fails on demand; webhooks are signed with Twilio's own
   5xx, nothing within Twilio's 15 s) is sent again with the same MessageSid and signature, as
   Twilio would, up to ``resends`` times. Its record says what it got.
 - ``check_database()``: what the database holds afterwards against what the load was told:
-  every answered message recorded once, in order per number (for messages sent one after the
+  every answered message recorded once (an answer that is the service's apology for a database
+  out of reach means "not taken": such a message may be recorded once or not at all), in order per number (for messages sent one after the
   other), nothing left half-done; ``check_outbox()``: each outbox message sent once.
 
 The at-least-once window (documented in ``channels/sms/outbound.py``): a sms-worker killed
@@ -478,6 +479,31 @@ def _word(n: int) -> str:
     return out
 
 
+def _apologising(twiml: str, apologies: list[str]) -> bool:
+    from channels.sms.devtools import messages_in
+
+    if not apologies:
+        return False
+    try:
+        said = messages_in(twiml)
+    except Exception:  # noqa: BLE001 (not TwiML: counted by answered_not_twiml instead)
+        return False
+    return any(text in message for message in said for text in apologies)
+
+
+def _apologies() -> list[str]:
+    """The webhook's apology when the database is out of reach, in every language (none where
+    the service has no such apology)."""
+    try:
+        from channels.sms.inbound import UNAVAILABLE
+    except ImportError:
+        return []
+    from assistant import load_catalogue
+
+    catalogue = load_catalogue()
+    return [catalogue.gettext(locale, UNAVAILABLE) for locale in catalogue.locales]
+
+
 @dataclass
 class Sent:
     number: str
@@ -488,6 +514,9 @@ class Sent:
     answered: bool = False
     status: int | None = None     # the last HTTP status (None: no answer)
     twiml: bool = False
+    #: answered with the apology for a database out of reach (issue 13, item 3): not taken
+    #: (Twilio sends the apology and does not resend); recorded at most once
+    apologised: bool = False
     seconds: list[float] = field(default_factory=list)   # each try's time
 
 
@@ -508,6 +537,7 @@ class Load:
         self._stop = threading.Event()
         self._counter = itertools.count(1)
         self._threads: list[threading.Thread] = []
+        self.apologies = _apologies()
 
     def start(self) -> Load:
         for number in self.numbers:
@@ -562,6 +592,7 @@ class Load:
             if status == 200:
                 message.answered = True
                 message.twiml = body.lstrip().startswith("<?xml") or "<Response" in body
+                message.apologised = _apologising(body, self.apologies)
                 return
             if attempt < self.resends:
                 # Twilio retries after a while; here, soon (a server being restarted comes
@@ -573,6 +604,7 @@ class Load:
             sent = list(self.sent)
         first = [m.seconds[0] for m in sent if m.seconds]
         return {"messages": len(sent), "answered": sum(m.answered for m in sent),
+                "apologised": sum(m.apologised for m in sent),
                 "unanswered": sum(not m.answered for m in sent),
                 "resent": sum(m.tries > 1 for m in sent),
                 "answered_not_twiml": sum(m.answered and not m.twiml for m in sent),
@@ -665,7 +697,8 @@ def check_database(database_url: str, sent: list[Sent]) -> dict:
         by_number[line.address].append(line.text)
     seen = Counter((line.address, line.text) for line in lines)
     ours = {(m.number, m.body) for m in sent}
-    answered = [m for m in sent if m.answered]
+    # taken: answered with the service's reply (an apology says it was not taken)
+    answered = [m for m in sent if m.answered and not m.apologised]
     lost = [m for m in answered if seen[(m.number, m.body)] == 0]
     doubled = [m for m in sent if seen[(m.number, m.body)] > 1]
     strangers = [k for k in seen if k[1].startswith("hello ") and k not in ours]
@@ -674,11 +707,12 @@ def check_database(database_url: str, sent: list[Sent]) -> dict:
     out_of_order = 0
     for number in numbers:
         expected = [m.body for m in sent if m.number == number and m.sequential
-                    and seen[(number, m.body)] == 1]
+                    and m.answered and not m.apologised and seen[(number, m.body)] == 1]
         position = {text: i for i, text in enumerate(by_number[number])}
         got = [position[b] for b in expected]
         out_of_order += sum(1 for a, b in zip(got, got[1:], strict=False) if b < a)
-    unanswered_recorded = sum(1 for m in sent if not m.answered and seen[(m.number, m.body)])
+    unanswered_recorded = sum(1 for m in sent if (not m.answered or m.apologised)
+                              and seen[(m.number, m.body)])
     return {"accepted": len(answered), "lost": len(lost), "doubled": len(doubled),
             "out_of_order": out_of_order, "strangers": len(strangers),
             "sids_twice": sum(1 for n in keys.values() if n > 1),

@@ -13,7 +13,10 @@ between them (``SCHEDULE``), each round of faults does:
   silent (the proxy forwards nothing), and kill -9 of the whole server (master and workers),
   restarted on the same port.
 
-Outbox messages are queued in batches all along. At the end the load stops, the outbox drains,
+First, before the load, issue 13's outbox case: ``--outage-messages`` (200) queued while Twilio
+answers 503 for ``--outage-seconds`` (16); how long after it is back they are all sent, and that
+no message was charged an attempt for the outage. Outbox messages are queued in batches all
+along the load. At the end the load stops, the outbox drains,
 and the checks (``bench/faultkit.py``) read the database: every answered message recorded once,
 those a number sent one after the other in order, no MessageSid twice, no transaction left
 open; each outbox message accepted by Twilio once, except the at-least-once window (at most
@@ -68,6 +71,7 @@ class Run:
         self.server = Server(self.service_url, workers=args.workers, threads=args.threads)
         self.sms = SmsWorkers(self.service_url, self.fake, count=2)
         self.load: Load | None = None
+        self.drain: dict | None = None
         self.started = time.monotonic()
 
     # -- faults -------------------------------------------------------------------------------
@@ -113,6 +117,39 @@ class Run:
     def db_silent(self, seconds: float) -> None:
         self.fault("the database goes silent", self.proxy.silence, seconds, self.proxy.restore)
 
+    def outbox_outage(self, count: int, seconds: float) -> dict:
+        """Issue 13's case: ``count`` messages queued while Twilio answers 503 for ``seconds``;
+        how long after it is back until Twilio has them all, how many requests the workers
+        made meanwhile, and the most attempts a message was charged."""
+        import sqlalchemy as sa
+
+        from assistant.outbox import outbox
+
+        log(f"outbox: {count} messages queued during {seconds:.0f} s of Twilio answering 503")
+        self.fake.down(refuse=False)
+        requests_before = self.fake.requests
+        bodies = enqueue_outbox(self.db_url, count, start=len(self.outbox_bodies))
+        self.outbox_bodies += bodies
+        time.sleep(seconds)
+        during = self.fake.requests - requests_before
+        self.fake.up()
+        back = time.monotonic()
+        wanted = set(bodies)
+        drained = None
+        while time.monotonic() - back < 300:
+            if wanted <= set(self.fake.bodies()):
+                drained = round(time.monotonic() - back, 1)
+                break
+            time.sleep(0.2)
+        engine = sa.create_engine(self.db_url)
+        with engine.connect() as conn:
+            attempts = conn.scalar(sa.select(sa.func.max(outbox.c.attempts)).where(
+                outbox.c.body.in_(bodies)))
+        engine.dispose()
+        log(f"  drained {drained} s after Twilio came back")
+        return {"messages": count, "outage_s": seconds, "requests_during_outage": during,
+                "drained_after_twilio_back_s": drained, "max_attempts_charged": attempts}
+
     def queue_outbox(self, count: int) -> None:
         self.outbox_bodies += enqueue_outbox(self.db_url, count, start=len(self.outbox_bodies))
 
@@ -124,6 +161,8 @@ class Run:
             f"sms-workers on {self.db_url.rsplit('/', 1)[1]} (through a proxy)")
         self.server.start()
         self.sms.start()
+        self.drain = (self.outbox_outage(args.outage_messages, args.outage_seconds)
+                      if args.outage_messages else None)
         self.load = Load(self.server.url, numbers=args.numbers, burst_numbers=args.burst,
                          resends=args.resends, pause=args.pause).start()
         gap = args.gap
@@ -186,6 +225,7 @@ class Run:
             "faults": self.faults,
             "database": database,
             "outbox": {**outbox, "drained_after_load_s": drained},
+            "outbox_outage": self.drain,
         }
         doc["problems"] = problems(doc)
         return doc
@@ -218,6 +258,12 @@ def problems(doc: dict) -> list[str]:
             found.append(f"outbox: {out[key]} {key.replace('_', ' ')}")
     if out["drained_after_load_s"] is None:
         found.append("outbox: not drained in time")
+    outage = doc.get("outbox_outage")
+    if outage and outage["drained_after_twilio_back_s"] is None:
+        found.append("outbox: the messages queued during the outage were not all sent")
+    if outage and outage["max_attempts_charged"] != 1:
+        found.append(f"outbox: the outage was charged to messages "
+                     f"({outage['max_attempts_charged']} attempts)")
     return found
 
 
@@ -236,6 +282,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--twilio-seconds", type=float, default=10.0)
     p.add_argument("--db-seconds", type=float, default=4.0)
     p.add_argument("--drain-seconds", type=float, default=120.0)
+    p.add_argument("--outage-messages", type=int, default=200,
+                   help="first, before the load: messages queued during a Twilio outage "
+                   "(0: skip)")
+    p.add_argument("--outage-seconds", type=float, default=16.0)
     p.add_argument("--out")
     return p
 

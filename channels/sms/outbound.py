@@ -101,7 +101,7 @@ INTERVAL = 2.0
 #: after an outage the worker pauses this long, doubled after each outage in a row up to
 #: MAX_PAUSE; the first message that goes out ends it
 FIRST_PAUSE = timedelta(seconds=2)
-MAX_PAUSE = timedelta(seconds=30)
+MAX_PAUSE = timedelta(seconds=10)
 #: Twilio's message statuses in the outbox's words; the others (receiving, received,
 #: partially_delivered) change nothing
 TWILIO_STATUSES = {
