@@ -391,7 +391,8 @@ REQUIRED_PROMPTS = (
     "hint_hkid_check", "hint_phone", "hint_text", "hint_appointment", "number_range",
     "resume_choice", "carry_on", "start_again", "summary_line", "review", "review_ok",
     "review_change", "next_steps_heading", "bring_line", "where_line", "hours_line", "when_line",
-    "fee_line", "call_line", "something_else", "thats_all", "review_question",
+    "fee_line", "call_line", "something_else", "thats_all", "review_question", "confirm_rough",
+    "place_not_offered",
 )
 COMMANDS = ("help", "repeat", "back", "restart", "person", "stop", "language")
 

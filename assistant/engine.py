@@ -47,6 +47,7 @@ from .model import (
     copy_state,
     new_state,
 )
+from .places import DISTRICTS, match_place
 from .routing import router_for
 
 MISSES_OFFER_PERSON = 3
@@ -63,6 +64,17 @@ SPELLED_TYPES = frozenset({"hkid", "phone"})
 #: at an appointment question, ``Choose(MORE_TIMES)`` asks for the times after those offered
 #: (a kiosk's "Other days and times" button): the search runs again from the last one shown
 MORE_TIMES = "more_times"
+
+#: number questions about money (where "none" is 0), besides those labelled with "$"
+MONEY_SLOTS = frozenset({"income", "assets", "savings", "rent", "amount"})
+
+
+@dataclass(frozen=True)
+class Rough:
+    """A number said only roughly (七十幾, "about 70"): read back, never kept as it is."""
+
+    value: int
+
 
 _FILLERS = re.compile(r"^(please|pls|plz|ok|okay|唔該|請|麻煩)\s*|\s*(please|pls|plz|呀|啊|啦|喇|吖|唔該)$")
 _FULLWIDTH_KEYS = str.maketrans("０１２３４５６７８９＊＃　", "0123456789*# ")
@@ -101,6 +113,8 @@ class _Turn:
         self.spell: list[str] = []
         self.private: list[str] = []
         self.summary: Summary | None = None
+        #: what a number or date is for, when the caller says so (see ``understand_answer``)
+        self.context: str | None = None
         self.next_steps: NextSteps | None = None
         #: how many of ``parts`` come before the summary and next steps (the end says these
         #: in their own order): None when the reply has neither
@@ -233,6 +247,11 @@ class _Turn:
         chosen = inp.value if isinstance(inp, Choose) else None
         if chosen is None and self.answers_exactly(text, key):
             return self.on_answer(text, key, None)
+        if chosen is None and key is None and u.asks_for_person(text):
+            return self.escalate("asked", PRIORITY_ASKED)
+        if chosen is None and key is None and self.answers_yes_no(text):
+            # "唔使喇，唔該" (no, thank you) answers the question: it is not STOP
+            return self.on_answer(text, key, None)
         command = self.command(text, key) if chosen is None else None
         if command:
             return self.on_command(command, text)
@@ -349,6 +368,15 @@ class _Turn:
         plain = u.strip_punct(text)
         return any(plain in {u.strip_punct(p) for p in (o.label, *o.phrases)}
                    for o in opts if o.value != "person")
+
+    def answers_yes_no(self, text: str) -> bool:
+        """True when the current position asks yes or no and the text is a yes or a no."""
+        pending = (self.s["pending"] or {}).get("kind")
+        step = self.step()
+        asks = pending in ("consent", "confirm", "ended") or (
+            pending is None and step is not None and step.kind == "question"
+            and step.type == "yes_no")
+        return asks and self.yes_no(text, None, None) is not None
 
     def _zero_is_number(self, key: str) -> bool:
         step = self.step()
@@ -506,6 +534,12 @@ class _Turn:
             return self.on_command("restart", text)
         if kind in ("consent", "confirm"):
             yes = self.yes_no(text, key, chosen)
+            if yes is None and kind == "confirm" and text and key is None:
+                # not yes or no but the answer itself, given again ("七十八" after "about 70?")
+                value, _ = self.parse(self.step(), text, None, chosen)
+                if value is not None:
+                    s["pending"] = None
+                    return self.take(self.step(), value)
             if yes is None:
                 return self.miss()
             s["pending"], s["misses"] = None, 0
@@ -586,7 +620,8 @@ class _Turn:
                     out += [q.source, q.slot]
         return out
 
-    def yes_no(self, text: str, key: str | None, chosen: str | None) -> bool | None:
+    def yes_no(self, text: str, key: str | None, chosen: str | None,
+               options: list[Option] | None = None) -> bool | None:
         if chosen in ("yes", "no"):
             return chosen == "yes"
         if key in ("1", "2"):
@@ -596,7 +631,7 @@ class _Turn:
         # the echo answers shown as the options (有 / 冇, 想 / 唔想, 有 / 未) are answers here,
         # said alone or with a final particle (想呀, 未呀), which the generic words do not cover
         said = u.strip_punct(text).rstrip("呀啊喇啦囉吖㗎嘅")
-        for option in self.current_options():
+        for option in (options if options is not None else self.current_options()):
             if option.value in ("yes", "no") and said in {
                     u.strip_punct(p) for p in (option.label, *option.phrases)}:
                 return option.value == "yes"
@@ -681,7 +716,16 @@ class _Turn:
         if value is None:
             return self.miss(message=problem[0] if problem else None,
                              **(problem[1] if problem else {}))
+        return self.take(step, value)
+
+    def take(self, step: Step, value: Any) -> None:
+        """An answer understood: read back when it must be (the step says so, it was heard
+        badly, or it was only rough: 七十幾, "about 70"), else kept."""
         heard_badly = self.confidence is not None and self.confidence < LOW_CONFIDENCE
+        if isinstance(value, Rough):
+            self.s["pending"] = {"kind": "confirm", "value": value.value, "rough": True}
+            self.s["misses"] = 0
+            return None
         if step.confirm or heard_badly:
             self.s["pending"] = {"kind": "confirm", "value": value}
             self.s["misses"] = 0
@@ -707,24 +751,35 @@ class _Turn:
               chosen: str | None) -> tuple[Any, tuple[str, dict] | None]:
         qtype = step.type
         if qtype in ("choice", "appointment"):
-            value = self.pick(self.current_options(), text, key, chosen)
+            options = self.options_of(step)
+            if qtype == "choice" and key is None and chosen is None and text:
+                place = match_place(text, [(o.value, [o.label, *o.phrases]) for o in options])
+                if place is not None:
+                    if place.value is None:
+                        return None, (self.cat.prompt("place_not_offered"),
+                                      {"place": DISTRICTS[place.district].name(self.locale)})
+                    return place.value, None
+            value = self.pick(options, text, key, chosen)
             if value is not None and qtype == "appointment":
                 value = next(dict(x) for x in self._appointment_times(step) if x["id"] == value)
             return value, None
         if qtype == "yes_no":
-            return self.yes_no(text, key, chosen), None
+            return self.yes_no(text, key, chosen, self.options_of(step)), None
         if chosen is not None:
             text = u.normalise(chosen)
+        context = self.context_of(step)
         if qtype == "number":
-            n = u.parse_number(text)
-            if n is None:
+            found = u.read_number(text, context if context == "money" or (
+                step.min is not None and step.min <= 0 and context != "age") else None)
+            if found is None:
                 return None, None
+            n = found.value
             if (step.min is not None and n < step.min) or (step.max is not None and n > step.max):
                 return None, (self.cat.prompt("number_range"),
                               {"min": int(step.min or 0), "max": int(step.max or 0)})
-            return n, None
+            return (Rough(n) if found.approximate else n), None
         if qtype == "date":
-            d = u.parse_date(text, self.today)
+            d = u.parse_date(text, self.today, context)
             return (d.isoformat() if d else None), None
         if qtype == "hkid":
             value = u.parse_hkid(text)
@@ -1026,6 +1081,10 @@ class _Turn:
                 Option(str(i + 2), f"change:{name}",
                        self.fill(change, {"label": self.t(labels.get(name, name))}))
                 for i, name in enumerate(self.review_slots(step))]
+        return self.options_of(step)
+
+    def options_of(self, step: Step) -> list[Option]:
+        """The options of a question step (whether or not it is the current one)."""
         if step.type == "yes_no":
             return self.yes_no_options(step.ask)
         if step.type == "choice":
@@ -1039,6 +1098,24 @@ class _Turn:
                 datetime.fromisoformat(x["starts_at"]), self.locale))
                     for i, x in enumerate(self._appointment_times(step))]
         return []
+
+    def context_of(self, step: Step) -> str | None:
+        """What a number or a date is for, which decides how it is read: an age, an amount of
+        money (where having none is 0), a birth date (in the past) or an appointment (not)."""
+        if self.context:
+            return self.context
+        slot, label = step.slot or "", step.label or ""
+        if step.type == "number":
+            if slot == "age" or slot.endswith("_age") or "age" in label.lower().split():
+                return "age"
+            if "$" in label or slot in MONEY_SLOTS:
+                return "money"
+        if step.type == "date":
+            if "birth" in slot or "born" in slot:
+                return "birth_date"
+            if any(w in slot for w in ("appointment", "visit", "booking")):
+                return "appointment"
+        return None
 
     def _appointment_times(self, step: Step) -> list[dict]:
         saved = self.s["slots"].get(step.source) or {}
@@ -1095,7 +1172,8 @@ class _Turn:
             expect_kind = "yes_no"
         elif kind == "confirm":
             value = self.display(step.slot, pending["value"])
-            self.prompt = self.fill(self.t(self.cat.prompt("confirm")), {"value": value})
+            self.prompt = self.fill(self.t(self.cat.prompt(
+                "confirm_rough" if pending.get("rough") else "confirm")), {"value": value})
             expect_kind = "yes_no"
             self.tags.append("confirm")
             if step.type in SPELLED_TYPES:

@@ -880,6 +880,16 @@ def _fuzzy_phrase_score(text: str, phrase: str) -> float:
     return best
 
 
+_DENIED_BEFORE = re.compile(r"(?:[唔冇無未不沒非]|\b(?:not|no|never|non|without)\s*)$")
+
+
+def _said_not_denied(text: str, pattern: str) -> bool:
+    """The pattern occurs in ``text`` at least once without a negation right before it
+    ("not married", 冇老婆 do not say married)."""
+    return any(not _DENIED_BEFORE.search(text[: m.start()])
+               for m in re.finditer(pattern, text))
+
+
 def match_choice(
     text: str, choices: list[tuple[str, list[str]]], threshold: int = 80
 ) -> str | None:
@@ -905,9 +915,10 @@ def match_choice(
             whole_word = (
                 len(p) >= 2
                 and cjk == 0
-                and re.search(rf"(?<![a-z0-9]){re.escape(p)}(?![a-z0-9])", t)
+                and _said_not_denied(t, rf"(?<![a-z0-9]){re.escape(p)}(?![a-z0-9])")
             )
-            if t == p or (cjk >= 2 and p in t) or whole_word:
+            inside = cjk >= 2 and _said_not_denied(t, re.escape(p))
+            if t == p or inside or whole_word:
                 exact[value] = max(exact.get(value, 0), len(p))
             elif len(p) >= 2:
                 fuzzy[value] = max(fuzzy.get(value, 0.0), _fuzzy_phrase_score(t, p))
