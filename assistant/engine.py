@@ -25,7 +25,15 @@ from typing import Any
 from rapidfuzz.distance import OSA
 
 from . import understanding as u
-from .catalogue import COMMANDS, PLACEHOLDER_RE, Catalogue, Procedure, Step, per_catalogue
+from .catalogue import (
+    COMMANDS,
+    PLACEHOLDER_RE,
+    Catalogue,
+    OptionDef,
+    Procedure,
+    Step,
+    per_catalogue,
+)
 from .errors import StaffActionError
 from .i18n import format_day, format_when
 from .model import (
@@ -115,6 +123,8 @@ class _Turn:
         self.summary: Summary | None = None
         #: what a number or date is for, when the caller says so (see ``understand_answer``)
         self.context: str | None = None
+        #: a question asked outside any procedure (``understand_answer``)
+        self.asked: Step | None = None
         self.next_steps: NextSteps | None = None
         #: how many of ``parts`` come before the summary and next steps (the end says these
         #: in their own order): None when the reply has neither
@@ -142,6 +152,8 @@ class _Turn:
         return self.cat.procedures.get(pid) if pid else None
 
     def step(self) -> Step | None:
+        if self.asked is not None:
+            return self.asked
         proc = self.proc()
         return proc.steps.get(self.s["step"]) if proc and self.s["step"] else None
 
@@ -326,6 +338,22 @@ class _Turn:
         return None
 
     # -- understanding -----------------------------------------------------------------------
+
+    def understand(self, step: Step, inp: Text) -> Any:
+        """The answer the turn would take from ``inp`` at question ``step`` (a ``Rough`` one
+        included), or None when it would do something else: the order of ``handle``."""
+        text, key = self.read(inp)
+        if not text and key is None:
+            return None
+        if text and self.is_distress(text):
+            return None
+        if not self.answers_exactly(text, key):
+            if key is None and u.asks_for_person(text):
+                return None
+            if not (key is None and self.answers_yes_no(text)) and self.command(text, key):
+                return None
+        value, _ = self.parse(step, text, key, None)
+        return value
 
     def is_distress(self, text: str) -> bool:
         lex = lexicon(self.cat)
@@ -1045,6 +1073,8 @@ class _Turn:
         s = self.s
         pending = s["pending"] or {}
         kind = pending.get("kind")
+        if self.asked is not None and not kind:
+            return self.options_of(self.asked)
         person = Option("0", "person", self.t(self.cat.prompt("person")),
                         self._phrases_of_command("person"))
         if kind in ("consent", "confirm"):
@@ -1261,6 +1291,43 @@ class _Turn:
                     if sid in proc.steps and proc.steps[sid].kind == "question")
         asked = max(asked, 1)
         return asked, asked - 1 + questions_ahead(self.cat)[proc.id][step.id]
+
+
+#: the kinds of answer ``understand_answer`` reads, as ``kaifong eval-answers`` names them
+ANSWER_KINDS = ("yes_no", "number", "date", "hkid", "phone", "choice")
+
+
+def understand_answer(cat: Catalogue, kind: str, text: str, locale: str = "en", *,
+                      procedure: str | None = None, step: str | None = None,
+                      choices: list[str] | None = None, context: str | None = None,
+                      today: date | None = None) -> Any:
+    """What the engine would keep as the answer to a question, or None when it would not
+    keep one at once (it asks again, reads a rough answer back, or acts on a command).
+
+    The question is the real step ``step`` of ``procedure`` when given (its options, phrases
+    and echo answers), else one of ``kind`` with ``choices`` as its options' labels. A choice's
+    answer is the 0-based index of the option. The text goes through the same order as a turn:
+    distress, an exact option, a person asked for, a yes or no, a command, then the answer."""
+    s = new_state(locale)
+    turn = _Turn(cat, s, today or date.today())
+    turn.context = context
+    if procedure is not None and step is not None:
+        asked = cat.procedures[procedure].steps[step]
+        s.update(procedure=procedure, step=step, history=[step], consent=[procedure],
+                 started=True)
+    else:
+        asked = Step(id="answer", kind="question", slot="answer", type=kind,
+                     options=tuple(OptionDef(str(i), label) for i, label in enumerate(
+                         choices or ())),
+                     min=0 if context in ("money", "age") else None)
+        turn.asked = asked
+    s["modality"] = "text"
+    value = turn.understand(asked, Text(text))
+    if value is None or isinstance(value, Rough):
+        return None
+    if asked.type == "choice":
+        return next((i for i, o in enumerate(asked.options) if o.value == value), None)
+    return value
 
 
 @per_catalogue
