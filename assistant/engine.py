@@ -73,6 +73,8 @@ SPELLED_TYPES = frozenset({"hkid", "phone"})
 #: (a kiosk's "Other days and times" button): the search runs again from the last one shown
 MORE_TIMES = "more_times"
 
+#: the oldest age a number question about an age takes outside a procedure (1950 is a year)
+OLDEST = 130
 #: number questions about money (where "none" is 0), besides those labelled with "$"
 MONEY_SLOTS = frozenset({"income", "assets", "savings", "rent", "amount"})
 
@@ -259,7 +261,7 @@ class _Turn:
         chosen = inp.value if isinstance(inp, Choose) else None
         if chosen is None and self.answers_exactly(text, key):
             return self.on_answer(text, key, None)
-        if chosen is None and key is None and u.asks_for_person(text):
+        if chosen is None and key is None and self.asks_for_person(text):
             return self.escalate("asked", PRIORITY_ASKED)
         if chosen is None and key is None and self.answers_yes_no(text):
             # "唔使喇，唔該" (no, thank you) answers the question: it is not STOP
@@ -348,7 +350,7 @@ class _Turn:
         if text and self.is_distress(text):
             return None
         if not self.answers_exactly(text, key):
-            if key is None and u.asks_for_person(text):
+            if key is None and self.asks_for_person(text):
                 return None
             if not (key is None and self.answers_yes_no(text)) and self.command(text, key):
                 return None
@@ -396,6 +398,17 @@ class _Turn:
         plain = u.strip_punct(text)
         return any(plain in {u.strip_punct(p) for p in (o.label, *o.phrases)}
                    for o in opts if o.value != "person")
+
+    def asks_for_person(self, text: str) -> bool:
+        """A request for a person, unless talking to a person is one of the question's own
+        answers (then the question's path goes on, as the procedure says)."""
+        if not u.asks_for_person(text):
+            return False
+        step = self.step()
+        if self.s["pending"] or step is None or step.kind != "question":
+            return True
+        return not any(o.value != "person" and any(
+            u.asks_for_person(p) for p in (o.label, *o.phrases)) for o in self.options_of(step))
 
     def answers_yes_no(self, text: str) -> bool:
         """True when the current position asks yes or no and the text is a yes or a no."""
@@ -659,10 +672,24 @@ class _Turn:
         # the echo answers shown as the options (有 / 冇, 想 / 唔想, 有 / 未) are answers here,
         # said alone or with a final particle (想呀, 未呀), which the generic words do not cover
         said = u.strip_punct(text).rstrip("呀啊喇啦囉吖㗎嘅")
-        for option in (options if options is not None else self.current_options()):
+        options = options if options is not None else self.current_options()
+        for option in options:
             if option.value in ("yes", "no") and said in {
                     u.strip_punct(p) for p in (option.label, *option.phrases)}:
                 return option.value == "yes"
+        # the echo with the question's own words: 冇問題 to 你有冇問題想問？ is "no questions",
+        # not "no problem"
+        step = self.step()
+        question = u.strip_punct(self.fill(self.t(step.ask))) if (
+            step is not None and step.kind == "question" and step.type == "yes_no"
+            and step.ask and not self.s["pending"]) else ""
+        said = said.replace(" ", "")
+        for option in options:
+            for word in {u.strip_punct(p) for p in (option.label, *option.phrases)}:
+                if (option.value in ("yes", "no") and u.has_chinese(word) and question
+                        and said.startswith(word) and len(said) > len(word) + 1
+                        and said[len(word):len(word) + 2] in question.replace(" ", "")):
+                    return option.value == "yes"
         return u.parse_yes_no(text)
 
     def pick(self, options: list[Option], text: str, key: str | None,
@@ -672,7 +699,20 @@ class _Turn:
         if key is not None:
             return next((o.value for o in options if o.key == key), None)
         choices = [(o.value, [o.label, *o.phrases]) for o in options]
-        return u.match_choice(text, choices)
+        value = u.match_choice(text, choices)
+        if value is None and text and u.says_unsure(text) and not any(
+                u.match_choice(text, [c]) for c in choices):
+            # "dunno" where one of the options is itself "not sure" (and no other is named)
+            unsure = [o.value for o in options if any(u.says_unsure(p) for p in o.phrases)]
+            return unsure[0] if len(unsure) == 1 else None
+        if value is None:
+            # by its place in the list: "the second one", 第三個, "the last one"
+            place = u.ordinal_choice(text)
+            listed = [o for o in options if o.value != "person"]
+            if place == -1 and listed:
+                return listed[-1].value
+            value = next((o.value for o in options if place and o.key == str(place)), None)
+        return value
 
     def on_menu(self, text: str, key: str | None, chosen: str | None) -> None:
         s = self.s
@@ -797,8 +837,7 @@ class _Turn:
             text = u.normalise(chosen)
         context = self.context_of(step)
         if qtype == "number":
-            found = u.read_number(text, context if context == "money" or (
-                step.min is not None and step.min <= 0 and context != "age") else None)
+            found = u.read_number(text, context)
             if found is None:
                 return None, None
             n = found.value
@@ -1319,7 +1358,8 @@ def understand_answer(cat: Catalogue, kind: str, text: str, locale: str = "en", 
         asked = Step(id="answer", kind="question", slot="answer", type=kind,
                      options=tuple(OptionDef(str(i), label) for i, label in enumerate(
                          choices or ())),
-                     min=0 if context in ("money", "age") else None)
+                     min=0 if context in ("money", "age") else None,
+                     max=OLDEST if context == "age" else None)
         turn.asked = asked
     s["modality"] = "text"
     value = turn.understand(asked, Text(text))

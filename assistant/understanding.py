@@ -215,6 +215,9 @@ def _english_numbers(text: str) -> list[int]:
 _NEGATIVE = re.compile(r"(?:^|[^\w])-\s*\d|\b(?:minus|negative)\b|負\s*[\d" + _CN_CHARS + "]")
 
 
+_HESITATION = re.compile(r"\b(?:um+|uh+|er+|erm+|ah+|hmm+|mm+|well|like)\b|呃|嗯|唔係好肯定|即係")
+
+
 class NumberAnswer(NamedTuple):
     """A number as a citizen gave it: its value, and whether they said it only roughly
     (七十幾, "about 70", "over 80"), which must be read back, never taken as exact."""
@@ -295,6 +298,8 @@ def read_number(text: str, context: str | None = None) -> NumberAnswer | None:
     t = _clean(text)
     if not t or _NEGATIVE.search(t):
         return None
+    t = _HESITATION.sub(" ", t)
+    t = re.sub(rf"(?<=[十百千萬])有(?=[{_CN_CHARS}])", "", t)     # 七十有六 = 76
     approximate = bool(_APPROX_ZH.search(t) or _APPROX_EN.search(t))
     values: set[int] = set()
     rest = t
@@ -310,8 +315,11 @@ def read_number(text: str, context: str | None = None) -> NumberAnswer | None:
         if "." in m.group() or len(m.group()) > _MAX_DIGITS:
             return None
         values.add(int(m.group().replace(",", "")))
-    for m in _CN_RUN.finditer(rest):
-        run = m.group()
+    runs = [m.group() for m in _CN_RUN.finditer(rest)]
+    # a number said again, finished: "七十，七十三" is 73
+    runs = [r for i, r in enumerate(runs) if not any(
+        later != r and later.startswith(r) for later in runs[i + 1:])]
+    for run in runs:
         n = chinese_numeral_to_int(run)
         if n is None and run[0] in "萬万千仟百":   # 萬五, 千二, 百五: one of that unit
             n = chinese_numeral_to_int("一" + run)
@@ -373,7 +381,9 @@ _NO_EN = [
     "no i dont", "no i have not", "no i havent", "dont need", "do not need", "i dont need",
     "no its ok", "its ok no", "no its fine", "thats all", "nothing else",
 ]
-_UNSURE_EN = ["not sure", "dont know", "do not know", "maybe", "perhaps"]
+_UNSURE_EN = ["not sure", "dont know", "do not know", "maybe", "perhaps", "i dont know",
+              "i do not know", "no idea", "dunno", "i am not sure", "im not sure",
+              "i dont remember", "i forgot", "cant remember", "i cannot remember"]
 _YES_ZH = [
     "係", "係呀", "係啊", "係嘅", "好", "好呀", "好啊", "得", "冇問題", "無問題", "沒問題",
     "可以", "啱", "啱呀", "對", "是", "要", "同意", "明白", "冇錯", "無錯", "沒錯", "需要", "當然",
@@ -392,7 +402,7 @@ _ECHO_ZH = {
     False: ["唔想", "未", "未有", "未做", "未去", "未試過", "唔會", "唔識", "唔去", "唔用", "唔洗", "唔駛",
             "唔需要", "不需要", "唔使喇", "唔洗喇", "唔駛喇", "免喇", "免了", "算喇", "算啦", "算數",
             "冇需要", "唔使麻煩", "不用了", "唔要喇", "唔好喇", "冇嘢", "冇喇", "未呀", "未曾",
-            "從來冇", "未試", "唔係呀", "冇呀", "唔使啦", "唔洗啦"],
+            "從來冇", "未試", "唔係呀", "冇呀", "唔使啦", "唔洗啦", "未夠", "唔夠"],
 }
 _ECHO_PARTICLES = set("呀啊喇啦囉吖㗎嘅啩嘛咩我都係就先了的喎嘞哦噢誒唉")
 _NEUTRAL_ZH = ["唔該", "多謝", "謝謝", "你好"]  # politeness that contains 好/唔 but answers nothing
@@ -461,9 +471,30 @@ def parse_yes_no(text: str) -> bool | None:
 
     Longest phrases are matched first, so 唔係, 冇問題, "not ok" and "no problem" are read as
     wholes. Typos are forgiven on English words of three letters or more, only in short
-    answers. Digits are not answers here: the caller maps keypad keys itself.
+    answers. Digits are not answers here: the caller maps keypad keys itself. A reply in
+    clauses (有，我每年返鄉下大半年; 唔記得咗，冇) is read clause by clause: one clause that
+    answers, with the others saying nothing either way, is the answer.
     """
-    tokens = _tokens(strip_punct(text))
+    found = _yes_no_of(text)
+    if found is None or found == _UNSURE:
+        clauses = [c for c in re.split(r"[,，。.!！?？;；、]+|\s+(?=\S*[\u3400-\u9fff])"
+                                       if has_chinese(text) else r"[,，。.!！?？;；、]+",
+                                       normalise(text)) if c.strip()]
+        if len(clauses) > 1:
+            answers = {_yes_no_of(c) for c in clauses} - {None, _UNSURE}
+            found = answers.pop() if len(answers) == 1 else None
+    return None if found is None or found == _UNSURE else found is True
+
+
+def says_unsure(text: str) -> bool:
+    """The reply says the citizen does not know ("dunno", 唔知, "not sure")."""
+    return _yes_no_of(text) == _UNSURE
+
+
+def _yes_no_of(text: str) -> bool | str | None:
+    # 得 before an amount is "only" (得幾年: only a few years), not "OK"
+    text = re.sub(rf"得(?=\s*[幾\d{_CN_CHARS}])", " ", strip_punct(text))
+    tokens = _tokens(text)
     found: set[bool | str] = set()
     leftovers: list[str] = []
     echoed, other_words = False, 0
@@ -486,14 +517,16 @@ def parse_yes_no(text: str) -> bool | None:
             i += 1
     if echoed and other_words > 2:   # 想 alone answers; 我想問下幾時出錢 does not
         return None
+    if _UNSURE in found:
+        return _UNSURE
     if sum(t.isascii() for t in tokens) <= 3:  # a typo is a guess: only guess on short replies
         for word in leftovers:
             polarity = _fuzzy_yes_no(word)
             if polarity is not None:
                 found.add(polarity)
-    if _UNSURE in found or len(found) != 1:
+    if len(found) != 1:
         return None
-    return found.pop() is True
+    return found.pop()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -537,18 +570,25 @@ def spoken_digits(text: str) -> str:
     Only for answers that are strings of digits (phone and identity card numbers)."""
     t = "".join(_ZH_DIGIT_CHARS.get(ch, ch) for ch in _clean(text))
     words = re.findall(r"[a-z]+|\d+|[^\sa-z\d]+", t)
+    # the words that are not punctuation, by position: neighbours are counted among these
+    spoken = [i for i, w in enumerate(words) if w.isalnum() and w not in (
+        "bracket", "brackets", "括號", "括弧", "open", "close", "in")]
     out: list[str] = []
     repeat = 1
     for i, word in enumerate(words):
-        near_digit = any(w.isdigit() or w in _SPOKEN_DIGITS and w not in ("o", "oh", "nil")
-                         for w in words[max(0, i - 1) : i + 2] if w is not word)
+        at = spoken.index(i) if i in spoken else -1
+        beside = [words[j] for j in spoken[max(0, at - 1):at] + spoken[at + 1:at + 2]] if (
+            at >= 0) else []
+        near_digit = any(re.fullmatch(r"[a-z]{0,2}\d{1,6}", w) or w in ("double", "triple") or (
+            w in _SPOKEN_DIGITS and (w not in ("o", "oh", "nil") or word not in (
+                "o", "oh", "nil"))) for w in beside)
         if word in ("double", "triple") and i + 1 < len(words):
             repeat = 2 if word == "double" else 3
             continue
         if word == "plus":
             out.append("+")
             continue
-        if word in _SPOKEN_DIGITS and (word not in ("o", "oh", "nil") or near_digit):
+        if word in _SPOKEN_DIGITS and near_digit:
             digit = _SPOKEN_DIGITS[word]
         elif word.isdigit():
             digit = word
@@ -605,7 +645,7 @@ def parse_hk_phone(text: str) -> str | None:
     an age typed before the number, gives ``None``: a wrong number is worse than asking again.
     """
     t = re.sub(r"[()\[\]]", " ", spoken_digits(text))
-    t = re.sub(r"(?<=\d)[\s.\-]{1,3}(?=\d)", "", t)
+    t = re.sub(r"(?<=\d)[\s.,\-]{1,3}(?=\d)", "", t)
     found: set[str] = set()
     for m in re.finditer(r"(?<![\d+])(\+|00)?(\d+)", t):
         prefixed, digits = m.group(1), m.group(2)
@@ -646,7 +686,8 @@ _ZH_RELATIVE = [("大後日", 3), ("大後天", 3), ("後日", 2), ("後天", 2)
 _ZH_WEEKDAY = re.compile(r"(下個?|今個|呢個|這個|这个|本)?\s*(?:星期|禮拜|礼拜|週|周)\s*([一二三四五六日天])")
 # The day around a month name: "1st of december", "december 1, 2026".
 _DAY_BEFORE_MONTH = r"(?<!\d)(\d{1,2})(?:st|nd|rd|th)?\s*(?:of\s*)?$"
-_DAY_AFTER_MONTH = r"\.?\s*(\d{1,2})(?:st|nd|rd|th)?(?!\d)(?:\s*,?\s*(\d{4})(?!\d))?"
+_DAY_AFTER_MONTH = (r"\.?\s*(\d{1,2})(?:st|nd|rd|th)?(?!\d)"
+                    r"(?:\s*,?\s*(\d{4}|'\d{2}|\d{2}(?=\s*$))(?![\d:]))?")
 _ZH_NUM = r"[\d零〇一二三四五六七八九十廿卅兩两]"
 _ZH_DATE = re.compile(
     rf"(?:({_ZH_NUM}{{2,4}})\s*年\s*)?({_ZH_NUM}{{1,3}})\s*月\s*({_ZH_NUM}{{1,3}})\s*[日號号]?"
@@ -694,6 +735,9 @@ _ZH_DAY_FIRST = re.compile(
     rf"(?:\s*({_ZH_NUM}{{2,4}})\s*年)?")
 _ZH_DAY_ONLY = re.compile(rf"(下個?月|今個月|呢個月|本月|this month|next month)?\s*({_ZH_NUM}{{1,3}})\s*[號号]")
 DATE_CONTEXTS = ("birth_date", "appointment")
+# a date of the lunar calendar is another day in the Gregorian one: ask again, never convert
+_LUNAR = re.compile(r"農曆|陰曆|舊曆|阴历|农历|\blunar\b|\bchinese calendar\b")
+_EN_DAY_ONLY = re.compile(r"^(?:on\s+)?(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)(?:\s+of\s+(this|next)\s+month)?$")
 
 
 def _year(s: str | None, today: datetime.date, context: str | None = None) -> int | None:
@@ -731,7 +775,7 @@ def parse_date(text: str, today: datetime.date,
       offered as alternatives ("tomorrow or the day after", 聽日或者後日) give ``None``.
     """
     t = normalise(text)
-    if _ALTERNATIVES.search(t):
+    if _ALTERNATIVES.search(t) or _LUNAR.search(t):
         return None
     for word, n in sorted(_ORDINALS.items(), key=lambda kv: -len(kv[0])):
         t = re.sub(rf"\b{word}\b", f"{n}th", t)
@@ -783,6 +827,16 @@ def parse_date(text: str, today: datetime.date,
         month_ahead = 1 if m.group(1) and ("下" in m.group(1) or "next" in m.group(1)) else 0
         first = (today.replace(day=1) + datetime.timedelta(days=32 * month_ahead)).replace(day=1)
         if not m.group(1) and day is not None and day < today.day:
+            first = (first + datetime.timedelta(days=32)).replace(day=1)
+        add(first.year, first.month, day)
+
+    for m in consume(_EN_DAY_ONLY):
+        if context != "appointment" and not m.group(2):
+            bad = True
+            continue
+        day = int(m.group(1))
+        first = today.replace(day=1)
+        if m.group(2) == "next" or (not m.group(2) and day < today.day):
             first = (first + datetime.timedelta(days=32)).replace(day=1)
         add(first.year, first.month, day)
 
@@ -883,11 +937,20 @@ def _fuzzy_phrase_score(text: str, phrase: str) -> float:
 _DENIED_BEFORE = re.compile(r"(?:[唔冇無未不沒非]|\b(?:not|no|never|non|without)\s*)$")
 
 
-def _said_not_denied(text: str, pattern: str) -> bool:
-    """The pattern occurs in ``text`` at least once without a negation right before it
-    ("not married", 冇老婆 do not say married)."""
-    return any(not _DENIED_BEFORE.search(text[: m.start()])
-               for m in re.finditer(pattern, text))
+# what says that a thing named just before no longer holds: "my wife passed away" is not
+# "married"
+_DENIED_AFTER = re.compile(
+    r"^\s*(?:(?:has|had|is|was|already|just|sadly)\s+)*(?:passed away|passed on|passed|died|"
+    r"dead|gone|deceased|no more|no longer)\b"
+    r"|^\s*(?:已經|早已|早就|都)?(?:過咗身|過身|去世|去咗|死咗|死左|走咗|走左|離世|仙遊|冇咗|唔在|不在)")
+
+
+def _undenied(text: str, pattern: str) -> list[re.Match[str]]:
+    """Where the pattern occurs in ``text`` without a negation right before it ("not
+    married", 冇老婆 do not say married), nor a word after it that says it no longer holds
+    ("my husband passed away", 老公過咗身)."""
+    return [m for m in re.finditer(pattern, text) if not _DENIED_BEFORE.search(
+        text[: m.start()]) and not _DENIED_AFTER.search(text[m.end():])]
 
 
 def match_choice(
@@ -896,15 +959,16 @@ def match_choice(
     """The value of the choice whose phrases best match ``text``, or ``None``.
 
     An exact hit wins: the whole text equal to a phrase, a phrase of two or more CJK characters
-    inside the text, or an English phrase as whole words. Among exact hits the longest phrase
-    wins (唔續期 beats 續期). Otherwise phrases of two or more characters are scored with
-    rapidfuzz; the best must reach ``threshold``. Two values tied (exact hits of equal length,
-    or fuzzy scores within ``_AMBIGUITY_MARGIN``) give ``None``.
+    inside the text, or an English phrase as whole words, not right after a negation. A hit
+    overlapping a longer hit of another value does not count (唔續期 beats 續期); hits of two values
+    apart give ``None`` ("lost or stolen"). Otherwise phrases of two or more characters are
+    scored with rapidfuzz; the best must reach ``threshold``. Fuzzy scores of two values
+    within ``_AMBIGUITY_MARGIN`` give ``None``.
     """
     t = strip_punct(text)
     if not t:
         return None
-    exact: dict[str, int] = {}
+    hits: list[tuple[int, int, str]] = []   # (start, end, value) of every exact hit
     fuzzy: dict[str, float] = {}
     for value, phrases in choices:
         for raw in phrases:
@@ -912,25 +976,59 @@ def match_choice(
             if not p:
                 continue
             cjk = sum(_is_cjk(ch) for ch in p)
-            whole_word = (
-                len(p) >= 2
-                and cjk == 0
-                and _said_not_denied(t, rf"(?<![a-z0-9]){re.escape(p)}(?![a-z0-9])")
-            )
-            inside = cjk >= 2 and _said_not_denied(t, re.escape(p))
-            if t == p or inside or whole_word:
-                exact[value] = max(exact.get(value, 0), len(p))
+            if t == p:
+                hits.append((0, len(t), value))
+                continue
+            found: list[re.Match[str]] = []
+            if len(p) >= 2 and cjk == 0:
+                found = _undenied(t, rf"(?<![a-z0-9]){re.escape(p)}(?![a-z0-9])")
+            elif cjk >= 2:
+                found = _undenied(t, re.escape(p))
+            if found:
+                hits += [(m.start(), m.end(), value) for m in found]
             elif len(p) >= 2:
                 fuzzy[value] = max(fuzzy.get(value, 0.0), _fuzzy_phrase_score(t, p))
-    if exact:
-        ranked = sorted(exact.items(), key=lambda kv: kv[1], reverse=True)
-        return None if len(ranked) > 1 and ranked[0][1] == ranked[1][1] else ranked[0][0]
+    if hits:
+        # a hit overlapping a longer one of another option does not count (續期 in 唔續期); two
+        # options named apart ("lost or stolen", 改時間定取消都得) are two answers: ask again
+        kept = {value for start, end, value in hits if not any(
+            v != value and s < end and start < e and (e - s) > (end - start)
+            for s, e, v in hits)}
+        return kept.pop() if len(kept) == 1 else None
     ranked_f = sorted(fuzzy.items(), key=lambda kv: kv[1], reverse=True)
     if not ranked_f or ranked_f[0][1] < threshold:
         return None
     if len(ranked_f) > 1 and ranked_f[0][1] - ranked_f[1][1] < _AMBIGUITY_MARGIN:
         return None
     return ranked_f[0][0]
+
+
+_EN_ORDINAL_WORDS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
+                     "last": -1, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4, "5th": 5, "6th": 6,
+                     **{w: i for w, i in _EN_UNITS.items() if 1 <= i <= 9},
+                     **{str(i): i for i in range(1, 10)}}
+_ORDINAL_FILLER = re.compile(
+    r"\b(?:the|one|option|number|no|choice|answer|i|want|choose|pick|take|id|like|please|pls|"
+    r"it|is|its|a|that|answer|go|with|for|me)\b|第|個|間|項|號|揀|選|要|我|呀|啊|啦|喇|吖|嗰|"
+    r"唔該|就|好|嘅|一個")
+
+
+def ordinal_choice(text: str) -> int | None:
+    """Which option a reply points at by its place in the list: 1-based, -1 for the last.
+    "the second one", "option 3", "the last one", 第二個, 第三間, 最後嗰個, 二 (alone)."""
+    plain = strip_punct(text)
+    if re.search(r"最後|尾嗰|\blast\b", plain):
+        rest = _ORDINAL_FILLER.sub(" ", re.sub(r"最後|尾嗰|\blast\b", " ", plain))
+        return -1 if not rest.strip() else None
+    zh = re.fullmatch(r"(?:我要|我揀|揀|要|選)?第?\s*([一二三四五六七八九兩1-9])\s*(?:個|間|項|號|樣)?"
+                      r"(?:呀|啊|啦|喇|吖|唔該)?", plain.replace(" ", ""))
+    if zh and ("第" in plain or not plain.replace(" ", "").isdigit()):
+        ch = zh.group(1)
+        return int(ch) if ch.isdigit() else _CN_DIGITS[ch]
+    words = _ORDINAL_FILLER.sub(" ", plain).split()
+    if len(words) == 1 and words[0] in _EN_ORDINAL_WORDS:
+        return _EN_ORDINAL_WORDS[words[0]]
+    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -940,46 +1038,57 @@ def match_choice(
 # with a verb of asking, or alone, they are a request whatever else the message holds. "Weak"
 # words (人, someone, a person) are a request only when nothing else is asked for in the same
 # message: 搵人幫手 is a request for a person, 搵人幫我申請長者咭 is a request for the card.
-_ZH_STRONG = (r"真人|職員|工作人員|客服|接線生|人工服務|人工|專人|負責人|服務員|同事|姑娘|"
-              r"真正嘅人|真係人|活人|staff")
-_ZH_ASKING = r"搵|找|尋|叫|要|轉|接|駁|同|跟|和|問|請|想|需要|俾|畀|有冇|有無|有沒有|轉駁|轉接"
+_ZH_STRONG = (r"真人|職員|工作人員|客服|接線生|人工服務|人工|專人|負責人|服務員|同事|阿sir|阿sa|"
+              r"madam|真正嘅人|真係人|活人|staff")
+_ZH_ASKING = r"搵|揾|找|尋|叫|要|轉|接|駁|同|跟|和|問|請|想|需要|俾|畀|有冇|有無|有沒有|轉駁|轉接"
 _ZH_TALK = r"講|傾|說|談|聊|講嘢|傾偈|幫|幫手|幫忙|協助|處理|跟進|聽|接聽|解答|解釋"
 _ZH_PERSON_STRONG = re.compile(
-    rf"(?:{_ZH_ASKING})\s*(?:返|下|吓|個|一個|位|一位|翻)?\s*(?:{_ZH_STRONG})"
+    rf"(?:{_ZH_ASKING})\s*(?:返|下|吓|個|一個|位|一位|翻)?\s*(?:你哋|你地|你們|你)?\s*(?:啲|個|位)?"
+    rf"\s*(?:{_ZH_STRONG})"
     rf"|(?:{_ZH_STRONG})\s*(?:{_ZH_TALK}|接聽|服務|呀|啊|啦|喇|吖)"
     r"|轉接|接線生|人工服務|真人"
     r"|(?:唔想|唔要|唔好|不想|不要|唔係)\s*(?:同|跟|聽)?\s*(?:機器|機械|電腦|錄音|程式|robot)"
+    # 搵個人嚟, 叫個人嚟幫我, 搵個人同我傾: someone to come and talk, not to do a thing
+    r"|(?:搵|揾|叫|要|找)\s*(?:個|一個|啲|位)?\s*人\s*(?:嚟|來|過嚟|同我\s*(?:傾|講|談))"
+    r"|(?:要|想|可以|可唔可以|我|俾我|畀我)\s*(?:同|跟|和)\s*(?:個|啲|一個)?\s*(?:真)?人\s*(?:傾|講|說|談)"
 )
 _ZH_PERSON_WEAK = re.compile(
-    rf"(?:搵|找|叫|轉|同|跟|要|想|需要|有冇|有無|有沒有|求)\s*(?:個|一個|位|一位|啲)?\s*人"
+    rf"(?:搵|揾|找|叫|轉|同|跟|要|想|需要|有冇|有無|有沒有|求)\s*(?:個|一個|位|一位|啲)?\s*(?:人|姑娘)"
     rf"\s*(?:{_ZH_TALK})?"
 )
+_EN_WHO = (r"(?:persons?|persn|pesron|preson|people|ppl|humans?|humen|hooman|human being|someone|"
+           r"somebody|some one|anyone|anybody|staffs?|staf|colleagues?|operators?|agents?|"
+           r"representatives?|rep|officers?|member of (?:the )?staff|customer service|receptionist|"
+           r"sir|madam|lady|man|woman|guy)")
 _EN_WHO_STRONG = (r"(?:a |an |the |some |your )?(?:real |live |actual |proper |human )?"
-                  r"(?:human(?: being)?|operator|agent|representative|rep|staff(?: member)?|"
-                  r"member of staff|officer|customer service|receptionist|real person|live person|"
-                  r"somebody real|someone real)")
-_EN_WHO_WEAK = r"(?:a |an |the |some )?(?:real |live |actual )?(?:person|people|someone|somebody|anyone|anybody|man|woman|lady|guy)"
+                  r"(?:human(?: being)?|hooman|humen|operator|agent|representative|rep|staffs?|"
+                  r"staff member|member of staff|officer|customer service|receptionist|"
+                  r"real (?:person|people|ppl)|live person|somebody real|someone real|persn|"
+                  r"colleague)")
 _EN_PERSON_STRONG = re.compile(
-    rf"\b(?:talk|speak|chat|connect|transfer|put|pass|get|want|need|give|have|call|"
-    rf"reach|contact|like|prefer|through)\b(?: me)?(?: (?:to|with|through to|through|a))?"
-    rf" {_EN_WHO_STRONG}\b"
-    rf"|^(?:{_EN_WHO_STRONG})$"
-    r"|\b(?:real|live|actual) (?:person|human|people)\b|\bhuman being\b|\boperator\b"
+    r"\b(?:talk|talking|speak|speaking|spk|speek|tlk|chat|connect|transfer|put|pass|get|want|"
+    r"wanna|need|give|call|reach|contact|prefer|help from|someone from)\b"
+    r"(?: me)?(?: (?:to|with|2|wit|w|through to|through|from|at))?"
+    r"(?: (?:a|an|the|some|your|one of your|one of the|any|ur))?(?: [a-z]+)?"
+    rf" {_EN_WHO}\b"
+    rf"|\b{_EN_WHO} (?:to )?(?:call|phone|ring|contact) me\b"
+    r"|\b(?:real|live|actual) (?:person|human|people|ppl)\b|\bhuman being\b|\boperator\b"
     r"|\bnot (?:a |the |to a |to the |with a )?(?:robot|machine|computer|bot|recording)\b"
-    r"|\b(?:no|hate|stop) (?:robots?|machines?|computers?|bots?)\b"
+    r"|\b(?:no|hate|stop) (?:the )?(?:robots?|machines?|computers?|bots?)\b"
 )
+_EN_WHO_WEAK = (r"(?:a |an |the |some )?(?:real |live |actual )?"
+                r"(?:person|people|someone|somebody|anyone|anybody|man|woman|lady|guy)")
 _EN_PERSON_WEAK = re.compile(
-    rf"\b(?:talk|speak|chat|connect|transfer|put|pass|get|want|need|have|reach|like|"
-    rf"is there|there)\b(?: me)?(?: (?:to|with|through to|through))?"
+    rf"\b(?:is there|there)\b"
     rf" {_EN_WHO_WEAK}\b(?: (?:to talk to|to speak to|to speak with|i can talk to|to help|"
     rf"who can help|there|please|here))?"
     rf"|\b{_EN_WHO_WEAK} to (?:talk|speak) (?:to|with)\b"
-    rf"|^(?:a |an )?(?:person|human|people)$"
+    rf"|^(?:a |an )?(?:person|human|people|persn|ppl)$"
 )
 _ZH_WHO_ALONE = re.compile(_ZH_STRONG)
 _EN_WHO_ALONE = re.compile(rf"\b{_EN_WHO_STRONG}\b")
 # what may surround a request for a person without asking for anything else
-_PERSON_FILLER_ZH = set("我想要可以唔該請麻煩你呀啊啦喇吖囉嘛咩嗎呢吓下好嘅係就先都同講幫手忙啲個一位的了")
+_PERSON_FILLER_ZH = set("我想要可以唔該請麻煩你呀啊啦喇吖囉嘛咩嗎呢吓下好嘅係就先都同講幫手忙啲個一位的了傾嚟來過")
 _PERSON_FILLER_EN = {
     "i", "id", "im", "i'd", "want", "wanna", "would", "like", "need", "to", "please", "pls",
     "plz", "can", "could", "may", "you", "me", "let", "just", "a", "an", "the", "now",

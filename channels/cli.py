@@ -9,13 +9,13 @@ stderr with a non-zero exit code.
 from __future__ import annotations
 
 import argparse
-from datetime import date
 import getpass
 import io
 import json
 import os
 import secrets
 import sys
+from datetime import date
 from pathlib import Path
 
 from assistant import (
