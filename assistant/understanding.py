@@ -980,13 +980,13 @@ def match_choice(
                 hits.append((0, len(t), value))
                 continue
             found: list[re.Match[str]] = []
-            if len(p) >= 2 and cjk == 0:
-                found = _undenied(t, rf"(?<![a-z0-9]){re.escape(p)}(?![a-z0-9])")
-            elif cjk >= 2:
-                found = _undenied(t, re.escape(p))
+            pattern = (rf"(?<![a-z0-9]){re.escape(p)}(?![a-z0-9])" if cjk == 0
+                       else re.escape(p))
+            if len(p) >= 2 and (cjk == 0 or cjk >= 2):
+                found = _undenied(t, pattern)
             if found:
                 hits += [(m.start(), m.end(), value) for m in found]
-            elif len(p) >= 2:
+            elif len(p) >= 2 and not re.search(pattern, t):   # said but denied: not a guess
                 fuzzy[value] = max(fuzzy.get(value, 0.0), _fuzzy_phrase_score(t, p))
     if hits:
         # a hit overlapping a longer one of another option does not count (續期 in 唔續期); two
