@@ -575,7 +575,7 @@ class _Turn:
             return self.on_command("restart", text)
         if kind in ("consent", "confirm"):
             yes = self.yes_no(text, key, chosen)
-            if yes is None and kind == "confirm" and text and key is None:
+            if yes is None and kind == "confirm" and text:
                 # not yes or no but the answer itself, given again ("七十八" after "about 70?")
                 value, _ = self.parse(self.step(), text, None, chosen)
                 if value is not None:
