@@ -392,7 +392,7 @@ REQUIRED_PROMPTS = (
     "resume_choice", "carry_on", "start_again", "summary_line", "review", "review_ok",
     "review_change", "next_steps_heading", "bring_line", "where_line", "hours_line", "when_line",
     "fee_line", "call_line", "something_else", "thats_all", "review_question", "confirm_rough",
-    "place_not_offered",
+    "place_not_offered", "one_answer",
 )
 COMMANDS = ("help", "repeat", "back", "restart", "person", "stop", "language")
 

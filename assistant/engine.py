@@ -781,6 +781,9 @@ class _Turn:
         if step.type == "appointment" and chosen == MORE_TIMES:
             return self.more_times(step)
         value, problem = self.parse(step, text, key, chosen)
+        if value is None and problem is None and text and key is None and (
+                step.type in ("number", "date", "choice") and u.offers_alternatives(text)):
+            problem = (self.cat.prompt("one_answer"), {})      # say what was unclear
         if value is None:
             return self.miss(message=problem[0] if problem else None,
                              **(problem[1] if problem else {}))

@@ -714,6 +714,16 @@ def _to_int(s: str) -> int | None:
     return int(s) if s.isdigit() else chinese_numeral_to_int(s)
 
 
+_TWO_ANSWERS = re.compile(
+    r"\b(?:or|either|whichever|both)\b|或者|定係|還是|抑或|都得|都可以|都ok"
+    r"|(?<=[\d\u3400-\u9fff])(?<![一肯決確固指規穩])定(?=[\d\u3400-\u9fff])")
+
+
+def offers_alternatives(text: str) -> bool:
+    """The reply gives two answers to choose from ("70 or 80", 聽日或者後日, 改時間定取消都得)."""
+    return _TWO_ANSWERS.search(normalise(text)) is not None
+
+
 _ORDINALS = {w: i + 1 for i, w in enumerate(
     ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
      "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth",

@@ -113,3 +113,12 @@ def test_understand_answer_reads_a_real_step_as_the_engine_does(catalogue):
     assert understand_answer(catalogue, "choice", "the second one", "en",
                              choices=["Yes", "No"]) == 1
     assert understand_answer(catalogue, "yes_no", "I want a real person", "en") is None
+
+
+@pytest.mark.parametrize(("locale", "said", "heard"), [
+    ("en", "70 or 80", "Please give just one answer."), ("zh-HK", "七十定八十", "請只俾一個答案。")])
+def test_two_answers_are_asked_again_saying_why(catalogue, locale, said, heard):
+    flow = Flow(catalogue, locale=locale)
+    flow.say("長生津" if locale == "zh-HK" else "old age living allowance", "1")
+    reply = flow.say(said)
+    assert reply.step == "ask_age" and heard in reply.text and "age" not in flow.state["slots"]
