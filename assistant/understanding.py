@@ -164,31 +164,33 @@ _EN_TEENS = {w: i + 10 for i, w in enumerate(
      "eighteen", "nineteen"])}
 _EN_TENS = {w: (i + 2) * 10 for i, w in enumerate(
     ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"])}
-_EN_NUMBER_WORDS = {**_EN_UNITS, **_EN_TEENS, **_EN_TENS, "hundred": 100, "thousand": 1000}
+_EN_NUMBER_WORDS = {**_EN_UNITS, **_EN_TEENS, **_EN_TENS, "hundred": 100, "thousand": 1000,
+                    "million": 1_000_000}
 # Which word kinds may follow which inside one number ("seventy five" yes, "five seventy" no).
 _EN_FOLLOWS = {
-    "unit": {None, "ten", "hundred", "thousand"},
-    "teen": {None, "hundred", "thousand"},
-    "ten": {None, "hundred", "thousand"},
+    "unit": {None, "ten", "hundred", "thousand", "million"},
+    "teen": {None, "hundred", "thousand", "million"},
+    "ten": {None, "hundred", "thousand", "million"},
     "hundred": {"unit", "teen"},
     "thousand": {"unit", "teen", "ten", "hundred"},
+    "million": {"unit", "teen", "ten", "hundred"},
 }
 
 
 def _english_numbers(text: str) -> list[int]:
     words = re.findall(r"[a-z]+|[^a-z\s-]+", text)
     found: list[int] = []
-    total, cur, last = 0, 0, None
+    total, cur, last, millions = 0, 0, None, 0
 
     def flush() -> None:
-        nonlocal total, cur, last
+        nonlocal total, cur, last, millions
         if last is not None:
-            found.append(total + cur)
-        total, cur, last = 0, 0, None
+            found.append(millions + total + cur)
+        total, cur, last, millions = 0, 0, None, 0
 
     for i, word in enumerate(words):
         nxt = words[i + 1] if i + 1 < len(words) else ""
-        if word == "a" and nxt in ("hundred", "thousand"):
+        if word == "a" and nxt in ("hundred", "thousand", "million"):
             word = "one"
         if word == "and" and last in ("hundred", "thousand") and nxt in _EN_NUMBER_WORDS:
             continue
@@ -197,14 +199,17 @@ def _english_numbers(text: str) -> list[int]:
             continue
         kind = ("unit" if word in _EN_UNITS else "teen" if word in _EN_TEENS
                 else "ten" if word in _EN_TENS else word)
-        if last not in _EN_FOLLOWS[kind] or (kind == "thousand" and total):
+        if last not in _EN_FOLLOWS[kind] or (kind == "thousand" and total) or (
+                kind == "million" and (millions or total)):
             flush()
-            if kind in ("hundred", "thousand"):  # a bare "hundred" is not a number
+            if kind in ("hundred", "thousand", "million"):  # a bare "hundred" is not a number
                 continue
         if kind == "hundred":
             cur *= 100
         elif kind == "thousand":
             total, cur = cur * 1000, 0
+        elif kind == "million":
+            millions, cur = cur * 1_000_000, 0
         else:
             cur += _EN_NUMBER_WORDS[word]
         last = kind
@@ -230,19 +235,22 @@ class NumberAnswer(NamedTuple):
 # so 幾多 ("how much") in a question said back is not one.
 _APPROX_ZH = re.compile(
     rf"(?:[\d{_CN_CHARS}])\s*(?:幾|几|多|有多|零幾)(?![{_CN_CHARS}\d])|左右|上下|大約|大概|差唔多|差不多|"
-    r"估計|約|接近|超過|過咗|以上|以下|唔夠|不到|未夠|至少|最少|起碼|幾乎|差啲|成[\d一二三四五六七八九十兩]"
+    r"估計|約|接近|超過|過咗|以上|以下|唔夠|不到|未夠|至少|最少|起碼|幾乎|差啲|成[\d一二三四五六七八九十兩]|"
+    rf"(?:[\d{_CN_CHARS}])\s*(?:尾|頭|出頭|零(?![\d一二三四五六七八九]))|就快|快到|將近|未到|"
+    r"下個月|下年|明年|上年|去年|嚟緊|今年就"
 )
 _APPROX_EN = re.compile(
     r"\b(?:about|around|approximately|approx|roughly|nearly|almost|over|above|under|below|"
     r"more than|less than|at least|at most|or so|or more|or less|and above|or above|and over|"
     r"something|odd|ish|plus|circa|close to|"
-    r"round about|give or take|maybe|probably|not quite|just over|just under|upwards of)\b"
+    r"round about|give or take|maybe|probably|not quite|just over|just under|upwards of|"
+    r"next month|next year|last year|turning|will be|going to be|soon)\b"
     r"|\d\s*\+|~|\d-?ish\b|\d+s\b"
 )
 # Only a range or a vague amount: no one value to read back.
 _VAGUE = re.compile(
     r"(?<![\d" + _CN_CHARS + r"])幾(?:十|百|千|萬|万)|好多|唔少|少少|一啲|唔多|冇幾多|無幾多|"
-    r"\b(?:a few|several|some|many|lots|a lot|not much|a little|hundreds|thousands)\b"
+    r"\b(?:a few|several|some|many|lots|a lot|not much|a little|hundreds|thousands|half)\b|半"
     r"|[\d" + _CN_CHARS + r"]\s*(?:至|到|or|to|-|～|~)\s*[\d" + _CN_CHARS + r"]"
 )
 _EN_SCALE = {"k": 1000, "thousand": 1000, "grand": 1000, "m": 1_000_000, "mil": 1_000_000,
@@ -268,6 +276,9 @@ _ZERO_TOPIC = re.compile(
     r"really|completely|absolutely|sorry|dollars|hkd|hk|earn|earned|receive|get|make|"
     r"in|the|bank|of|any|just|only|my|no|none|nothing|nil|zero|right|well|um|er|uh)\b|\$|元|蚊"
 )
+_NONE_OF_MONEY = re.compile(
+    r"(?:冇|無|沒有|没有)\s*(?:收入|入息|錢|積蓄|儲蓄|存款|資產|人工|糧)"
+    r"|\b(?:no|zero|nil)\s+(?:income|savings|money|assets|pension|salary|wages)\b")
 _CURRENCY = re.compile(r"hk\$|hkd|\$|港幣|港元|港紙|元|蚊|dollars?|bucks")
 
 
@@ -328,6 +339,8 @@ def read_number(text: str, context: str | None = None) -> NumberAnswer | None:
     values.update(_english_numbers(rest))
     if not values and context == "money" and _says_none(t):
         return NumberAnswer(0, False)
+    if values and context == "money" and _NONE_OF_MONEY.search(t):
+        return None         # 我冇收入，但有三萬積蓄: which is the answer? ask again
     if len(values) != 1:
         return None
     return NumberAnswer(values.pop(), approximate)
@@ -379,7 +392,8 @@ _NO_EN = [
     "not necessary", "not really", "not at all", "never mind", "nevermind", "i dont", "i do not",
     "i have not", "i havent", "i did not", "i didnt", "i am not", "im not", "no no", "no way",
     "no i dont", "no i have not", "no i havent", "dont need", "do not need", "i dont need",
-    "no its ok", "its ok no", "no its fine", "thats all", "nothing else",
+    "no its ok", "its ok no", "no its fine", "thats all", "nothing else", "absolutely not",
+    "definitely not", "certainly not", "not at all thanks",
 ]
 _UNSURE_EN = ["not sure", "dont know", "do not know", "maybe", "perhaps", "i dont know",
               "i do not know", "no idea", "dunno", "i am not sure", "im not sure",
@@ -790,6 +804,9 @@ def parse_date(text: str, today: datetime.date,
     for word, n in sorted(_ORDINALS.items(), key=lambda kv: -len(kv[0])):
         t = re.sub(rf"\b{word}\b", f"{n}th", t)
     t = _EN_YEAR.sub(lambda m: str(_english_year(m.group(1), m.group(2)) or m.group()), t)
+    # a year of the Republic (民國37年 is 1948), written as the Gregorian year it is
+    t = re.sub(rf"民國\s*({_ZH_NUM}{{1,3}})\s*年", lambda m: f"{(_to_int(m.group(1)) or -9999) + 1911}年",
+               t)
     dates: list[datetime.date] = []
     no_year: list[datetime.date] = []   # written without a year: the context decides it
     weekdays: list[tuple[int, str]] = []  # (weekday, "plain" | "next" | "next_week")
