@@ -265,9 +265,10 @@ _SCALED = re.compile(
 )
 # having none: an income or savings of nothing
 _ZERO_ZH = ("冇", "無", "沒有", "没有", "零", "乜都冇", "咩都冇", "一蚊都冇", "一分都冇", "一毫都冇",
-            "分文都冇", "全部冇", "都冇", "冇晒", "冇曬", "唔使", "0")
-_ZERO_EN = ("nil", "none", "nothing", "zero", "no", "not any", "not a cent", "not a penny",
-            "nought", "naught", "null", "nada", "n/a", "na", "0")
+            "分文都冇", "全部冇", "都冇", "冇晒", "冇曬", "0")
+_ZERO_EN = ("nil", "none", "nothing", "zero", "not any", "not a cent", "not a penny",
+            "nought", "naught", "null", "nada", "n/a", "na", "0", "no income", "no savings",
+            "no money", "no assets", "no pension", "no salary", "no wages", "no cash")
 _ZERO_TOPIC = re.compile(
     r"收入|入息|人工|工資|糧|錢|積蓄|儲蓄|存款|資產|財產|家產|現金|銀行|戶口|嘢|任何|晒|曬|呀|啊|啦|喇|"
     r"㗎|嘅|吖|囉|嘛|我|都|係|真係|完全|根本|而家|現在|每個月|每月|一個月|"
@@ -1070,7 +1071,8 @@ _ZH_STRONG = (r"真人|職員|工作人員|客服|接線生|人工服務|人工|
 _ZH_ASKING = r"搵|揾|找|尋|叫|要|轉|接|駁|同|跟|和|問|請|想|需要|俾|畀|有冇|有無|有沒有|轉駁|轉接"
 _ZH_TALK = r"講|傾|說|談|聊|講嘢|傾偈|幫|幫手|幫忙|協助|處理|跟進|聽|接聽|解答|解釋"
 _ZH_PERSON_STRONG = re.compile(
-    rf"(?:{_ZH_ASKING})\s*(?:返|下|吓|個|一個|位|一位|翻)?\s*(?:你哋|你地|你們|你)?\s*(?:啲|個|位)?"
+    rf"(?:{_ZH_ASKING})\s*(?:去|俾|畀|到|返|下|吓|個|一個|位|一位|翻)?\s*(?:你哋|你地|你們|你)?"
+    r"\s*(?:啲|個|位)?"
     rf"\s*(?:{_ZH_STRONG})"
     rf"|(?:{_ZH_STRONG})\s*(?:{_ZH_TALK}|接聽|服務|呀|啊|啦|喇|吖)"
     r"|轉接|接線生|人工服務|真人"
@@ -1099,7 +1101,8 @@ _EN_PERSON_STRONG = re.compile(
     r"(?: (?:a|an|the|some|your|one of your|one of the|any|ur))?(?: [a-z]+)?"
     rf" {_EN_WHO}\b"
     rf"|\b{_EN_WHO} (?:to )?(?:call|phone|ring|contact) me\b"
-    r"|\b(?:real|live|actual) (?:person|human|people|ppl)\b|\bhuman being\b|\boperator\b"
+    r"|\b(?:real|live|actual) (?:person|human|people|ppl)\b|\bhuman being\b"
+    r"|\btransfer me\b|\bput me through\b"
     r"|\bnot (?:a |the |to a |to the |with a )?(?:robot|machine|computer|bot|recording)\b"
     r"|\b(?:no|hate|stop) (?:the )?(?:robots?|machines?|computers?|bots?)\b"
 )
@@ -1110,18 +1113,19 @@ _EN_PERSON_WEAK = re.compile(
     rf" {_EN_WHO_WEAK}\b(?: (?:to talk to|to speak to|to speak with|i can talk to|to help|"
     rf"who can help|there|please|here))?"
     rf"|\b{_EN_WHO_WEAK} to (?:talk|speak) (?:to|with)\b"
+    r"|\b(?:anyone|anybody|somebody|someone|a person|a human) (?:there|here|around|available)\b"
     rf"|^(?:a |an )?(?:person|human|people|persn|ppl)$"
 )
 _ZH_WHO_ALONE = re.compile(_ZH_STRONG)
 _EN_WHO_ALONE = re.compile(rf"\b{_EN_WHO_STRONG}\b")
 # what may surround a request for a person without asking for anything else
-_PERSON_FILLER_ZH = set("我想要可以唔該請麻煩你呀啊啦喇吖囉嘛咩嗎呢吓下好嘅係就先都同講幫手忙啲個一位的了傾嚟來過")
+_PERSON_FILLER_ZH = set("我想要可以唔該請麻煩你呀啊啦喇吖囉嘛咩嗎呢吓下好嘅係就先都同講幫手忙啲個一位的了傾嚟來過聽")
 _PERSON_FILLER_EN = {
-    "i", "id", "im", "i'd", "want", "wanna", "would", "like", "need", "to", "please", "pls",
+    "i", "id", "i'd", "want", "wanna", "would", "like", "need", "to", "please", "pls",
     "plz", "can", "could", "may", "you", "me", "let", "just", "a", "an", "the", "now",
     "thanks", "thank", "ok", "okay", "hello", "hi", "some", "help", "with", "talk", "speak",
     "is", "there", "who", "for", "do", "have", "get", "someone", "somebody", "person", "real",
-    "am", "looking", "prefer", "rather", "actually", "instead", "urgently",
+    "looking", "prefer", "rather", "actually", "instead", "urgently",
 }
 
 
