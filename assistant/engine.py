@@ -407,8 +407,8 @@ class _Turn:
         step = self.step()
         if self.s["pending"] or step is None or step.kind != "question":
             return True
-        return not any(o.value != "person" and any(
-            u.asks_for_person(p) for p in (o.label, *o.phrases)) for o in self.options_of(step))
+        return not any(any(u.asks_for_person(p) for p in (o.label, *o.phrases))
+                       for o in self.options_of(step))
 
     def answers_yes_no(self, text: str) -> bool:
         """True when the current position asks yes or no and the text is a yes or a no."""

@@ -122,3 +122,10 @@ def test_two_answers_are_asked_again_saying_why(catalogue, locale, said, heard):
     flow.say("長生津" if locale == "zh-HK" else "old age living allowance", "1")
     reply = flow.say(said)
     assert reply.step == "ask_age" and heard in reply.text and "age" not in flow.state["slots"]
+
+
+def test_a_person_that_is_one_of_the_answers_follows_the_procedure(catalogue):
+    flow = Flow(catalogue, locale="zh-HK")
+    assert flow.say("醫療券").step == "ask_topic"
+    reply = flow.say("同職員講")                       # the question's own "talk to a person"
+    assert reply.handed_off and flow.state["escalation"]["reason"] == "voucher_question"
