@@ -445,6 +445,12 @@ def _build_yes_no_phrases() -> dict[tuple[str, ...], bool | str | None]:
     for value, words in _ECHO_ZH.items():
         for w in words:
             table.setdefault(tuple(_tokens(w)), value)
+    # "not really": 唔太想, 唔係好需要, 冇乜興趣 are no, not a yes with a word before it
+    for w in [*_ECHO_ZH[True], *_YES_ZH]:
+        if has_chinese(w):
+            for soft in ("唔太", "唔係好", "唔係幾", "唔係咁", "唔多", "冇乜", "無乜", "不太", "唔大",
+                         "唔怎", "唔係太", "唔算"):
+                table[tuple(soft + w)] = False
     # Negation must win over the positive it contains: 唔係, 不可以, "not ok".
     for word in _YES_ZH:
         for neg in _ZH_NEGATORS:
