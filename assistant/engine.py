@@ -55,7 +55,7 @@ from .model import (
     copy_state,
     new_state,
 )
-from .places import DISTRICTS, match_place
+from .places import DISTRICTS, match_place, match_region
 from .routing import router_for
 
 MISSES_OFFER_PERSON = 3
@@ -831,6 +831,9 @@ class _Turn:
                                       {"place": DISTRICTS[place.district].name(self.locale)})
                     return place.value, None
             value = self.pick(options, text, key, chosen)
+            if value is None and qtype == "choice" and key is None and chosen is None and text:
+                # a city or a country for a question of where: 東莞, Canada
+                value = match_region(text, [(o.value, [o.label, *o.phrases]) for o in options])
             if value is not None and qtype == "appointment":
                 value = next(dict(x) for x in self._appointment_times(step) if x["id"] == value)
             return value, None

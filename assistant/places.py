@@ -185,3 +185,81 @@ def match_place(text: str, choices: list[tuple[str, list[str]]]) -> PlaceAnswer 
     district = named[0]
     values = [value for value, did in offered.items() if did == district]
     return PlaceAnswer(values[0] if len(values) == 1 else None, district)
+
+
+# Beyond Hong Kong: where people say they live or go (a question of where, not which office).
+# A city counts for its province or country; "US" is left out ("us" is a word).
+_REGION_DATA: tuple[tuple[str, str, str], ...] = (
+    ("guangdong", "Guangdong:廣東, Canton:",
+     "Shenzhen:深圳, Guangzhou:廣州, Dongguan:東莞, Zhuhai:珠海, Foshan:佛山, Zhongshan:中山, "
+     "Jiangmen:江門, Huizhou:惠州, Shantou:汕頭, Chaozhou:潮州, Meizhou:梅州, Zhaoqing:肇慶, "
+     "Shunde:順德, Taishan:台山, Kaiping:開平, Panyu:番禺, Zhanjiang:湛江, Shaoguan:韶關"),
+    ("fujian", "Fujian:福建",
+     "Xiamen:廈門, Fuzhou:福州, Quanzhou:泉州, Zhangzhou:漳州, Putian:莆田, Jinjiang:晉江, "
+     "Shishi:石獅, Longyan:龍岩"),
+    ("macau", "Macau:澳門, Macao:", ""),
+    ("taiwan", "Taiwan:台灣, :臺灣", "Taipei:台北, Kaohsiung:高雄"),
+    ("mainland", "",
+     "Shanghai:上海, Beijing:北京, Guangxi:廣西, Hunan:湖南, Jiangxi:江西, Zhejiang:浙江, "
+     "Hangzhou:杭州, Hainan:海南, Sichuan:四川, Wuhan:武漢, Tianjin:天津, Nanjing:南京, "
+     "Jiangsu:江蘇, Shandong:山東, Chongqing:重慶"),
+    ("overseas", "",
+     "Canada:加拿大, Australia:澳洲, UK:英國, England:, Britain:, London:倫敦, America:美國, "
+     "USA:, United States:, Singapore:新加坡, Malaysia:馬來西亞, Thailand:泰國, Japan:日本, "
+     "Korea:韓國, Philippines:菲律賓, Indonesia:印尼, Vietnam:越南, New Zealand:紐西蘭, "
+     "Toronto:多倫多, Vancouver:溫哥華, Sydney:悉尼, Melbourne:墨爾本, Europe:歐洲"),
+)
+_HONG_KONG = "hong_kong"
+_ELSEWHERE = re.compile(r"\b(?:else|elsewhere|other|abroad|overseas)\b|其他|第二度|外國|海外|別處")
+
+
+@lru_cache(maxsize=1)
+def _region_names() -> tuple[tuple[re.Pattern[str], str, bool], ...]:
+    """(pattern, region, is the region's own name) for every region and city, longest first."""
+    names: dict[str, tuple[str, bool]] = {"hong kong": (_HONG_KONG, True), "香港": (_HONG_KONG, True),
+                                          "hk": (_HONG_KONG, True), "本港": (_HONG_KONG, True)}
+    for rid, own, cities in _REGION_DATA:
+        for items, is_own in ((own, True), (cities, False)):
+            for item in filter(None, items.split(", ")):
+                for name in item.split(":"):
+                    key = strip_punct(name)
+                    if key:
+                        names.setdefault(key, (rid, is_own))
+    return tuple(
+        (re.compile(rf"(?<![a-z]){re.escape(k)}(?![a-z])" if k.isascii() else re.escape(k)),
+         *names[k]) for k in sorted(names, key=len, reverse=True))
+
+
+def _regions_in(text: str, own_only: bool = False) -> set[str]:
+    plain = strip_punct(text)
+    found = set()
+    for pattern, rid, is_own in _region_names():
+        if (is_own or not own_only) and pattern.search(plain):
+            found.add(rid)
+            plain = pattern.sub(" ", plain)
+    return found
+
+
+def match_region(text: str, choices: list[tuple[str, list[str]]]) -> str | None:
+    """The option of a question of where (Hong Kong, Guangdong or Fujian, somewhere else) that
+    ``text`` names by a city or a country: 東莞 is Guangdong, 澳門 and "Canada" are somewhere else,
+    a district of Hong Kong is Hong Kong. ``None`` when the options are not regions (a choice of
+    offices is ``match_place``'s), or the text names no region, or more than one."""
+    if option_districts(choices):
+        return None
+    named = _regions_in(text) | ({_HONG_KONG} if districts_named(text) else set())
+    if len(named) != 1:
+        return None
+    region = named.pop()
+    by_option = {value: _regions_in(" ".join(phrases), own_only=True)
+                 for value, phrases in choices}
+    if not any(by_option.values()):
+        return None
+    holding = [value for value, regions in by_option.items() if region in regions]
+    if len(holding) == 1:
+        return holding[0]
+    if holding or region == _HONG_KONG:
+        return None
+    elsewhere = [value for value, phrases in choices
+                 if any(_ELSEWHERE.search(strip_punct(p)) for p in phrases)]
+    return elsewhere[0] if len(elsewhere) == 1 else None

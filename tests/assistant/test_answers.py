@@ -196,3 +196,17 @@ def test_a_person_asked_for_in_any_words(text):
     *_lines("not_person_requests.jsonl")])
 def test_people_mentioned_are_not_a_request_for_one(text):
     assert not u.asks_for_person(text)
+
+
+WHERE = [("hk", ["Hong Kong", "here"]), ("gd_fj", ["Guangdong or Fujian"]),
+         ("elsewhere", ["Somewhere else", "abroad"])]
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("東莞", "gd_fj"), ("xiamen", "gd_fj"), ("澳門", "elsewhere"), ("canada with my son", "elsewhere"),
+    ("上海", "elsewhere"), ("我住大埔", "hk"), ("一半香港一半深圳", None), ("with us", None),
+])
+def test_where_by_city_or_country(text, value):
+    from assistant.places import match_region
+    assert match_region(text, WHERE) == value
+    assert match_region(text, OFFICES) is None            # offices are chosen by district
