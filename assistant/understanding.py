@@ -1084,7 +1084,8 @@ _ZH_PERSON_STRONG = re.compile(
     r"|轉接|接線生|人工服務|真人"
     r"|(?:唔想|唔要|唔好|不想|不要|唔係)\s*(?:同|跟|聽)?\s*(?:機器|機械|電腦|錄音|程式|robot)"
     # 搵個人嚟, 叫個人嚟幫我, 搵個人同我傾: someone to come and talk, not to do a thing
-    r"|(?:搵|揾|叫|要|找)\s*(?:個|一個|啲|位)?\s*人\s*(?:嚟|來|過嚟|同我\s*(?:傾|講|談))"
+    r"|(?:搵|揾|叫|要|找)\s*(?:個|一個|啲|位)?\s*人\s*(?:(?:嚟|來|過嚟)\s*(?:幫(?:手|忙|我|下我|吓我)?)?"
+    r"\s*[呀啊啦喇吖囉啩]*\s*$|同我\s*(?:傾|講|談))"
     r"|(?:要|想|可以|可唔可以|我|俾我|畀我)\s*(?:同|跟|和)\s*(?:個|啲|一個)?\s*(?:真)?人\s*(?:傾|講|說|談)"
 )
 _ZH_PERSON_WEAK = re.compile(
@@ -1100,12 +1101,20 @@ _EN_WHO_STRONG = (r"(?:a |an |the |some |your )?(?:real |live |actual |proper |h
                   r"staff member|member of staff|officer|customer service|receptionist|"
                   r"real (?:person|people|ppl)|live person|somebody real|someone real|persn|"
                   r"colleague)")
+# "someone", "anyone" after want / need / get are someone to do a thing ("I need someone to
+# fix the light"): only a weak request; after talk / speak they are a person to talk to
+_EN_WHO_ANSWERS = (r"(?:persons?|persn|pesron|preson|people|ppl|humans?|humen|hooman|human being|"
+                   r"staffs?|staf|colleagues?|operators?|agents?|representatives?|rep|officers?|"
+                   r"member of (?:the )?staff|customer service|receptionist|sir|madam)")
 _EN_PERSON_STRONG = re.compile(
-    r"\b(?:talk|talking|speak|speaking|spk|speek|tlk|chat|connect|transfer|put|pass|get|want|"
-    r"wanna|need|give|call|reach|contact|prefer|help from|someone from)\b"
+    r"\b(?:talk|talking|speak|speaking|spk|speek|tlk|chat|connect|transfer|put|pass)\b"
     r"(?: me)?(?: (?:to|with|2|wit|w|through to|through|from|at))?"
     r"(?: (?:a|an|the|some|your|one of your|one of the|any|ur))?(?: [a-z]+)?"
     rf" {_EN_WHO}\b"
+    r"|\b(?:get|want|wanna|need|give|prefer|help from|someone from)\b"
+    r"(?: me)?(?: (?:to|with|through to|from))?"
+    r"(?: (?:a|an|the|some|your|one of your|one of the|any|ur))?(?: [a-z]+)?"
+    rf" {_EN_WHO_ANSWERS}\b"
     rf"|\b{_EN_WHO} (?:to )?(?:call|phone|ring|contact) me\b"
     r"|\b(?:real|live|actual) (?:person|human|people|ppl)\b|\bhuman being\b"
     r"|\btransfer me\b|\bput me through\b"
@@ -1121,6 +1130,7 @@ _EN_PERSON_WEAK = re.compile(
     rf"|\b{_EN_WHO_WEAK} to (?:talk|speak) (?:to|with)\b"
     r"|\b(?:anyone|anybody|somebody|someone|a person|a human) (?:there|here|around|available)\b"
     rf"|^(?:a |an )?(?:person|human|people|persn|ppl)$"
+    r"|\b(?:get|want|wanna|need|give)\b(?: me)? (?:someone|somebody|anyone|anybody)\b"
 )
 _ZH_WHO_ALONE = re.compile(_ZH_STRONG)
 _EN_WHO_ALONE = re.compile(rf"\b{_EN_WHO_STRONG}\b")

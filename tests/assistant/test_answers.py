@@ -185,7 +185,8 @@ def _lines(name: str) -> list[str]:
 
 @pytest.mark.parametrize("text", [
     "我想搵真人", "我要搵職員", "我想同人講", "想人幫手", "轉接", "接線生", "operator",
-    "a real person", "human", "someone to talk to", *_lines("person_requests.jsonl")])
+    "a real person", "human", "someone to talk to", "i need someone", "transfer me",
+    "is anyone there", "唔該幫我接去職員度", "叫個人嚟幫手啦", *_lines("person_requests.jsonl")])
 def test_a_person_asked_for_in_any_words(text):
     assert u.asks_for_person(text)
 
@@ -193,6 +194,8 @@ def test_a_person_asked_for_in_any_words(text):
 @pytest.mark.parametrize("text", [
     "my husband lost his id card", "幫我阿媽申請長者咭", "我想搵人幫我申請生果金",
     "the person next door is noisy", "money for people over 70 no means test",
+    "I need someone to fix the street light", "can you call someone to fix it", "i am a human",
+    "the operator of the minibus", "叫人嚟整", "搵個人嚟清垃圾", "我要搵人整街燈",
     *_lines("not_person_requests.jsonl")])
 def test_people_mentioned_are_not_a_request_for_one(text):
     assert not u.asks_for_person(text)
