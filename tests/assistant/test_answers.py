@@ -213,3 +213,9 @@ def test_where_by_city_or_country(text, value):
     from assistant.places import match_region
     assert match_region(text, WHERE) == value
     assert match_region(text, OFFICES) is None            # offices are chosen by district
+
+
+def test_no_request_for_a_service_is_taken_for_a_person():
+    # the routing development set: requests for procedures (or out of scope), none for a person
+    requests = _lines("routing_dev.jsonl") + ["i turn 65 want the old people card"]
+    assert [t for t in requests if u.asks_for_person(t)] == []
