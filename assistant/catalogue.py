@@ -516,8 +516,11 @@ def _phrases_by_locale(raw: Any, file: str, where: str, problems: list) -> dict[
         if locale not in LOCALES:
             problems.append((file, where, f"unknown locale {locale!r}"))
             continue
-        if not isinstance(phrases, list) or not all(isinstance(p, (str, int)) for p in phrases):
-            problems.append((file, where, f"phrases for {locale} must be a list of text"))
+        if not isinstance(phrases, list) or not all(
+                isinstance(p, (str, int)) and not isinstance(p, bool) for p in phrases):
+            # a bool is a bare no / yes / on / off, which YAML does not read as the word
+            problems.append((file, where, f"phrases for {locale} must be a list of text "
+                                          "(quote yes, no, on and off)"))
             continue
         out[locale] = tuple(str(p) for p in phrases)
     return out
@@ -699,6 +702,10 @@ def _question(sid: str, raw: dict, fields: dict, next_map: dict | None, problem)
                 continue
             phrases = {}
             for locale, items in (opt.get("phrases") or {}).items():
+                if any(isinstance(p, bool) for p in items or ()):
+                    # YAML reads a bare no / yes / on / off as true or false, not as the word
+                    problem(sid, f"option {opt['value']}: a phrase for {locale} is read as "
+                                 "true or false: quote it (\"no\")")
                 phrases[locale] = tuple(str(p) for p in items)
             options.append(OptionDef(str(opt["value"]), str(opt["label"]), phrases))
         values = [o.value for o in options]

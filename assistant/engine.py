@@ -267,6 +267,8 @@ class _Turn:
             # "唔使喇，唔該" (no, thank you) answers the question: it is not STOP
             return self.on_answer(text, key, None)
         command = self.command(text, key) if chosen is None else None
+        if command == "stop" and key is None and self.answers_question(text):
+            command = None      # 唔使去 to "what do you want to do?" is cancelling, not STOP
         if command:
             return self.on_command(command, text)
         return self.on_answer(text, key, chosen)
@@ -352,8 +354,12 @@ class _Turn:
         if not self.answers_exactly(text, key):
             if key is None and self.asks_for_person(text):
                 return None
-            if not (key is None and self.answers_yes_no(text)) and self.command(text, key):
-                return None
+            if not (key is None and self.answers_yes_no(text)):
+                command = self.command(text, key)
+                if command == "stop" and key is None and self.answers_question(text):
+                    command = None
+                if command:
+                    return None
         value, _ = self.parse(step, text, key, None)
         return value
 
@@ -409,6 +415,14 @@ class _Turn:
             return True
         return not any(any(u.asks_for_person(p) for p in (o.label, *o.phrases))
                        for o in self.options_of(step))
+
+    def answers_question(self, text: str) -> bool:
+        """True when the text is an answer to the question being asked (a value it takes)."""
+        step = self.step()
+        if self.s["pending"] or step is None or step.kind != "question" or step.type == "text":
+            return False
+        value, _ = self.parse(step, text, None, None)
+        return value is not None
 
     def answers_yes_no(self, text: str) -> bool:
         """True when the current position asks yes or no and the text is a yes or a no."""

@@ -129,3 +129,11 @@ def test_a_person_that_is_one_of_the_answers_follows_the_procedure(catalogue):
     assert flow.say("醫療券").step == "ask_topic"
     reply = flow.say("同職員講")                       # the question's own "talk to a person"
     assert reply.handed_off and flow.state["escalation"]["reason"] == "voucher_question"
+
+
+def test_a_stop_word_that_answers_the_question_is_the_answer(catalogue):
+    flow = Flow(catalogue)
+    flow.say("old age living allowance", "1", "78", "yes")
+    assert flow.last.step == "ask_benefit"
+    reply = flow.say("no more")                  # "do you get either of these now?" "no more"
+    assert not reply.closed and flow.state["slots"]["other_benefit"] == "none"

@@ -89,3 +89,19 @@ def test_the_development_set_has_no_wrong_value(capsys, monkeypatch):
     for kind, by_locale in doc["summary"]["by_kind"].items():
         for locale, s in by_locale.items():
             assert s["accuracy"] >= EACH_FLOOR, (kind, locale, s)
+
+
+def test_validate_rejects_a_phrase_yaml_reads_as_false(capsys, monkeypatch, tmp_path):
+    # [neither, none, no] made the option's phrase "False": "no" never chose "Neither"
+    import shutil
+
+    from assistant.catalogue import PROMPTS_DIR
+    root = tmp_path / "prompts"
+    shutil.copytree(PROMPTS_DIR, root)
+    path = root / "procedures" / "old_age_living_allowance.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('none, "no", nothing', "none, no, nothing", 1), encoding="utf-8")
+    code, out, _ = run(capsys, monkeypatch, ["validate", str(root)])
+    assert code == 1
+    assert any(line.startswith("old_age_living_allowance.yaml: ask_benefit")
+               and "read as true or false" in line for line in out.splitlines()), out
