@@ -968,7 +968,11 @@ def _fuzzy_phrase_score(text: str, phrase: str) -> float:
     return best
 
 
-_DENIED_BEFORE = re.compile(r"(?:[唔冇無未不沒非]|\b(?:not|no|never|non|without)\s*)$")
+# a negation just before, or a word or two before in English ("I don't get fruit money") and a
+# character or two in Chinese (冇攞生果金)
+_DENIED_BEFORE = re.compile(
+    r"(?:[唔冇無未不沒非]\S{0,2}|\b(?:not|no|never|non|without|dont|doesnt|didnt|cannot|cant|"
+    r"havent|hasnt|isnt|arent|wasnt|wont|neither|nor)\b(?:\s+[a-z]+){0,2}\s*)$")
 
 
 # what says that a thing named just before no longer holds: "my wife passed away" is not
@@ -984,7 +988,7 @@ def _undenied(text: str, pattern: str) -> list[re.Match[str]]:
     married", 冇老婆 do not say married), nor a word after it that says it no longer holds
     ("my husband passed away", 老公過咗身)."""
     return [m for m in re.finditer(pattern, text) if not _DENIED_BEFORE.search(
-        text[: m.start()]) and not _DENIED_AFTER.search(text[m.end():])]
+        text[: m.start()].replace("唔該", " ")) and not _DENIED_AFTER.search(text[m.end():])]
 
 
 def match_choice(

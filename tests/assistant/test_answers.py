@@ -165,6 +165,10 @@ def test_all_eighteen_districts_are_known_in_both_languages():
     ("lost or stolen", [("lost", ["lost"]), ("stolen", ["stolen"])], None),
     ("改時間定取消都得", [("change", ["改時間"]), ("cancel", ["取消"])], None),
     ("唔續期", [("renew", ["續期"]), ("no", ["唔續期"])], "no"),
+    # a negation a word or two before still denies: never "fruit money" for "I don't get it"
+    ("I don't get fruit money", [("oaa", ["fruit money"]), ("none", ["neither"])], None),
+    ("我冇攞生果金", [("oaa", ["生果金"]), ("none", ["冇攞"])], "none"),
+    ("唔該生果金", [("oaa", ["生果金"]), ("none", ["冇攞"])], "oaa"),
 ])
 def test_choices_said_with_negation_death_or_two_options(text, options, value):
     assert u.match_choice(text, options) == value
