@@ -697,6 +697,10 @@ class _Turn:
         question = u.strip_punct(self.fill(self.t(step.ask))) if (
             step is not None and step.kind == "question" and step.type == "yes_no"
             and step.ask and not self.s["pending"]) else ""
+        if question and said.isascii():
+            echoed = u.echoes_question(said, question)
+            if echoed is not None:
+                return echoed
         said = said.replace(" ", "")
         for option in options:
             for word in {u.strip_punct(p) for p in (option.label, *option.phrases)}:

@@ -507,6 +507,26 @@ def parse_yes_no(text: str) -> bool | None:
     return None if found is None or found == _UNSURE else found is True
 
 
+_ECHO_FILLER_EN = {
+    "please", "pls", "yes", "yeah", "ok", "okay", "sure", "i", "me", "my", "you", "your", "we",
+    "us", "the", "a", "an", "to", "it", "that", "would", "like", "want", "do", "can", "could",
+    "will", "thanks", "thank", "just", "and", "for", "about", "some", "someone", "somebody"}
+_ECHO_NEGATION_EN = {"no", "not", "dont", "never", "nope", "without", "doesnt", "wont", "cant"}
+
+
+def echoes_question(said: str, question: str) -> bool | None:
+    """An English answer that says the question back ("please call me back" to "Would you like
+    someone to call you back?"): yes, or no when negated ("don't call me"). ``None`` when the
+    answer has words of its own, or none at all."""
+    asked = set(strip_punct(question).split())
+    words = [w for w in strip_punct(said).split() if w not in _ECHO_FILLER_EN]
+    negated = any(w in _ECHO_NEGATION_EN for w in words)
+    content = [w for w in words if w not in _ECHO_NEGATION_EN]
+    if len(content) < 2 or not all(w in asked for w in content):
+        return None
+    return not negated
+
+
 def says_unsure(text: str) -> bool:
     """The reply says the citizen does not know ("dunno", 唔知, "not sure")."""
     return _yes_no_of(text) == _UNSURE

@@ -223,3 +223,10 @@ def test_no_request_for_a_service_is_taken_for_a_person():
     # the routing development set: requests for procedures (or out of scope), none for a person
     requests = _lines("routing_dev.jsonl") + ["i turn 65 want the old people card"]
     assert [t for t in requests if u.asks_for_person(t)] == []
+
+
+@pytest.mark.parametrize(("said", "value"), [
+    ("please call me back", True), ("call back", True), ("don't call me back", False),
+    ("no, don't call", None), ("call me back tomorrow", None), ("call me", None), ("yes", None)])
+def test_an_english_answer_that_says_the_question_back(said, value):
+    assert u.echoes_question(said, "Would you like someone to call you back about it?") is value
