@@ -118,8 +118,9 @@ DISTRICTS: dict[str, District] = {
 
 
 @lru_cache(maxsize=1)
-def _names() -> tuple[tuple[re.Pattern[str], str], ...]:
-    """Every place name as a pattern, longest first (九龍城 before 九龍, 大埔滘 before 大埔)."""
+def _place_pattern() -> tuple[re.Pattern[str], dict[str, str]]:
+    """One pattern for every place name, longest first at each position (九龍城 before 九龍,
+    大埔滘 before 大埔), and the district of each name written without spaces."""
     names: dict[str, str] = {}
     for district in DISTRICTS.values():
         for en, zh in district.areas:
@@ -127,38 +128,45 @@ def _names() -> tuple[tuple[re.Pattern[str], str], ...]:
                 key = strip_punct(name)
                 if key:
                     names.setdefault(key, district.id)
-    out = []
+    alternatives = []
     for key in sorted(names, key=len, reverse=True):
         if key.isascii():
             # spaces are optional ("shatin", "mongkok"); whole words only ("tst" not in "test")
             body = r"\s*".join(re.escape(w) for w in key.split())
-            pattern = re.compile(rf"(?<![a-z]){body}(?![a-z])")
+            alternatives.append(rf"(?<![a-z]){body}(?![a-z])")
         else:
-            pattern = re.compile(re.escape(key.replace(" ", "")))
-        out.append((pattern, names[key]))
-    return tuple(out)
+            alternatives.append(re.escape(key.replace(" ", "")))
+    lookup = {key.replace(" ", ""): did for key, did in names.items()}
+    return re.compile("|".join(alternatives)), lookup
 
 
 def districts_named(text: str) -> list[str]:
     """The districts of the places named in ``text``, in the order they are first named."""
+    return list(_districts_named(text))
+
+
+@lru_cache(maxsize=4096)     # options' phrases are read again on every turn at their question
+def _districts_named(text: str) -> tuple[str, ...]:
     plain = strip_punct(text)
     squeezed = re.sub(r"(?<=[^\x00-\x7f])\s+|\s+(?=[^\x00-\x7f])", "", plain)
-    found: list[tuple[int, str]] = []
-    for pattern, did in _names():
-        for m in pattern.finditer(squeezed):
-            found.append((m.start(), did))
-            squeezed = squeezed[: m.start()] + " " * (m.end() - m.start()) + squeezed[m.end():]
-    return list(dict.fromkeys(did for _, did in sorted(found)))
+    pattern, lookup = _place_pattern()
+    found = (lookup.get(re.sub(r"\s+", "", m.group())) for m in pattern.finditer(squeezed))
+    return tuple(dict.fromkeys(did for did in found if did))
 
 
 def option_districts(choices: list[tuple[str, list[str]]]) -> dict[str, str]:
     """For choices that are places: each option's value and the one district it names."""
+    return dict(_option_districts(tuple((value, tuple(phrases)) for value, phrases in choices)))
+
+
+@lru_cache(maxsize=512)
+def _option_districts(choices: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple:
     out = {}
     for value, phrases in choices:
-        named = {did for p in phrases for did in districts_named(p)}
+        named = {did for p in phrases for did in _districts_named(p)}
         if len(named) == 1:
             out[value] = named.pop()
-    return out if len(out) >= 2 else {}
+    return tuple(out.items()) if len(out) >= 2 else ()
 
 
 @dataclass(frozen=True)
@@ -231,13 +239,18 @@ def _region_names() -> tuple[tuple[re.Pattern[str], str, bool], ...]:
 
 
 def _regions_in(text: str, own_only: bool = False) -> set[str]:
+    return set(_regions_named(text, own_only))
+
+
+@lru_cache(maxsize=4096)
+def _regions_named(text: str, own_only: bool) -> frozenset[str]:
     plain = strip_punct(text)
     found = set()
     for pattern, rid, is_own in _region_names():
         if (is_own or not own_only) and pattern.search(plain):
             found.add(rid)
             plain = pattern.sub(" ", plain)
-    return found
+    return frozenset(found)
 
 
 def match_region(text: str, choices: list[tuple[str, list[str]]]) -> str | None:
