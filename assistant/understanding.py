@@ -1,10 +1,14 @@
-"""Turning what a citizen typed or said into values: numbers, yes/no, HKID, phone, dates, choices.
+"""Turning what a citizen typed or said into values: numbers, yes/no, HKID, phone, dates, choices,
+and recognising a request for a person in any words.
 
 Citizens write Cantonese, Chinese and English, often mixed, with typos, full-width characters
 and stray punctuation. Every parser here is a pure function that returns ``None`` when it is not
 sure, so the caller can ask again; a wrong guess (a wrong date, a wrong phone number) costs an
 older person far more than one more question. When a message holds two different answers
-("70 or 80", "yes no", two dates), the parsers return ``None`` rather than pick one.
+("70 or 80", "yes no", two dates), the parsers return ``None`` rather than pick one, and a
+rough answer (七十幾, "about 70") is returned as rough, for the caller to read back. What a
+number or a date is for (an age, money, a birth date, an appointment) is the caller's
+``context``: it decides a two-digit year and whether "none" is 0.
 
 This module must not do I/O, keep state, log, or know about channels, locales or procedures;
 it imports only the standard library and rapidfuzz. No function here raises on any ``str``
