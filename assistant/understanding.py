@@ -274,8 +274,8 @@ _ZERO_EN = ("nil", "none", "nothing", "zero", "not any", "not a cent", "not a pe
             "nought", "naught", "null", "nada", "n/a", "na", "0", "no income", "no savings",
             "no money", "no assets", "no pension", "no salary", "no wages", "no cash")
 _ZERO_TOPIC = re.compile(
-    r"收入|入息|人工|工資|糧|錢|積蓄|儲蓄|存款|資產|財產|家產|現金|銀行|戶口|嘢|任何|晒|曬|呀|啊|啦|喇|"
-    r"㗎|嘅|吖|囉|嘛|我|都|係|真係|完全|根本|而家|現在|每個月|每月|一個月|"
+    r"收入|入息|人工|工資|糧|錢|積蓄|儲蓄|存款|資產|財產|家產|現金|銀行|戶口|嘢|任何|晒|曬|"
+    r"[呀啊啦喇㗎嘅吖囉嘛喎嘞噃咋架呢喔哦噢]|我|都|係|真係|完全|根本|而家|現在|每個月|每月|一個月|"
     r"\b(?:income|savings|saving|money|cash|assets|asset|at all|whatsoever|i have|i've got|"
     r"have|got|there is|there's|its|it's|it is|i|am|a|month|per|each|every|currently|now|"
     r"really|completely|absolutely|sorry|dollars|hkd|hk|earn|earned|receive|get|make|"

@@ -230,3 +230,9 @@ def test_no_request_for_a_service_is_taken_for_a_person():
     ("no, don't call", None), ("call me back tomorrow", None), ("call me", None), ("yes", None)])
 def test_an_english_answer_that_says_the_question_back(said, value):
     assert u.echoes_question(said, "Would you like someone to call you back about it?") is value
+
+
+@pytest.mark.parametrize(("text", "value"), [("冇錢喎", 0), ("我冇錢呀", 0), ("冇收入啩", None)])
+def test_none_with_the_particles_people_end_on(text, value):
+    found = u.read_number(text, "money")
+    assert (found and found.value) if value is not None else found is None
