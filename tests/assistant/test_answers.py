@@ -235,4 +235,4 @@ def test_an_english_answer_that_says_the_question_back(said, value):
 @pytest.mark.parametrize(("text", "value"), [("冇錢喎", 0), ("我冇錢呀", 0), ("冇收入啩", None)])
 def test_none_with_the_particles_people_end_on(text, value):
     found = u.read_number(text, "money")
-    assert (found and found.value) if value is not None else found is None
+    assert found == ((value, False) if value is not None else None)
