@@ -416,7 +416,8 @@ REQUIRED_PROMPTS = (
     "hint_hkid_check", "hint_phone", "hint_text", "hint_appointment", "number_range",
     "resume_choice", "carry_on", "start_again", "summary_line", "review", "review_ok",
     "review_change", "next_steps_heading", "bring_line", "where_line", "hours_line", "when_line",
-    "fee_line", "call_line", "something_else", "thats_all", "review_question",
+    "fee_line", "call_line", "something_else", "thats_all", "review_question", "confirm_rough",
+    "place_not_offered", "one_answer",
 )
 COMMANDS = ("help", "repeat", "back", "restart", "person", "stop", "language")
 
@@ -557,8 +558,11 @@ def _phrases_by_locale(raw: Any, file: str, where: str, problems: list) -> dict[
         if locale not in LOCALES:
             problems.append((file, where, f"unknown locale {locale!r}"))
             continue
-        if not isinstance(phrases, list) or not all(isinstance(p, (str, int)) for p in phrases):
-            problems.append((file, where, f"phrases for {locale} must be a list of text"))
+        if not isinstance(phrases, list) or not all(
+                isinstance(p, (str, int)) and not isinstance(p, bool) for p in phrases):
+            # a bool is a bare no / yes / on / off, which YAML does not read as the word
+            problems.append((file, where, f"phrases for {locale} must be a list of text "
+                                          "(quote yes, no, on and off)"))
             continue
         out[locale] = tuple(str(p) for p in phrases)
     return out
@@ -752,6 +756,10 @@ def _question(sid: str, raw: dict, fields: dict, next_map: dict | None, problem)
                 continue
             phrases = {}
             for locale, items in (opt.get("phrases") or {}).items():
+                if any(isinstance(p, bool) for p in items or ()):
+                    # YAML reads a bare no / yes / on / off as true or false, not as the word
+                    problem(sid, f"option {opt['value']}: a phrase for {locale} is read as "
+                                 "true or false: quote it (\"no\")")
                 phrases[locale] = tuple(str(p) for p in items)
             options.append(OptionDef(str(opt["value"]), str(opt["label"]), phrases))
         values = [o.value for o in options]

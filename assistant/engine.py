@@ -25,7 +25,15 @@ from typing import Any
 from rapidfuzz.distance import OSA
 
 from . import understanding as u
-from .catalogue import COMMANDS, PLACEHOLDER_RE, Catalogue, Procedure, Step, per_catalogue
+from .catalogue import (
+    COMMANDS,
+    PLACEHOLDER_RE,
+    Catalogue,
+    OptionDef,
+    Procedure,
+    Step,
+    per_catalogue,
+)
 from .errors import StaffActionError
 from .i18n import format_day, format_when
 from .model import (
@@ -47,6 +55,7 @@ from .model import (
     copy_state,
     new_state,
 )
+from .places import DISTRICTS, match_place, match_region
 from .routing import router_for
 
 MISSES_OFFER_PERSON = 3
@@ -63,6 +72,19 @@ SPELLED_TYPES = frozenset({"hkid", "phone"})
 #: at an appointment question, ``Choose(MORE_TIMES)`` asks for the times after those offered
 #: (a kiosk's "Other days and times" button): the search runs again from the last one shown
 MORE_TIMES = "more_times"
+
+#: the oldest age a number question about an age takes outside a procedure (1950 is a year)
+OLDEST = 130
+#: number questions about money (where "none" is 0), besides those labelled with "$"
+MONEY_SLOTS = frozenset({"income", "assets", "savings", "rent", "amount"})
+
+
+@dataclass(frozen=True)
+class Rough:
+    """A number said only roughly (七十幾, "about 70"): read back, never kept as it is."""
+
+    value: int
+
 
 _FILLERS = re.compile(r"^(please|pls|plz|ok|okay|唔該|請|麻煩)\s*|\s*(please|pls|plz|呀|啊|啦|喇|吖|唔該)$")
 _FULLWIDTH_KEYS = str.maketrans("０１２３４５６７８９＊＃　", "0123456789*# ")
@@ -101,6 +123,10 @@ class _Turn:
         self.spell: list[str] = []
         self.private: list[str] = []
         self.summary: Summary | None = None
+        #: what a number or date is for, when the caller says so (see ``understand_answer``)
+        self.context: str | None = None
+        #: a question asked outside any procedure (``understand_answer``)
+        self.asked: Step | None = None
         self.next_steps: NextSteps | None = None
         #: how many of ``parts`` come before the summary and next steps (the end says these
         #: in their own order): None when the reply has neither
@@ -128,6 +154,8 @@ class _Turn:
         return self.cat.procedures.get(pid) if pid else None
 
     def step(self) -> Step | None:
+        if self.asked is not None:
+            return self.asked
         proc = self.proc()
         return proc.steps.get(self.s["step"]) if proc and self.s["step"] else None
 
@@ -233,7 +261,14 @@ class _Turn:
         chosen = inp.value if isinstance(inp, Choose) else None
         if chosen is None and self.answers_exactly(text, key):
             return self.on_answer(text, key, None)
+        if chosen is None and key is None and self.asks_for_person(text):
+            return self.escalate("asked", PRIORITY_ASKED)
+        if chosen is None and key is None and self.answers_yes_no(text):
+            # "唔使喇，唔該" (no, thank you) answers the question: it is not STOP
+            return self.on_answer(text, key, None)
         command = self.command(text, key) if chosen is None else None
+        if command == "stop" and key is None and self.answers_question(text):
+            command = None      # 唔使去 to "what do you want to do?" is cancelling, not STOP
         if command:
             return self.on_command(command, text)
         return self.on_answer(text, key, chosen)
@@ -308,6 +343,26 @@ class _Turn:
 
     # -- understanding -----------------------------------------------------------------------
 
+    def understand(self, step: Step, inp: Text) -> Any:
+        """The answer the turn would take from ``inp`` at question ``step`` (a ``Rough`` one
+        included), or None when it would do something else: the order of ``handle``."""
+        text, key = self.read(inp)
+        if not text and key is None:
+            return None
+        if text and self.is_distress(text):
+            return None
+        if not self.answers_exactly(text, key):
+            if key is None and self.asks_for_person(text):
+                return None
+            if not (key is None and self.answers_yes_no(text)):
+                command = self.command(text, key)
+                if command == "stop" and key is None and self.answers_question(text):
+                    command = None
+                if command:
+                    return None
+        value, _ = self.parse(step, text, key, None)
+        return value
+
     def is_distress(self, text: str) -> bool:
         lex = lexicon(self.cat)
         plain = u.strip_punct(text)
@@ -349,6 +404,34 @@ class _Turn:
         plain = u.strip_punct(text)
         return any(plain in {u.strip_punct(p) for p in (o.label, *o.phrases)}
                    for o in opts if o.value != "person")
+
+    def asks_for_person(self, text: str) -> bool:
+        """A request for a person, unless talking to a person is one of the question's own
+        answers (then the question's path goes on, as the procedure says)."""
+        if not u.asks_for_person(text):
+            return False
+        step = self.step()
+        if self.s["pending"] or step is None or step.kind != "question":
+            return True
+        return not any(any(u.asks_for_person(p) for p in (o.label, *o.phrases))
+                       for o in self.options_of(step))
+
+    def answers_question(self, text: str) -> bool:
+        """True when the text is an answer to the question being asked (a value it takes)."""
+        step = self.step()
+        if self.s["pending"] or step is None or step.kind != "question" or step.type == "text":
+            return False
+        value, _ = self.parse(step, text, None, None)
+        return value is not None
+
+    def answers_yes_no(self, text: str) -> bool:
+        """True when the current position asks yes or no and the text is a yes or a no."""
+        pending = (self.s["pending"] or {}).get("kind")
+        step = self.step()
+        asks = pending in ("consent", "confirm", "ended") or (
+            pending is None and step is not None and step.kind == "question"
+            and step.type == "yes_no")
+        return asks and self.yes_no(text, None, None) is not None
 
     def _zero_is_number(self, key: str) -> bool:
         step = self.step()
@@ -506,6 +589,12 @@ class _Turn:
             return self.on_command("restart", text)
         if kind in ("consent", "confirm"):
             yes = self.yes_no(text, key, chosen)
+            if yes is None and kind == "confirm" and text:
+                # not yes or no but the answer itself, given again ("七十八" after "about 70?")
+                value, _ = self.parse(self.step(), text, None, chosen)
+                if value is not None:
+                    s["pending"] = None
+                    return self.take(self.step(), value)
             if yes is None:
                 return self.miss()
             s["pending"], s["misses"] = None, 0
@@ -586,7 +675,8 @@ class _Turn:
                     out += [q.source, q.slot]
         return out
 
-    def yes_no(self, text: str, key: str | None, chosen: str | None) -> bool | None:
+    def yes_no(self, text: str, key: str | None, chosen: str | None,
+               options: list[Option] | None = None) -> bool | None:
         if chosen in ("yes", "no"):
             return chosen == "yes"
         if key in ("1", "2"):
@@ -596,10 +686,28 @@ class _Turn:
         # the echo answers shown as the options (有 / 冇, 想 / 唔想, 有 / 未) are answers here,
         # said alone or with a final particle (想呀, 未呀), which the generic words do not cover
         said = u.strip_punct(text).rstrip("呀啊喇啦囉吖㗎嘅")
-        for option in self.current_options():
+        options = options if options is not None else self.current_options()
+        for option in options:
             if option.value in ("yes", "no") and said in {
                     u.strip_punct(p) for p in (option.label, *option.phrases)}:
                 return option.value == "yes"
+        # the echo with the question's own words: 冇問題 to 你有冇問題想問？ is "no questions",
+        # not "no problem"
+        step = self.step()
+        question = u.strip_punct(self.fill(self.t(step.ask))) if (
+            step is not None and step.kind == "question" and step.type == "yes_no"
+            and step.ask and not self.s["pending"]) else ""
+        if question and said.isascii():
+            echoed = u.echoes_question(said, question)
+            if echoed is not None:
+                return echoed
+        said = said.replace(" ", "")
+        for option in options:
+            for word in {u.strip_punct(p) for p in (option.label, *option.phrases)}:
+                if (option.value in ("yes", "no") and u.has_chinese(word) and question
+                        and said.startswith(word) and len(said) > len(word) + 1
+                        and said[len(word):len(word) + 2] in question.replace(" ", "")):
+                    return option.value == "yes"
         return u.parse_yes_no(text)
 
     def pick(self, options: list[Option], text: str, key: str | None,
@@ -609,7 +717,20 @@ class _Turn:
         if key is not None:
             return next((o.value for o in options if o.key == key), None)
         choices = [(o.value, [o.label, *o.phrases]) for o in options]
-        return u.match_choice(text, choices)
+        value = u.match_choice(text, choices)
+        if value is None and text and u.says_unsure(text) and not any(
+                u.match_choice(text, [c]) for c in choices):
+            # "dunno" where one of the options is itself "not sure" (and no other is named)
+            unsure = [o.value for o in options if any(u.says_unsure(p) for p in o.phrases)]
+            return unsure[0] if len(unsure) == 1 else None
+        if value is None:
+            # by its place in the list: "the second one", 第三個, "the last one"
+            place = u.ordinal_choice(text)
+            listed = [o for o in options if o.value != "person"]
+            if place == -1 and listed:
+                return listed[-1].value
+            value = next((o.value for o in options if place and o.key == str(place)), None)
+        return value
 
     def on_menu(self, text: str, key: str | None, chosen: str | None) -> None:
         s = self.s
@@ -678,10 +799,22 @@ class _Turn:
         if step.type == "appointment" and chosen == MORE_TIMES:
             return self.more_times(step)
         value, problem = self.parse(step, text, key, chosen)
+        if value is None and problem is None and text and key is None and (
+                step.type in ("number", "date", "choice") and u.offers_alternatives(text)):
+            problem = (self.cat.prompt("one_answer"), {})      # say what was unclear
         if value is None:
             return self.miss(message=problem[0] if problem else None,
                              **(problem[1] if problem else {}))
+        return self.take(step, value)
+
+    def take(self, step: Step, value: Any) -> None:
+        """An answer understood: read back when it must be (the step says so, it was heard
+        badly, or it was only rough: 七十幾, "about 70"), else kept."""
         heard_badly = self.confidence is not None and self.confidence < LOW_CONFIDENCE
+        if isinstance(value, Rough):
+            self.s["pending"] = {"kind": "confirm", "value": value.value, "rough": True}
+            self.s["misses"] = 0
+            return None
         if step.confirm or heard_badly:
             self.s["pending"] = {"kind": "confirm", "value": value}
             self.s["misses"] = 0
@@ -707,24 +840,37 @@ class _Turn:
               chosen: str | None) -> tuple[Any, tuple[str, dict] | None]:
         qtype = step.type
         if qtype in ("choice", "appointment"):
-            value = self.pick(self.current_options(), text, key, chosen)
+            options = self.options_of(step)
+            if qtype == "choice" and key is None and chosen is None and text:
+                place = match_place(text, [(o.value, [o.label, *o.phrases]) for o in options])
+                if place is not None:
+                    if place.value is None:
+                        return None, (self.cat.prompt("place_not_offered"),
+                                      {"place": DISTRICTS[place.district].name(self.locale)})
+                    return place.value, None
+            value = self.pick(options, text, key, chosen)
+            if value is None and qtype == "choice" and key is None and chosen is None and text:
+                # a city or a country for a question of where: 東莞, Canada
+                value = match_region(text, [(o.value, [o.label, *o.phrases]) for o in options])
             if value is not None and qtype == "appointment":
                 value = next(dict(x) for x in self._appointment_times(step) if x["id"] == value)
             return value, None
         if qtype == "yes_no":
-            return self.yes_no(text, key, chosen), None
+            return self.yes_no(text, key, chosen, self.options_of(step)), None
         if chosen is not None:
             text = u.normalise(chosen)
+        context = self.context_of(step)
         if qtype == "number":
-            n = u.parse_number(text)
-            if n is None:
+            found = u.read_number(text, context)
+            if found is None:
                 return None, None
+            n = found.value
             if (step.min is not None and n < step.min) or (step.max is not None and n > step.max):
                 return None, (self.cat.prompt("number_range"),
                               {"min": int(step.min or 0), "max": int(step.max or 0)})
-            return n, None
+            return (Rough(n) if found.approximate else n), None
         if qtype == "date":
-            d = u.parse_date(text, self.today)
+            d = u.parse_date(text, self.today, context)
             return (d.isoformat() if d else None), None
         if qtype == "hkid":
             value = u.parse_hkid(text)
@@ -990,6 +1136,8 @@ class _Turn:
         s = self.s
         pending = s["pending"] or {}
         kind = pending.get("kind")
+        if self.asked is not None and not kind:
+            return self.options_of(self.asked)
         person = Option("0", "person", self.t(self.cat.prompt("person")),
                         self._phrases_of_command("person"))
         if kind in ("consent", "confirm"):
@@ -1026,6 +1174,10 @@ class _Turn:
                 Option(str(i + 2), f"change:{name}",
                        self.fill(change, {"label": self.t(labels.get(name, name))}))
                 for i, name in enumerate(self.review_slots(step))]
+        return self.options_of(step)
+
+    def options_of(self, step: Step) -> list[Option]:
+        """The options of a question step (whether or not it is the current one)."""
         if step.type == "yes_no":
             return self.yes_no_options(step.ask)
         if step.type == "choice":
@@ -1039,6 +1191,24 @@ class _Turn:
                 datetime.fromisoformat(x["starts_at"]), self.locale))
                     for i, x in enumerate(self._appointment_times(step))]
         return []
+
+    def context_of(self, step: Step) -> str | None:
+        """What a number or a date is for, which decides how it is read: an age, an amount of
+        money (where having none is 0), a birth date (in the past) or an appointment (not)."""
+        if self.context:
+            return self.context
+        slot, label = step.slot or "", step.label or ""
+        if step.type == "number":
+            if slot == "age" or slot.endswith("_age") or "age" in label.lower().split():
+                return "age"
+            if "$" in label or slot in MONEY_SLOTS:
+                return "money"
+        if step.type == "date":
+            if "birth" in slot or "born" in slot:
+                return "birth_date"
+            if any(w in slot for w in ("appointment", "visit", "booking")):
+                return "appointment"
+        return None
 
     def _appointment_times(self, step: Step) -> list[dict]:
         saved = self.s["slots"].get(step.source) or {}
@@ -1097,7 +1267,8 @@ class _Turn:
             expect_kind = "yes_no"
         elif kind == "confirm":
             value = self.display(step.slot, pending["value"])
-            self.prompt = self.fill(self.t(self.cat.prompt("confirm")), {"value": value})
+            self.prompt = self.fill(self.t(self.cat.prompt(
+                "confirm_rough" if pending.get("rough") else "confirm")), {"value": value})
             expect_kind = "yes_no"
             self.tags.append("confirm")
             if step.type in SPELLED_TYPES:
@@ -1185,6 +1356,44 @@ class _Turn:
                     if sid in proc.steps and proc.steps[sid].kind == "question")
         asked = max(asked, 1)
         return asked, asked - 1 + questions_ahead(self.cat)[proc.id][step.id]
+
+
+#: the kinds of answer ``understand_answer`` reads, as ``kaifong eval-answers`` names them
+ANSWER_KINDS = ("yes_no", "number", "date", "hkid", "phone", "choice")
+
+
+def understand_answer(cat: Catalogue, kind: str, text: str, locale: str = "en", *,
+                      procedure: str | None = None, step: str | None = None,
+                      choices: list[str] | None = None, context: str | None = None,
+                      today: date | None = None) -> Any:
+    """What the engine would keep as the answer to a question, or None when it would not
+    keep one at once (it asks again, reads a rough answer back, or acts on a command).
+
+    The question is the real step ``step`` of ``procedure`` when given (its options, phrases
+    and echo answers), else one of ``kind`` with ``choices`` as its options' labels. A choice's
+    answer is the 0-based index of the option. The text goes through the same order as a turn:
+    distress, an exact option, a person asked for, a yes or no, a command, then the answer."""
+    s = new_state(locale)
+    turn = _Turn(cat, s, today or date.today())
+    turn.context = context
+    if procedure is not None and step is not None:
+        asked = cat.procedures[procedure].steps[step]
+        s.update(procedure=procedure, step=step, history=[step], consent=[procedure],
+                 started=True)
+    else:
+        asked = Step(id="answer", kind="question", slot="answer", type=kind,
+                     options=tuple(OptionDef(str(i), label) for i, label in enumerate(
+                         choices or ())),
+                     min=0 if context in ("money", "age") else None,
+                     max=OLDEST if context == "age" else None)
+        turn.asked = asked
+    s["modality"] = "text"
+    value = turn.understand(asked, Text(text))
+    if value is None or isinstance(value, Rough):
+        return None
+    if asked.type == "choice":
+        return next((i for i, o in enumerate(asked.options) if o.value == value), None)
+    return value
 
 
 @per_catalogue

@@ -38,6 +38,8 @@ FORBIDDEN = {
 SHARED_PLACEHOLDERS = {
     "consent": {"what", "why", "retention_days"},
     "confirm": {"value"},
+    "confirm_rough": {"value"},
+    "place_not_offered": {"place"},
     "resume": {"title"},
     "summary_line": {"label", "value"},
     "reference": {"reference"},

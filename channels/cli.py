@@ -1,5 +1,5 @@
-"""The ``kaifong`` command: serve, seed-slots, chat, route, eval-routing, validate, purge, sms-worker,
-sms-send, staff add.
+"""The ``kaifong`` command: serve, seed-slots, chat, route, eval-routing, eval-answers, validate, purge,
+sms-worker, sms-send, staff add.
 
 The JSON shapes printed by ``chat --json`` and ``eval-routing --json`` are a contract (see
 DESIGN.md): programs outside the project read them. Human output goes to stdout; problems go to
@@ -15,6 +15,7 @@ import json
 import os
 import secrets
 import sys
+from datetime import date
 from pathlib import Path
 
 from assistant import (
@@ -28,6 +29,7 @@ from assistant import (
     seed_appointment_slots,
 )
 from assistant.catalogue import PROMPTS_DIR, missing_translations, record_problems
+from assistant.engine import ANSWER_KINDS, understand_answer
 from assistant.errors import AssistantError, CatalogueError
 from assistant.i18n import canonical_locale
 from assistant.retention import Retention, purge
@@ -107,6 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval_routing)
+
+    p = sub.add_parser("eval-answers", help="measure how answers inside procedures are "
+                       "understood, on a JSON Lines file")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_eval_answers)
 
     p = sub.add_parser("validate", help="lint the catalogue")
     p.add_argument("path", nargs="?", default=None)
@@ -517,6 +525,86 @@ def _routing_summary(items: list[dict], nested: bool = True) -> dict:
 
 def _pct(value) -> str:
     return "-" if value is None else f"{value * 100:.1f}%"
+
+
+# -- answers ----------------------------------------------------------------------------------
+
+def cmd_eval_answers(args) -> int:
+    """Each line: {"kind", "locale", "text", "expect", optional "choices", "procedure", "step",
+    "context", "today"}; each answer goes through the engine's own reading of that question."""
+    catalogue = load_catalogue()
+    items = []
+    try:
+        with open(args.file, encoding="utf-8") as fh:
+            for number, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                    kind, text = row["kind"], row["text"]
+                    if kind not in ANSWER_KINDS or not isinstance(text, str):
+                        raise ValueError(f"kind {kind!r}")
+                    locale = canonical_locale(row.get("locale") or "en")
+                    today = date.fromisoformat(row["today"]) if row.get("today") else None
+                    procedure, step = row.get("procedure"), row.get("step")
+                    if procedure is not None and step not in getattr(
+                            catalogue.procedures.get(procedure), "steps", {}):
+                        raise ValueError(f"no step {procedure}/{step}")
+                except (ValueError, KeyError, TypeError) as exc:
+                    print(f"{args.file}:{number}: not an answer example ({exc})", file=sys.stderr)
+                    return 1
+                got = understand_answer(
+                    catalogue, kind, text, locale, procedure=procedure if step else None,
+                    step=step if procedure else None, choices=row.get("choices"),
+                    context=row.get("context"), today=today)
+                items.append({**row, "locale": locale, "got": got})
+    except OSError as exc:
+        print(f"kaifong: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 1
+    summary = _answers_summary(items)
+    summary["by_kind"] = {}
+    for kind in [k for k in ANSWER_KINDS if any(i["kind"] == k for i in items)]:
+        of_kind = [i for i in items if i["kind"] == kind]
+        summary["by_kind"][kind] = {
+            locale: _answers_summary([i for i in of_kind if i["locale"] == locale])
+            for locale in sorted({i["locale"] for i in of_kind})}
+    if args.json:
+        print(json.dumps({"summary": summary, "items": items}, ensure_ascii=False))
+        return 0
+    print(f"{'':16}{'n':>5}{'accuracy':>10}{'wrong':>7}{'asked again':>13}")
+    rows = [("all", summary)] + [(f"{kind} {locale}", s) for kind, by in summary[
+        "by_kind"].items() for locale, s in by.items()]
+    for name, s in rows:
+        print(f"{name:16}{s['n']:>5}{_pct(s['accuracy']):>10}{s['wrong']:>7}"
+              f"{s['asked_again']:>13}")
+    for i in items:
+        if _is_wrong(i):
+            print(f"wrong: {i['kind']} {i['locale']}: {i['text']!r} -> {i['got']!r} "
+                  f"(expected {i['expect']!r})")
+    return 0
+
+
+def _same_answer(got, expect) -> bool:
+    if got is None or expect is None:
+        return got is None and expect is None
+    if isinstance(got, bool) or isinstance(expect, bool):
+        return got is expect
+    return str(got) == str(expect)
+
+
+def _is_wrong(item: dict) -> bool:
+    """Understood, but not as expected: worse than asking again."""
+    return item["got"] is not None and not _same_answer(item["got"], item.get("expect"))
+
+
+def _answers_summary(items: list[dict]) -> dict:
+    correct = sum(1 for i in items if _same_answer(i["got"], i.get("expect")))
+    return {"n": len(items), "correct": correct,
+            "accuracy": correct / len(items) if items else None,
+            "wrong": sum(1 for i in items if _is_wrong(i)),
+            "asked_again": sum(1 for i in items if i["got"] is None),
+            "asked_again_expected_value": sum(1 for i in items if i["got"] is None
+                                              and i.get("expect") is not None)}
 
 
 # -- validate ---------------------------------------------------------------------------------

@@ -521,9 +521,12 @@ def _question_only(reply: Reply) -> Reply:
 
 
 def _person_at_language(call: CallRequest) -> str | None:
-    """At the language menu: 0, or 真人 / person said: the language to talk to them in."""
+    """At the language menu: 0, or a person asked for in any words (真人, 我想同人講, "a real
+    person"): the language to talk to them in, the one the words are in."""
     if call.digits == "0":
         return "zh-HK"
+    if call.speech and u.asks_for_person(call.speech):
+        return "zh-HK" if u.has_chinese(call.speech) else "en"
     return _locale_said(call, _PERSON_WORDS)
 
 

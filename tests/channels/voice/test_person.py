@@ -191,7 +191,12 @@ def test_distress_in_cantonese(app, client):
     assert said.count("9 9 9") == 2 and heard.dial is None, said
 
 
-@pytest.mark.parametrize("answer", [("press", "0"), ("say", "真人"), ("say", "a person please")])
+@pytest.mark.parametrize("answer", [
+    ("press", "0"), ("say", "真人"), ("say", "a person please"),
+    # asked for in any words, at the very first menu (issue 12)
+    ("say", "我想搵真人"), ("say", "我要搵職員"), ("say", "我想同人講"),
+    ("say", "can I speak to someone"), ("say", "get me an operator"),
+])
 def test_the_language_menu_reaches_a_person(app, client, answer):
     call = Call(client)
     heard = call.start()
@@ -201,7 +206,7 @@ def test_the_language_menu_reaches_a_person(app, client, answer):
     heard = call.press(what) if how == "press" else call.say(what)
     assert heard.dial is not None
     assert state(app)["status"] == "waiting"
-    assert state(app)["locale"] == ("en" if what == "a person please" else "zh-HK")
+    assert state(app)["locale"] == ("en" if what[0].isascii() and what != "0" else "zh-HK")
 
 
 @pytest.mark.parametrize("value,problem", [
