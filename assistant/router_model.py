@@ -42,7 +42,7 @@ _LATIN = re.compile(r"[a-z0-9$]+")
 
 @dataclass(frozen=True)
 class Params:
-    c: float = 10.0              # inverse L2 strength
+    c: float = 30.0              # inverse L2 strength
     ngram_max: int = 4           # English n-grams inside words: 2 .. ngram_max
     cjk_max: int = 3             # Chinese n-grams: 1 .. cjk_max
     oos_weight: float = 1.0      # the out-of-scope class's weight, relative to a procedure's
@@ -88,7 +88,8 @@ class Model:
         ids, vals = self.vector(text)
         if not len(ids):
             return None
-        logits = vals @ self.weights[ids] + self.bias
+        # a sum of rows, not a BLAS call: on a busy machine BLAS threads cost more than they save
+        logits = (self.weights[ids] * vals[:, None]).sum(axis=0) + self.bias
         logits -= logits.max()
         e = np.exp(logits)
         return e / e.sum()
@@ -157,6 +158,7 @@ def fit(x, labels: np.ndarray, classes: list[str], params: Params) -> tuple[np.n
     """Weights and bias of a softmax regression of ``labels`` on the rows of ``x`` (a scipy
     sparse matrix or a numpy array)."""
     from scipy.optimize import minimize
+    from threadpoolctl import threadpool_limits
 
     n, d = x.shape
     xt = x.T.tocsr() if hasattr(x, "tocsr") else np.ascontiguousarray(x.T)
@@ -183,8 +185,11 @@ def fit(x, labels: np.ndarray, classes: list[str], params: Params) -> tuple[np.n
         gb = r.sum(axis=0)
         return loss, np.concatenate([gw.ravel(), gb])
 
-    res = minimize(loss_grad, np.zeros(d * k + k), jac=True, method="L-BFGS-B",
-                   options={"maxiter": 500, "gtol": 1e-5})
+    # one BLAS thread: the problem is small, and with many threads on a shared machine L-BFGS
+    # spends ten times longer waiting for them than computing
+    with threadpool_limits(limits=1):
+        res = minimize(loss_grad, np.zeros(d * k + k), jac=True, method="L-BFGS-B",
+                       options={"maxiter": 500, "gtol": 1e-5})
     return res.x[:d * k].reshape(d, k), res.x[d * k:]
 
 
@@ -254,7 +259,7 @@ class EmbeddingModel:
     def scores(self, text: str) -> np.ndarray | None:
         if not text.strip():
             return None
-        logits = self.encode([text])[0] @ self.weights + self.bias
+        logits = (self.encode([text])[0][:, None] * self.weights).sum(axis=0) + self.bias
         logits -= logits.max()
         e = np.exp(logits)
         return e / e.sum()

@@ -204,8 +204,13 @@ class Router:
 
 # The learned router's decisions, on its probabilities (0..1): chosen by cross-validation on the
 # development set (bench/bench_routing.py --cv), never on a held-out set.
-LEARNED_START = 0.45       # the best procedure at least this likely, and more than "none of ours"
-LEARNED_CANDIDATE = 0.15   # procedures from here are offered as candidates
+LEARNED_START = 0.45       # the best procedure at least this likely ...
+LEARNED_MARGIN = 0.2       # ... and this much more than the next one starts it
+LEARNED_CANDIDATE = 0.15   # else procedures from here are offered as candidates, unless "none of
+                           # ours" is likelier than any procedure
+
+
+SHARED_MAX_CHARS = 24
 
 
 class LearnedRouter:
@@ -215,9 +220,14 @@ class LearnedRouter:
     kind = "learned"
 
     def __init__(self, model: router_model.Model, start: float = LEARNED_START,
-                 candidate: float = LEARNED_CANDIDATE):
+                 candidate: float = LEARNED_CANDIDATE, margin: float = LEARNED_MARGIN,
+                 phrases: dict[str, list[str]] | None = None):
         self.model = model
+        # folded titles and synonyms, to see a request that is part of several procedures' names
+        self.phrases = {pid: [f" {fold(t)} " for t in texts]
+                        for pid, texts in (phrases or {}).items()}
         self.start = start
+        self.margin = margin
         self.candidate = candidate
         self.procedures = np.array([c != router_model.OUT_OF_SCOPE for c in model.classes])
         self.oos = (model.classes.index(router_model.OUT_OF_SCOPE)
@@ -237,17 +247,34 @@ class LearnedRouter:
         p = self.probabilities(text)
         if p is None:
             return RouteResult("none", [], None)
-        return self.decide(p)
+        return self.decide(p, text)
 
-    def decide(self, p: np.ndarray) -> RouteResult:
+    def shared_by(self, text: str) -> set[str]:
+        """The procedures that have the whole request inside two or more of their names
+        ("津貼", "card"): a request that says no more than that is not one of them for sure."""
+        request = fold(text)
+        if not request or len(request) > SHARED_MAX_CHARS:
+            return set()
+        request = f" {request} " if _LATIN_WORD.search(request) else request
+        return {pid for pid, texts in self.phrases.items()
+                if sum(request in t for t in texts) >= 2}
+
+    def decide(self, p: np.ndarray, text: str | None = None) -> RouteResult:
         order = [i for i in np.argsort(-p) if self.procedures[i] and p[i] >= 0.005]
         ranked = [(self.model.classes[i], float(p[i]) * 100) for i in order]
         if not order:
             return RouteResult("none", ranked, None)
         best = p[order[0]]
+        second = p[order[1]] if len(order) > 1 else 0.0
         oos = p[self.oos] if self.oos is not None else 0.0
-        if best >= self.start and best > oos:
-            return RouteResult("start", ranked, ranked[0][0])
+        if oos >= best:
+            return RouteResult("none", ranked, None)
+        if best >= self.start and best - second >= self.margin:
+            shared = self.shared_by(text) if text is not None else set()
+            if len(shared) < 2 or ranked[0][0] not in shared:
+                return RouteResult("start", ranked, ranked[0][0])
+            close = [r for r in ranked if r[0] in shared][:3]
+            return RouteResult("candidates", close + [r for r in ranked if r not in close], None)
         close = [r for r in ranked[:3] if r[1] >= self.candidate * 100]
         if close:
             return RouteResult("candidates", close + ranked[len(close):], None)
@@ -270,14 +297,19 @@ def training_examples(catalogue) -> list[tuple[str, str]]:
     return out
 
 
-def lexical_router(catalogue) -> Router:
+def names(catalogue) -> dict[str, list[str]]:
+    """Each procedure's titles (every language) and synonyms."""
     phrases: dict[str, list[str]] = {}
     for pid, proc in catalogue.procedures.items():
         texts = [proc.title] + [catalogue.gettext(loc, proc.title) for loc in catalogue.locales]
         for synonyms in proc.synonyms.values():
             texts += list(synonyms)
         phrases[pid] = texts
-    return Router(phrases)
+    return phrases
+
+
+def lexical_router(catalogue) -> Router:
+    return Router(names(catalogue))
 
 
 @per_catalogue
@@ -288,7 +320,7 @@ def router_for(catalogue) -> Router | LearnedRouter:
         return lexical_router(catalogue)
     try:
         model, _ = router_model.trained(training_examples(catalogue))
-        return LearnedRouter(model)
+        return LearnedRouter(model, phrases=names(catalogue))
     except Exception as exc:   # noqa: BLE001 - any failure here must leave routing working
         log.warning("learned router unavailable (%s: %s): using the lexical router",
                     type(exc).__name__, exc)

