@@ -20,12 +20,14 @@ scipy to train (not to load a cached model).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import re
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -212,17 +214,52 @@ def trained(examples: list[tuple[str, str]], params: Params = Params(),
     only slower, never an error."""
     directory = directory or cache_dir()
     path = directory / f"ngram-lr-{fingerprint(examples, params)}.npz"
-    if path.exists():
+    cached = _load(path)
+    if cached is not None:
+        return cached, True
+    # Processes starting together (the server's workers) train one at a time: the first writes
+    # the cache, the others then load it instead of training the same model again.
+    with _lock(directory):
+        cached = _load(path)
+        if cached is not None:
+            return cached, True
+        started = time.perf_counter()
+        model = train(examples, params)
+        log.info("router model trained in %.1f s (%d examples, %d features)",
+                 time.perf_counter() - started, len(examples), len(model.vocabulary))
         try:
-            return Model.load(path), True
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            log.warning("router cache %s unreadable (%s): training again", path.name, exc)
-    model = train(examples, params)
-    try:
-        model.save(path)
-    except OSError as exc:
-        log.warning("router cache not written (%s)", exc)
+            model.save(path)
+        except OSError as exc:
+            log.warning("router cache not written (%s)", exc)
     return model, False
+
+
+def _load(path: Path) -> Model | None:
+    if not path.exists():
+        return None
+    try:
+        return Model.load(path)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("router cache %s unreadable (%s): training again", path.name, exc)
+        return None
+
+
+@contextlib.contextmanager
+def _lock(directory: Path):
+    """An exclusive lock on ``directory/.lock`` where the system has one; none otherwise (a
+    cache that cannot be locked only means the work may be done twice)."""
+    try:
+        import fcntl
+        directory.mkdir(parents=True, exist_ok=True)
+        fh = open(directory / ".lock", "a")   # noqa: SIM115 - closed below
+    except (ImportError, OSError):
+        yield
+        return
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+    finally:
+        fh.close()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -113,6 +113,7 @@ def test_the_phrase_router_takes_over_when_the_model_cannot_be_trained(monkeypat
     assert "learned router unavailable" in caplog.text
 
 
+@pytest.mark.slow
 def test_a_cached_model_loads_without_scipy(monkeypatch, data_dir):
     cat = load_catalogue()
     router_for(cat)                                  # trains, and caches
@@ -123,6 +124,7 @@ def test_a_cached_model_loads_without_scipy(monkeypatch, data_dir):
     assert router.route("senior citizen card").top == "senior_citizen_card"
 
 
+@pytest.mark.slow
 def test_the_cache_follows_the_catalogue(tmp_path, data_dir):
     root = tmp_path / "prompts"
     shutil.copytree(PROMPTS_DIR, root)
@@ -141,6 +143,7 @@ def test_the_cache_follows_the_catalogue(tmp_path, data_dir):
     assert len(list((data_dir / "router").glob("ngram-lr-*.npz"))) == 2
 
 
+@pytest.mark.slow
 def test_an_unreadable_cache_is_trained_again(data_dir):
     examples = training_examples(load_catalogue())
     router_model.trained(examples)
@@ -201,3 +204,12 @@ def test_accuracy_floor(learned, name):
         assert top1 >= floor["top1"], (locale, top1)
         assert top3 >= floor["top3"], (locale, top3)
         assert rejected >= floor["oos"], (locale, rejected)
+
+
+@pytest.mark.slow
+def test_processes_starting_together_train_once(data_dir):
+    from concurrent.futures import ThreadPoolExecutor
+    examples = training_examples(load_catalogue())
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: router_model.trained(examples), range(2)))
+    assert sorted(cached for _, cached in results) == [False, True]
