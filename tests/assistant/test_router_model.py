@@ -213,3 +213,33 @@ def test_processes_starting_together_train_once(data_dir):
     with ThreadPoolExecutor(2) as pool:
         results = list(pool.map(lambda _: router_model.trained(examples), range(2)))
     assert sorted(cached for _, cached in results) == [False, True]
+
+
+def test_eval_routing_json_shows_the_learned_routers_predictions_and_scores(capsys, tmp_path):
+    from channels.cli import main
+    rows = [{"text": "the lamp post near my block has been broken for a week", "locale": "en",
+             "expect": "report_problem"},
+            {"text": "我冇乜積蓄，政府可唔可以每月俾多啲錢", "locale": "zh-HK",
+             "expect": "old_age_living_allowance"},
+            {"text": "how do i pay salaries tax", "locale": "en", "expect": None},
+            {"text": "津貼", "locale": "zh-HK", "expect": "old_age_allowance"}]
+    path = tmp_path / "set.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                    encoding="utf-8")
+    assert main(["eval-routing", str(path), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert set(doc) == {"summary", "items"}
+    items = doc["items"]
+    assert [i["text"] for i in items] == [r["text"] for r in rows]
+    assert all(set(i) == {"text", "locale", "expect", "predicted", "top"} for i in items)
+    router = router_for(load_catalogue())          # a new catalogue: the cached model
+    for item in items:
+        result = router.route(item["text"])
+        assert item["predicted"] == result.top
+        assert item["top"] == [{"id": pid, "score": round(s, 1)} for pid, s in result.ranked[:5]]
+    assert [i["predicted"] for i in items] == ["report_problem", "old_age_living_allowance", None,
+                                               None]        # 津貼: candidates, not a start
+    summary = doc["summary"]
+    assert summary["top1_accuracy"] == 2 / 3 and summary["oos_rejection"] == 1.0
+    assert summary["top3_accuracy"] == 1.0
+    assert summary["by_locale"]["en"]["in_scope"] == 1
