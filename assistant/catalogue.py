@@ -269,6 +269,8 @@ class Procedure:
     retention_days: int | None = None
     #: whether the file says how long it keeps data (``retention_days: default`` counts)
     states_retention: bool = False
+    # the need in everyday words, per locale: what the learned router learns from, never shown
+    descriptions: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def slot_labels(self) -> dict[str, str]:
         return {s.slot: s.label for s in self.steps.values() if s.kind == "question" and s.label}
@@ -293,6 +295,8 @@ class Catalogue:
     shared_slots: tuple[str, ...]
     translations: dict = field(default_factory=dict)
     locales: tuple[str, ...] = LOCALES
+    # requests that no procedure serves, per locale: the router's "none of ours" class
+    out_of_scope: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def gettext(self, locale: str, msgid: str, modality: str | None = None) -> str:
         """The text in ``locale``; a ``Wording`` gives its variant for ``modality`` first."""
@@ -387,6 +391,8 @@ def load_catalogue(prompts_dir: Path | str | None = None, locales_dir: Path | st
         facts_info=facts_info,
         shared_slots=tuple(shared.get("shared_slots") or ()),
         translations=load_translations(locales_dir),
+        out_of_scope=_every_locale(shared.get("out_of_scope"), "shared.yaml", "out_of_scope",
+                                   problems),
     )
     _check_shared(cat, problems)
     if check_translations:
@@ -568,6 +574,17 @@ def _phrases_by_locale(raw: Any, file: str, where: str, problems: list) -> dict[
     return out
 
 
+def _every_locale(raw: Any, file: str, where: str, problems: list) -> dict[str, tuple]:
+    """Phrases written in the YAML in each language (not through gettext): optional, but when
+    given, given in every language."""
+    out = _phrases_by_locale(raw, file, where, problems)
+    if out:
+        for locale in LOCALES:
+            if not out.get(locale):
+                problems.append((file, where, f"no phrases in {locale}: give them in every language"))
+    return out
+
+
 def _phrase_table(raw: Any, file: str, where: str, problems: list) -> dict:
     return {name: _phrases_by_locale(value, file, f"{where}.{name}", problems)
             for name, value in (raw or {}).items()}
@@ -587,8 +604,8 @@ def _menu(raw: Any, procedures: dict, problems: list) -> tuple[MenuGroup, ...]:
     return tuple(groups)
 
 
-_PROC_KEYS = {"id", "title", "summary", "department", "synonyms", "start", "steps", "personal_data",
-              "owner", "purpose", "retention_days"}
+_PROC_KEYS = {"id", "title", "summary", "department", "synonyms", "description", "start", "steps",
+              "personal_data", "owner", "purpose", "retention_days"}
 _STEP_KEYS = {
     "info": {"say", "next", "wait"},
     "question": {"slot", "type", "label", "ask", "help", "hint", "options", "min", "max",
@@ -628,6 +645,7 @@ def _procedure(doc: Any, file: str, facts: dict, problems: list) -> Procedure | 
     if Path(file).stem != pid:
         problem("", f"file name must be {pid}.yaml")
     synonyms = _phrases_by_locale(doc.get("synonyms"), file, "synonyms", problems)
+    descriptions = _every_locale(doc.get("description"), file, "description", problems)
     personal = doc.get("personal_data")
     if personal is not None and not (isinstance(personal, dict) and personal.get("what")
                                      and personal.get("why")):
@@ -654,7 +672,7 @@ def _procedure(doc: Any, file: str, facts: dict, problems: list) -> Procedure | 
                      steps=steps, file=file, personal_data=personal,
                      owner=doc.get("owner"), purpose=doc.get("purpose"),
                      retention_days=retention if isinstance(retention, int) else None,
-                     states_retention="retention_days" in doc)
+                     states_retention="retention_days" in doc, descriptions=descriptions)
     _check_graph(proc, facts, problem)
     return None if bad else proc
 

