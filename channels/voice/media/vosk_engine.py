@@ -82,11 +82,12 @@ class VoskEngine:
                     if said and all(model.vosk_model_find_word(w) >= 0 for w in said.split()):
                         grammar.append(said)
                         back.setdefault(said, phrase)
+            if not grammar:
+                return None                       # nothing it could hear: keys only
             if model.vosk_model_find_word(UNKNOWN) >= 0:
                 grammar.append(UNKNOWN)
             recogniser = vosk.KaldiRecognizer(
-                model, 8000, json.dumps(list(dict.fromkeys(grammar)) or [UNKNOWN],
-                                        ensure_ascii=False))
+                model, 8000, json.dumps(list(dict.fromkeys(grammar)), ensure_ascii=False))
         recogniser.SetWords(True)
         return _VoskRecogniser(recogniser, back, free)
 
