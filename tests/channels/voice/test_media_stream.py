@@ -251,3 +251,37 @@ def test_a_whole_call_through_the_media_service_ends_in_a_reference(media, words
         heard = press("2")
     heard = press("2")                                     # that is all
     assert heard.hangup and state(app, number)["status"] == "closed"
+
+
+def test_a_language_without_a_model_is_listened_to_by_keys(tmp_path, monkeypatch):
+    """Only English has a model: the language menu (in Cantonese first) and every Cantonese
+    question are keypad <Gather>s, whose free-words help speaks of keys only; English
+    questions are streams."""
+    app = make_app(tmp_path, monkeypatch, VOICE_RECOGNISER="vosk", VOSK_MODEL_EN=MODEL,
+                   MEDIA_URL="wss://media.example.org/voice/stream")
+    try:
+        client = app.test_client()
+        call = Call(client, "+85290000010")
+        heard = call.start()
+        assert heard.stream is None and heard.gather["input"] == "dtmf"
+        heard = call.press("1")                            # Cantonese: keys
+        assert heard.stream is None and heard.gather["input"] == "dtmf"
+        assert kept(app, "+85290000010")["last"]["listen"]["speech"] is False
+        english = Call(client, "+85290000011")
+        english.start()
+        heard = english.press("2")
+        assert heard.stream["url"] == "wss://media.example.org/voice/stream"
+    finally:
+        app.extensions["kaifong"].store.close()
+
+
+def test_kaifong_media_needs_the_vosk_recogniser(tmp_path, monkeypatch, capsys):
+    from channels.cli import main
+
+    for name in list(__import__("os").environ):
+        if name.startswith(("KAIFONG_", "TWILIO_")):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KAIFONG_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "t")
+    assert main(["media", "--port", "0"]) == 2
+    assert "KAIFONG_VOICE_RECOGNISER=vosk" in capsys.readouterr().err
