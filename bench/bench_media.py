@@ -16,7 +16,7 @@ signed webhooks over real HTTP. Each call:
 
 Figures (milliseconds unless said):
   * ``speech_end_to_reply``: from the end of the caller's word (its last voiced frame, as sent)
-    to the first audio frame of the next question: the silence wait (0.7 s for a menu), the
+    to the first audio frame of the next question: the silence wait (0.6 s for a menu), the
     recogniser's result, the answer kept, the stream closed, ``/voice/turn``, the TwiML, a new
     stream, its token checked, its clips read;
   * ``onset_to_clear``: from the word's first voiced frame to the ``clear`` (the barge-in

@@ -130,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("voice-call", help="call a running server as Twilio would: signed voice "
                        "webhooks, following the TwiML (development; TWILIO_AUTH_TOKEN)")
     p.add_argument("turns", nargs="*", help="keys (1, 91234567#, *2), say:WORDS, silence, "
+                   "wav:PATH (on a media stream: a recording said), "
                    "record:SECONDS (a voice message after the tone; 0: an empty one), or "
                    "dial:STATUS (how a transfer ends: completed, no-answer, busy)")
     p.add_argument("--url", default="http://127.0.0.1:8080",

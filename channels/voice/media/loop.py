@@ -57,13 +57,15 @@ class Turns:
     #: audio kept from before the detector's decision, for the recogniser
     preroll: int = 300
     #: silence that ends a menu answer or a yes/no
-    short_silence: int = 700
+    short_silence: int = 600
     #: silence that ends digits said aloud or free words
-    long_silence: int = 1300
+    long_silence: int = 1200
     #: how far ahead of real time audio is sent
     lead: int = 60
     #: frames given to the recogniser at once
     chunk: int = 100
+    #: silence after the words still given to the recogniser (the rest of the wait is not)
+    trail: int = 300
 
 
 def silence_for(kind: str, turns: Turns) -> int:
@@ -253,7 +255,8 @@ class CallLoop:
             return
         if self._feeding is None:
             self._heard.append(pcm)
-        else:
+        elif voiced or self._silent * FRAME_MS < turns.trail:
+            # the recogniser needs a little silence after the words, not the whole wait
             self._pending.append(pcm)
             if len(self._pending) * FRAME_MS >= turns.chunk:
                 self._feed(self._pending)

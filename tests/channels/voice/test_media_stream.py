@@ -285,3 +285,27 @@ def test_kaifong_media_needs_the_vosk_recogniser(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", "t")
     assert main(["media", "--port", "0"]) == 2
     assert "KAIFONG_VOICE_RECOGNISER=vosk" in capsys.readouterr().err
+
+
+def test_voice_call_drives_a_media_stream(media, words, tmp_path):
+    """``kaifong voice-call``'s turns on a stream: keys as dtmf, a WAV file as speech."""
+    import io
+
+    from channels.voice.devtools import _on_stream
+
+    app, service = media
+    call = Call(app.test_client(), "+85290000012")
+    call.start()
+    path = tmp_path / "english.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        from channels.voice.media.protocol import ulaw_to_pcm
+        w.writeframes(ulaw_to_pcm(words["영어"]).tobytes())
+    out = io.StringIO()
+    heard = _on_stream(call, f"wav:{path}", out)
+    assert "streamed:" in out.getvalue() and heard.stream is not None
+    assert state(app, "+85290000012")["locale"] == "en"
+    heard = _on_stream(call, "1", out)
+    assert service.answers[(call.call_sid, 2)].digits == "1"
