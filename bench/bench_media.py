@@ -166,6 +166,16 @@ async def one_call(base: str, number: str, word, out: dict) -> None:
         out["key_to_reply"].append(third.times["first_media"] - second.times["pressed"])
 
 
+async def keyed_call(base: str, number: str, keys: str) -> None:
+    """A warm-up by keys (the clips of both languages' menus synthesised)."""
+    call = TwilioCall(base, TOKEN, number)
+    heard = await asyncio.to_thread(call.start)
+    for key in keys:
+        await stream_call(heard.stream["url"], call.call_sid, heard.stream["parameters"]["token"],
+                          [Press(key, at=0.2)])
+        heard = await asyncio.to_thread(call.streamed)
+
+
 def figures(values: list[float]) -> dict:
     every = sorted(values)
     if not every:
@@ -199,6 +209,20 @@ async def level(base: str, calls: int, rounds: int, word, pid: int) -> dict:
             **{k: figures(v) for k, v in out.items() if k != "failed"},
             "rss_idle_mb": round(idle / 1024, 1), "rss_peak_mb": round(max(peak) / 1024, 1),
             "per_call_mb": round((max(peak) - idle) / 1024 / calls, 2)}
+
+
+def english_callers(data: str) -> dict:
+    import sqlalchemy as sa
+
+    from assistant.store import database_url
+
+    engine = sa.create_engine(database_url({**os.environ, "KAIFONG_DATA_DIR": data}))
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT locale FROM conversations WHERE channel = 'voice' AND address LIKE '+8529%'"
+            " AND address NOT LIKE '+8529000000%'")).all()
+    engine.dispose()
+    return {"english": sum(1 for r in rows if r.locale == "en"), "calls": len(rows)}
 
 
 def real_time_factor(word) -> dict:
@@ -239,8 +263,11 @@ def main() -> int:
             warm = {"speech_end_to_reply": [], "onset_to_clear": [], "key_to_reply": [],
                     "failed": 0}
             asyncio.run(one_call(base, "+85290000000", word, warm))
+            for number, keys in (("+85290000001", "11"), ("+85290000002", "21")):
+                asyncio.run(keyed_call(base, number, keys))
             results = [asyncio.run(level(base, n, args.rounds, word, proc.pid))
                        for n in args.calls]
+            heard_right = english_callers(data)
         finally:
             proc.terminate()
             proc.wait(10)
@@ -251,7 +278,9 @@ def main() -> int:
             "postgresql") else "sqlite",
         "memory": {"rss_before_model_mb": round(ready["rss_before_model_kb"] / 1024, 1),
                    "rss_with_model_mb": round(ready["rss_ready_kb"] / 1024, 1)},
-        "rtf": real_time_factor(word), "levels": results, "run": uuid.uuid4().hex[:8],
+        "rtf": real_time_factor(word), "levels": results,
+        # callers whose 영어 was heard as "English" (the call went on in English), of all
+        "heard_right": heard_right, "run": uuid.uuid4().hex[:8],
     }, indent=2))
     return 0
 

@@ -114,7 +114,20 @@ class _VoskRecogniser:
             return Heard("", 0.0)
         confidence = min(float(w.get("conf", 0.0)) for w in words)
         if not self._free:
+            # a grammar lets its phrases follow one another: "yes yes" is "yes"
+            text = _once(text, self._back)
             # a whole phrase of the grammar back to what it stands for; words outside any
             # phrase (the grammar lets them through one by one) go to the core as they are
             text = self._back.get(text, text)
         return Heard(text, confidence)
+
+
+def _once(text: str, phrases: dict) -> str:
+    """A phrase said again and again, once."""
+    words = text.split()
+    for n in range(1, len(words) // 2 + 1):
+        if len(words) % n == 0:
+            head = " ".join(words[:n])
+            if head in phrases and words == words[:n] * (len(words) // n):
+                return head
+    return text

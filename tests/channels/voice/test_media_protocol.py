@@ -96,3 +96,13 @@ def test_keypad_tones_are_not_speech():
     t = np.arange(160) / 8000
     vowel = sum(np.sin(2 * np.pi * 140 * k * t) / k for k in range(1, 20)) * 4000
     assert not is_tone(vowel.astype(np.int16))
+
+
+def test_a_phrase_said_again_is_heard_once():
+    from channels.voice.media.vosk_engine import _once
+
+    phrases = {"yes": "yes", "go on": "go on"}
+    assert _once("yes yes", phrases) == "yes"
+    assert _once("go on go on", phrases) == "go on"
+    assert _once("yes no", phrases) == "yes no"          # not a repetition: as it was heard
+    assert _once("no no", phrases) == "no no"            # not a phrase of the grammar
