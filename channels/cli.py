@@ -198,7 +198,8 @@ def cmd_serve(args) -> int:
               "would send them)", flush=True)
     print("  chat:        kaifong chat --locale zh-HK   (in another terminal)", flush=True)
     start_prerender_thread(app)
-    stop_media = start_media_thread(app, args.host, _media_port(os.environ))
+    stop_media = start_media_thread(app, os.environ.get("KAIFONG_MEDIA_HOST") or args.host,
+                                    _media_port(os.environ))
     thread, stop = start_worker_thread(app)   # says itself why, when it cannot start
     if thread is not None:
         print("  SMS outbox:  sending (worker thread started)", flush=True)
