@@ -9,7 +9,9 @@ the answer from keys or speech. Knows events (``protocol``), not websockets or t
 * Speech: the voice-activity detector (``vad``) finds its start; the recogniser is fed from a
   little before it (the pre-roll) in chunks, in the thread pool, one chunk after another; after
   the question's silence wait (short for a menu or yes/no, longer for digits and free words,
-  where older callers pause between groups) the recogniser's final result is the answer. A
+  where older callers pause between groups) the recogniser's final result is the answer. The
+  result is worked out early, after 300 ms of the wait, so that it is ready when the wait ends
+  (a caller who goes on speaking within the wait has all their words heard again). A
   result with no words (nothing of the grammar heard) is not an answer: listening goes on.
 * Keys: a menu's first key answers; an entry (``end_key``) collects keys until that key, or until
   the timeout after the last one, as Twilio's ``<Gather>`` does. A key drops any speech under
@@ -131,6 +133,8 @@ class CallLoop:
         self._feeding: asyncio.Queue | None = None
         self._feeder: asyncio.Task | None = None
         self._pending: list[np.ndarray] = []
+        self._fed: list[np.ndarray] = []          # what the recogniser was given
+        self._early = False                       # its result is being worked out
 
     # -- the loop --------------------------------------------------------------------------------
 
@@ -278,41 +282,74 @@ class CallLoop:
                 return
         if self._playing and speech_ms >= turns.barge_in:
             await self._barge_in("speech")
-        if self._feeding is not None and \
-                self._silent * FRAME_MS >= silence_for(self.plan.kind, turns):
-            self.times["speech_end"] = self.clock() - self._silent * FRAME_MS / 1000
+        if self._feeding is None:
+            return
+        silence = self._silent * FRAME_MS
+        if not self._early and silence >= turns.trail:
+            # the recogniser has the words and enough silence: its result is worked out now,
+            # while the wait runs on (if the caller goes on, the words are given again)
+            self._feed(self._pending)
+            self._pending = []
+            self._feeding.put_nowait(None)
+            self._early = True
+        elif self._early and voiced:
+            self._resume()
+        if silence >= silence_for(self.plan.kind, turns):
+            self.times["speech_end"] = self.clock() - silence / 1000
             self.times["end_decided"] = self.clock()
             await self._finish_speech()
 
     def _start_feeding(self) -> None:
         self._deadline = None                     # someone is talking: no "no input" now
         self._feeding = asyncio.Queue()
-        self._feeder = asyncio.create_task(self._feed_loop(self._feeding, self.recogniser))
+        self._feeder = asyncio.create_task(self._feed_loop(self._feeding, None))
+        self._fed = []
+        self._early = False
         self._feed(self._heard)
         self._pending = []
 
+    def _resume(self) -> None:
+        """The caller spoke again after the result was worked out: a new result from all the
+        words (the recogniser starts afresh after a result, so they are given again)."""
+        self.times["resumed"] = self.clock()
+        frames = self._fed + self._pending
+        self._fed, self._pending = [], []
+        self._early = False
+        self._feeding = asyncio.Queue()
+        self._feeder = asyncio.create_task(self._feed_loop(self._feeding, self._feeder))
+        self._feed(frames)
+
     def _feed(self, frames: list[np.ndarray]) -> None:
         if frames:
+            self._fed.extend(frames)
             self._feeding.put_nowait(np.concatenate(frames))
 
-    async def _feed_loop(self, chunks: asyncio.Queue, recogniser) -> None:
+    async def _feed_loop(self, chunks: asyncio.Queue, before: asyncio.Task | None):
+        """Give the recogniser each chunk, one after another, in the thread pool; at None, its
+        result. ``before``: an earlier loop on the same recogniser, to finish first."""
+        if before is not None:
+            try:
+                await before
+            except Exception:                     # noqa: BLE001 (its result is not wanted)
+                pass
         loop = asyncio.get_running_loop()
+        recogniser = self.recogniser
         while True:
             chunk = await chunks.get()
             if chunk is None:
-                return
+                return await loop.run_in_executor(self.executor, recogniser.final)
             await loop.run_in_executor(self.executor, recogniser.accept, chunk)
 
     async def _finish_speech(self) -> None:
-        self._feed(self._pending)
+        if not self._early:
+            self._feed(self._pending)
+            self._feeding.put_nowait(None)
         self._pending = []
-        self._feeding.put_nowait(None)
-        await self._feeder
-        heard = await asyncio.get_running_loop().run_in_executor(
-            self.executor, self.recogniser.final)
+        heard = await self._feeder
         self.times["recognised"] = self.clock()
         self._feeding = self._feeder = None
         self._heard = None
+        self._early = False
         self._voiced = self._silent = 0
         if heard.text:
             self.answer = Answer(speech=heard.text, confidence=round(heard.confidence, 3),
@@ -326,5 +363,6 @@ class CallLoop:
             self._feeder.cancel()
         self._feeding = self._feeder = None
         self._heard = None
-        self._pending = []
+        self._pending, self._fed = [], []
+        self._early = False
         self._voiced = self._silent = 0

@@ -309,3 +309,25 @@ def test_voice_call_drives_a_media_stream(media, words, tmp_path):
     assert state(app, "+85290000012")["locale"] == "en"
     heard = _on_stream(call, "1", out)
     assert service.answers[(call.call_sid, 2)].digits == "1"
+
+
+def test_a_pause_shorter_than_the_wait_keeps_listening(media, words):
+    """Words, a pause longer than the moment the result is worked out (300 ms) but shorter
+    than a menu's wait (600 ms), words again: one answer, from all of them, after the last."""
+    from channels.voice.media.protocol import pcm_to_ulaw, ulaw_to_pcm
+    from channels.voice.media.vad import VoiceActivity
+
+    app, service = media
+    word = words["영어"]
+    samples = ulaw_to_pcm(word)
+    vad = VoiceActivity()
+    flags = [vad.speech(samples[i:i + 160]) for i in range(0, len(samples) - 159, 160)]
+    spoken = flags.index(False, flags.index(True))           # the word, without its tail
+    pause = pcm_to_ulaw(np.zeros(8000 * 45 // 100, np.int16))
+    word = word[:spoken * 160] + pause + word
+    call = Call(app.test_client(), "+85290000013")
+    call.start()
+    result = stream(call, Say(word, after_prompt=0.2))
+    answer = service.answers[(call.call_sid, 1)]
+    assert "resumed" in answer.times and answer.speech == "English"
+    assert answer.times["end_decided"] > result.times["said_end"]
