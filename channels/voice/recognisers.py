@@ -100,9 +100,13 @@ class MediaStream(KeypadOnly):
         return MediaStream(self.stream_url, self.mint, self.locales,
                            (call_sid, n, conversation_id))
 
+    def streams(self, listen: Listen) -> bool:
+        """Whether this step is a media stream (else a keypad ``<Gather>``)."""
+        return bool(listen.speech and self.hears(listen.locale) and self._call is not None
+                    and self._call[2] is not None and self.mint is not None)
+
     def listen(self, response, listen: Listen, action: str, speak) -> None:
-        if not listen.speech or not self.hears(listen.locale) or self._call is None \
-                or self._call[2] is None or self.mint is None:
+        if not self.streams(listen):
             super().listen(response, listen, action, speak)   # keys, through Twilio
             return
         connect = response.connect(action=action, method="POST")

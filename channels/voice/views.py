@@ -164,7 +164,6 @@ def render(step: CallStep, call: CallRequest | None = None) -> str:
     """The step as TwiML, with its clips synthesised (or ``<Say>`` where they cannot be)."""
     channel = _channel()
     base = channel.public_url or request.host_url
-    sounds = PhoneAudio(speech_for(current_app), base).sounds(step)
     action = _absolute(base, url_for("voice.turn", n=step.n))
     dial_action = _absolute(base, url_for("voice.dialled", n=step.n))
     record_action = _absolute(base, url_for("voice.recorded", n=step.n))
@@ -175,6 +174,10 @@ def render(step: CallStep, call: CallRequest | None = None) -> str:
         conversation = current_app.extensions["kaifong"].store.conversation_id(
             "voice", call.caller)
         recogniser = recogniser.bound(call.call_sid, step.n, conversation)
+    if step.listen is not None and getattr(recogniser, "streams", lambda _: False)(step.listen):
+        sounds = []            # the media service plays the clips (and makes any missing)
+    else:
+        sounds = PhoneAudio(speech_for(current_app), base).sounds(step)
     return build_twiml(step, sounds, recogniser, action, dial_action, record_action)
 
 

@@ -85,6 +85,7 @@ def test_a_question_is_a_media_stream_with_a_token(media):
     call = Call(app.test_client(), "+85290000001")
     heard = call.start()
     assert heard.gather is None and heard.stream["url"].endswith("/voice/stream")
+    assert heard.sounds == []                  # the media service plays the question
     assert heard.stream["action"] == "http://localhost/voice/turn?n=1"
     assert heard.stream["parameters"]["token"].count(".") == 1
 
