@@ -3,7 +3,8 @@
 
 A WSGI thread per call would hold a server thread for the whole call, and waitress cannot upgrade
 a connection: so this is its own asyncio server, one coroutine per stream, with the blocking work
-(the store, reading clips, recognition) in a thread pool sized to the machine's cores.
+in thread pools: recognition in one sized to the machine's cores, the store and the clips in
+another (so that a stream's start or answer never waits behind decoding).
 
 A stream: ``start`` carries the token (``token``) that the TwiML passed; without a valid one for
 this call, the stream is closed, with no reason given. The step the stream answers is read from
@@ -68,8 +69,12 @@ class MediaService:
         self.engine = engine
         self.key = key
         self.turns = turns or Turns()
+        #: decoding: as many threads as cores
         self.executor = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2,
                                            thread_name_prefix="kaifong-media")
+        #: the store and the clips (waiting on a disk or a lock, not on the processor): apart,
+        #: so that a stream's start or answer never waits behind other calls' decoding
+        self.io = ThreadPoolExecutor(max_workers=8, thread_name_prefix="kaifong-media-io")
         self._clips: OrderedDict[str, bytes] = OrderedDict()
         self._clips_lock = threading.Lock()
         #: the last streams' answers (for the benchmark): (call_sid, n) -> Answer
@@ -85,7 +90,7 @@ class MediaService:
             return
         try:
             start = await asyncio.wait_for(self._start(websocket), START_SECONDS)
-            stream = await self._run(self._admit, start)
+            stream = await self._io(self._admit, start)
         except (TimeoutError, BadFrame):
             stream = None
         except Exception as error:                # the store, a clip: the call goes on by keys
@@ -124,7 +129,7 @@ class MediaService:
     async def _serve(self, websocket, start: Start, stream: Stream) -> None:
         listen = stream.step.listen
         clips, recogniser = await asyncio.gather(
-            self._run(self._audio, stream.step), self._run(self._recogniser, listen))
+            self._io(self._audio, stream.step), self._run(self._recogniser, listen))
         plan = Plan(start.stream_sid, tuple(clips), listen.kind, listen.max_keys,
                     listen.end_key, float(listen.timeout), recogniser is not None)
         events: asyncio.Queue = asyncio.Queue()
@@ -153,7 +158,7 @@ class MediaService:
         finally:
             reader.cancel()
         if answer is not None and answer.how != "hangup":
-            await self._run(keep_answer, self.store, stream.conversation_id, stream.call_sid,
+            await self._io(keep_answer, self.store, stream.conversation_id, stream.call_sid,
                             stream.n, answer.to_dict())
             self.answers[(stream.call_sid, stream.n)] = answer
             while len(self.answers) > 1000:
@@ -165,6 +170,9 @@ class MediaService:
 
     async def _run(self, function, *args):
         return await asyncio.get_running_loop().run_in_executor(self.executor, function, *args)
+
+    async def _io(self, function, *args):
+        return await asyncio.get_running_loop().run_in_executor(self.io, function, *args)
 
     # -- what a stream plays and how it listens ---------------------------------------------------
 
@@ -216,6 +224,7 @@ class MediaService:
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
+        self.io.shutdown(wait=False, cancel_futures=True)
 
 
 def ulaw_clip(path) -> bytes:
