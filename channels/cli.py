@@ -89,6 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
                        "next DAYS days (idempotent; safe while the service runs)")
     p.add_argument("--days", type=int, default=SEED_DAYS)
     p.set_defaults(func=cmd_seed_slots)
+    p = sub.add_parser("media", help="run the phone's media service alone (Twilio Media Streams "
+                       "at /voice/stream, for KAIFONG_VOICE_RECOGNISER=vosk; kaifong serve also "
+                       "runs one)")
+    p.add_argument("--host", default=os.environ.get("KAIFONG_MEDIA_HOST",
+                                                    os.environ.get("KAIFONG_HOST", "127.0.0.1")))
+    p.add_argument("--port", type=int, default=_media_port(os.environ))
+    p.set_defaults(func=cmd_media)
 
     p = sub.add_parser("chat", help="talk to the assistant in this terminal")
     p.add_argument("--locale", default=None, type=_locale,
@@ -148,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("voice-call", help="call a running server as Twilio would: signed voice "
                        "webhooks, following the TwiML (development; TWILIO_AUTH_TOKEN)")
     p.add_argument("turns", nargs="*", help="keys (1, 91234567#, *2), say:WORDS, silence, "
+                   "wav:PATH (on a media stream: a recording said), "
                    "record:SECONDS (a voice message after the tone; 0: an empty one), or "
                    "dial:STATUS (how a transfer ends: completed, no-answer, busy)")
     p.add_argument("--url", default="http://127.0.0.1:8080",
@@ -222,6 +230,8 @@ def cmd_serve(args) -> int:
               "would send them)", flush=True)
     print("  chat:        kaifong chat --locale zh-HK   (in another terminal)", flush=True)
     start_prerender_thread(app)
+    stop_media = start_media_thread(app, os.environ.get("KAIFONG_MEDIA_HOST") or args.host,
+                                    _media_port(os.environ))
     thread, stop = start_worker_thread(app)   # says itself why, when it cannot start
     if thread is not None:
         print("  SMS outbox:  sending (worker thread started)", flush=True)
@@ -236,6 +246,50 @@ def cmd_serve(args) -> int:
     finally:
         stop_purging.set()
         stop_worker_thread(thread, stop, timeout=30)
+        if stop_media is not None:
+            stop_media()
+    return 0
+
+
+def _media_port(environ) -> int:
+    value = environ.get("KAIFONG_MEDIA_PORT", "").strip() or "8081"
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise SystemExit(f"kaifong: KAIFONG_MEDIA_PORT must be a port number, not {value!r}")
+    return int(value)
+
+
+def start_media_thread(app, host: str, port: int):
+    """The phone's media service beside the web app, when the phone listens with Vosk: on its
+    own port (a proxy sends /voice/stream there); returns the function that stops it."""
+    from .voice.media.service import service_for, start_in_thread
+
+    service = service_for(app)
+    if service is None:
+        return None
+    _thread, stop = start_in_thread(service, host, port)
+    print(f"  media:       ws://{host}:{port}/voice/stream   (Twilio Media Streams; route "
+          "wss://PUBLIC/voice/stream here)", flush=True)
+    return stop
+
+
+def cmd_media(args) -> int:
+    import asyncio
+
+    from .app import create_app
+    from .voice.media.service import service_for
+
+    app = create_app()
+    service = service_for(app)
+    if service is None:
+        print("kaifong: the media service is for KAIFONG_VOICE_RECOGNISER=vosk, with "
+              "TWILIO_AUTH_TOKEN and a model (KAIFONG_VOSK_MODEL_EN, KAIFONG_VOSK_MODEL_ZH_HK)",
+              file=sys.stderr)
+        return 2
+    print(f"Kaifong's media service: ws://{args.host}:{args.port}/voice/stream", flush=True)
+    try:
+        asyncio.run(service.serve(args.host, args.port))
+    finally:
+        service.close()
     return 0
 
 

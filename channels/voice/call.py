@@ -140,6 +140,14 @@ class CallFlow:
         """Whether spoken answers are heard (not where only the keypad listens)."""
         return self.settings.recogniser != "keypad"
 
+    def _hears(self, data: dict, locale: str) -> bool:
+        """Whether this call's spoken answers in ``locale`` are heard: not where only the keypad
+        listens; with our own recogniser, only in a language it has a model for, and not after
+        the call's media stream was lost (the call goes on by keys, and its prompts say keys)."""
+        if self.settings.recogniser == "vosk":
+            return not data.get("keys_only") and locale in dict(self.settings.vosk_models)
+        return self.words
+
     # -- the requests --------------------------------------------------------------------------
 
     def answer(self, call: CallRequest) -> CallStep:
@@ -185,6 +193,9 @@ class CallFlow:
                 return settled
             if data.get("n") != n:
                 return CallStep.from_dict(data["last"])   # out of order: nothing moves
+            if call.stream_lost and (data["last"].get("listen") or {}).get("speech"):
+                data["keys_only"] = True       # the media stream failed: keys from now on
+                t.add_event("voice_stream_lost", {"n": n})
             mode = data.get("mode")
             if mode == "language":
                 step = self._language(t, data, call)
@@ -275,7 +286,7 @@ class CallFlow:
                 o.key == MORE_KEY for o in kept.options):
             data["page"] = (data.get("page", 0) + 1) % pages
             return reply_step(kept, self.gettext, timeout=self.settings.timeout,
-                              page=data["page"], words=self.words)
+                              page=data["page"], words=self._hears(data, kept.locale))
         if call.digits == "*" and kept.expect.kind not in ENTRY_KINDS:
             data["mode"] = "star"
             return star_step(kept.locale)
@@ -328,7 +339,7 @@ class CallFlow:
         question = _question_only(kept)
         data["reply"] = reply_to_dict(question)
         return reply_step(question, self.gettext, timeout=self.settings.timeout, before=before,
-                          words=self.words)
+                          words=self._hears(data, locale))
 
     # -- the core --------------------------------------------------------------------------------
 
@@ -360,7 +371,8 @@ class CallFlow:
         data["reply"] = reply_to_dict(reply)
         if reply.ended:
             return self._the_end(data, reply, call)
-        return reply_step(reply, self.gettext, timeout=self.settings.timeout, words=self.words)
+        return reply_step(reply, self.gettext, timeout=self.settings.timeout,
+                          words=self._hears(data, locale))
 
     def _the_end(self, data: dict, reply: Reply, call: CallRequest) -> CallStep:
         """The reference first, spelled twice (only where something was booked or reported);
@@ -385,7 +397,7 @@ class CallFlow:
         if not call.textable or not (reply.reference or reply.next_steps):
             data["reply"] = reply_to_dict(question)
             return reply_step(question, self.gettext, timeout=self.settings.timeout,
-                              before=tuple(speak), words=self.words)
+                              before=tuple(speak), words=self._hears(data, locale))
         data["mode"] = "offer"
         step = self._offer_step(reply)
         return CallStep((*speak, *step.speak), step.listen, keys=step.keys)
@@ -494,10 +506,12 @@ class CallFlow:
 
     # -- bookkeeping -----------------------------------------------------------------------------
 
-    @staticmethod
-    def _done(t, data: dict, key: str, step: CallStep) -> CallStep:
+    def _done(self, t, data: dict, key: str, step: CallStep) -> CallStep:
         data["n"] = data.get("n", 0) + 1
         step = replace(step, n=data["n"])
+        if step.listen is not None and step.listen.speech and self.settings.recogniser == "vosk" \
+                and not self._hears(data, step.listen.locale):
+            step = replace(step, listen=replace(step.listen, speech=False))
         data["last"] = step.to_dict()
         t.keep_channel_data(data)
         t.remember(key, step.to_dict())

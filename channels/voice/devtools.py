@@ -56,6 +56,8 @@ class Heard:
     dial: dict | None = None
     hangup: bool = False
     xml: str = ""
+    #: a ``<Connect><Stream>``: {"url", "action", "parameters": {name: value}}
+    stream: dict | None = None
 
     @property
     def said(self) -> list[str]:
@@ -93,6 +95,12 @@ def parse_twiml(xml: str) -> Heard:
             heard.dial = {**child.attrib, "number": (child.text or "").strip()}
         elif child.tag == "Hangup":
             heard.hangup = True
+        elif child.tag == "Connect":
+            stream = child.find("Stream")
+            if stream is not None:
+                heard.stream = {"url": stream.get("url"), "action": child.get("action"),
+                                "parameters": {p.get("name"): p.get("value")
+                                               for p in stream.findall("Parameter")}}
     return heard
 
 
@@ -181,6 +189,13 @@ class TwilioCall:
         return self._send(self.last.record["action"], self._form(
             digits=end, recording_seconds=seconds, recording_sid=sid), f"(message {seconds} s)")
 
+    def streamed(self, what: str = "(stream)") -> Heard:
+        """The media stream of the last answer has closed: Twilio requests the
+        ``<Connect>``'s action (the answer is the media service's, kept in the store)."""
+        if self.last is None or not self.last.stream:
+            raise CallError("the last answer did not <Connect> a <Stream>")
+        return self._send(self.last.stream["action"], self._form(), what)
+
     def dial_ends(self, status: str = "completed") -> Heard:
         if self.last is None or not self.last.dial:
             raise CallError("the last answer did not <Dial>")
@@ -242,10 +257,13 @@ def run_call(url: str, token: str, caller: str, turns: Iterable[str], out=None,
     heard = call.start()
     _print_heard(None, heard, out, texts)
     for turn in turns:
-        if heard.hangup or (not heard.gather and not heard.dial and not heard.record):
+        if heard.hangup or (not heard.gather and not heard.dial and not heard.record
+                            and not heard.stream):
             print("(the call has ended)", file=out)
             return 0
-        if turn == "silence":
+        if heard.stream:
+            heard = _on_stream(call, turn, out)
+        elif turn == "silence":
             heard = call.silence()
         elif turn.startswith("say:"):
             heard = call.say(turn[4:])
@@ -257,6 +275,43 @@ def run_call(url: str, token: str, caller: str, turns: Iterable[str], out=None,
             heard = call.press(turn)
         _print_heard(turn, heard, out, texts)
     return 0
+
+
+def _on_stream(call: TwilioCall, turn: str, out) -> Heard:
+    """A turn on a media stream (``KAIFONG_VOICE_RECOGNISER=vosk``), as Twilio streams it: keys
+    as ``dtmf`` once the question has played, ``say:WORDS`` synthesised by espeak-ng (English)
+    and ``wav:PATH`` streamed as telephone audio, ``silence`` as nothing until the service's
+    timeout; then the ``<Connect>``'s action, as Twilio requests it when the stream closes."""
+    import asyncio
+    import subprocess
+    import tempfile
+    import wave
+
+    import numpy as np
+
+    from .media.caller import Press, Say, stream_call, telephone
+
+    actions: list = []
+    if turn.startswith(("say:", "wav:")):
+        with tempfile.TemporaryDirectory() as folder:
+            path = turn[4:]
+            if turn.startswith("say:"):
+                path = str(Path(folder) / "said.wav")
+                subprocess.run(["espeak-ng", "-v", "en", "-w", path, turn[4:]], check=True,
+                               capture_output=True)
+            with wave.open(path) as w:
+                pcm = np.frombuffer(w.readframes(w.getnframes()), np.int16)[::w.getnchannels()]
+                actions.append(Say(telephone(pcm, w.getframerate()), after_prompt=0.3))
+    elif turn != "silence":
+        actions = [Press(key, after_prompt=0.2 + 0.15 * i) for i, key in enumerate(turn)]
+    stream = call.last.stream
+    result = asyncio.run(stream_call(stream["url"], call.call_sid,
+                                     stream["parameters"]["token"], actions, limit=120))
+    heard_for = result.played * 0.02
+    print(f"  (streamed: {heard_for:.1f} s of the question played"
+          f"{', cleared' if 'clear' in result.times else ''}"
+          f"{', refused' if result.refused else ''})", file=out)
+    return call.streamed(turn)
 
 
 def _clip_texts(directory: Path):
@@ -286,6 +341,9 @@ def _print_heard(turn: str | None, heard: Heard, out, texts=lambda url: None) ->
     if heard.record:
         print(f"  [recording after the tone: up to {heard.record.get('maxLength')} s, ends with "
               f"{heard.record.get('finishOnKey')}]", file=out)
+    if heard.stream:
+        print(f"  [a media stream: {heard.stream['url']} plays the question and listens]",
+              file=out)
     if heard.dial:
         print(f"  [putting through to {heard.dial['number']}]", file=out)
     if heard.hangup:

@@ -70,6 +70,8 @@ class CallRequest:
     dial_status: str | None = None  # DialCallStatus, on a <Dial action>
     #: a voice message of at least a second, on a <Record action>; None for an empty one
     recording: Recording | None = None
+    #: the media stream of this step left no answer (dropped, or refused): see ``media``
+    stream_lost: bool = False
 
     @property
     def textable(self) -> bool:

@@ -12,6 +12,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 __all__ = ["DEFAULT_OFFICE_HOURS", "HONG_KONG", "OfficeHours", "VoiceSettings", "parse_settings"]
@@ -82,8 +83,14 @@ class VoiceSettings:
     dial_timeout: int = 30
     #: the expected wait is (callers waiting + 1) x this; an estimate, and said as one
     minutes_per_caller: float = 4.0
-    #: "twilio" (``<Gather input="dtmf speech">``) or "keypad" (keys only)
+    #: "twilio" (``<Gather input="dtmf speech">``), "keypad" (keys only) or "vosk" (our own
+    #: recogniser, over a media stream)
     recogniser: str = "twilio"
+    #: (locale, Vosk model directory) for the languages "vosk" hears; any other: keys only
+    vosk_models: tuple[tuple[str, str], ...] = ()
+    #: the media service's address as Twilio reaches it (``wss://.../voice/stream``); None:
+    #: the public address's, with ``wss``
+    media_url: str | None = None
     #: the longest voice message a caller can leave for a question wanting free words
     record_seconds: int = 60
 
@@ -97,9 +104,25 @@ def parse_settings(config) -> VoiceSettings:
         raise ValueError("KAIFONG_STAFF_NUMBER must be a telephone number such as +85221234567 "
                          "(or a sip: address)")
     recogniser = (config.get("VOICE_RECOGNISER") or "twilio").strip().lower()
-    if recogniser not in ("twilio", "keypad"):
+    if recogniser not in ("twilio", "keypad", "vosk"):
         raise ValueError("KAIFONG_VOICE_RECOGNISER must be 'twilio' (keys and Twilio's speech "
-                         "recognition) or 'keypad' (keys only)")
+                         "recognition), 'keypad' (keys only) or 'vosk' (keys and our own "
+                         "recogniser, over a media stream)")
+    media_url = (config.get("MEDIA_URL") or "").strip() or None
+    if media_url is not None and not media_url.startswith(("ws://", "wss://")):
+        raise ValueError("KAIFONG_MEDIA_URL must be the media service's address as Twilio "
+                         "reaches it, wss://host/voice/stream")
+    models = []
+    for locale, name in (("en", "VOSK_MODEL_EN"), ("zh-HK", "VOSK_MODEL_ZH_HK")):
+        path = (config.get(name) or "").strip()
+        if path:
+            if not Path(path, "am").is_dir() and not Path(path, "conf").is_dir():
+                raise ValueError(f"KAIFONG_{name}: {path!r} is not a Vosk model directory "
+                                 "(see the README for where to get one)")
+            models.append((locale, path))
+    if recogniser == "vosk" and not models:
+        raise ValueError("KAIFONG_VOICE_RECOGNISER=vosk needs a model: set KAIFONG_VOSK_MODEL_EN "
+                         "or KAIFONG_VOSK_MODEL_ZH_HK to a Vosk model directory (see the README)")
     return VoiceSettings(
         timeout=_whole("VOICE_TIMEOUT_SECONDS", config.get("VOICE_TIMEOUT_SECONDS"), 10, 3, 60),
         staff_number=staff,
@@ -108,6 +131,8 @@ def parse_settings(config) -> VoiceSettings:
                             600),
         minutes_per_caller=_minutes(config.get("VOICE_MINUTES_PER_CALLER")),
         recogniser=recogniser,
+        vosk_models=tuple(models),
+        media_url=media_url,
         # an older caller describing a place may pause and start again: a minute, by default
         record_seconds=_whole("VOICE_RECORD_SECONDS", config.get("VOICE_RECORD_SECONDS"), 60,
                               10, 600),

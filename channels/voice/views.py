@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from flask import Blueprint, Flask, Response, current_app, request, url_for
@@ -36,7 +36,9 @@ from .audio import PhoneAudio, phone_clips
 from .call import UNAVAILABLE, CallFlow
 from .callstep import CallStep
 from .delivery import voice_deliverer
-from .mapping import BadCall, call_from_form
+from .mapping import BadCall, CallRequest, call_from_form
+from .media.answers import read_answer
+from .media.token import mint, stream_key
 from .recognisers import SAY_LANGUAGES, recogniser_named
 from .settings import VoiceSettings, parse_settings
 from .twiml import build_twiml
@@ -44,6 +46,8 @@ from .twiml import build_twiml
 __all__ = ["NO_TOKEN", "VoiceChannel", "bp", "init_app"]
 
 log = logging.getLogger(__name__)
+#: where the media service listens (channels.voice.media.service.PATH)
+STREAM_PATH = "/voice/stream"
 bp = Blueprint("voice", __name__)
 
 NO_TOKEN = (
@@ -82,12 +86,23 @@ def init_app(app: Flask) -> bool:
     clock = app.config.get("VOICE_CLOCK") or (lambda: datetime.now(UTC))
     if not callable(clock):            # tests pass a function; the environment cannot
         raise TypeError("VOICE_CLOCK is for tests: a function returning the time now")
+    public_url = parse_public_url(app.config.get("PUBLIC_URL"))
     app.extensions["kaifong_voice"] = VoiceChannel(
-        RequestValidator(token), parse_public_url(app.config.get("PUBLIC_URL")), settings,
+        RequestValidator(token), public_url, settings,
         CallFlow(app.extensions["kaifong"], settings, clock),
-        recogniser_named(settings.recogniser), webhook_db_seconds(app.config))
+        _recogniser(settings, token), webhook_db_seconds(app.config))
     app.register_blueprint(bp)
     return True
+
+
+def _recogniser(settings: VoiceSettings, auth_token: str):
+    if settings.recogniser != "vosk":
+        return recogniser_named(settings.recogniser)
+    key = stream_key(auth_token)
+    return recogniser_named("vosk", stream_url=settings.media_url or "",
+                            mint=lambda call_sid, n, conversation: mint(key, call_sid, n,
+                                                                        conversation),
+                            locales=tuple(locale for locale, _ in settings.vosk_models))
 
 
 def _channel() -> VoiceChannel:
@@ -101,7 +116,22 @@ def incoming():
 
 @bp.post("/voice/turn")
 def turn():
-    return _handle_step(lambda flow, call, n: flow.turn(call, n))
+    return _handle_step(lambda flow, call, n: flow.turn(_streamed(flow, call, n), n))
+
+
+def _streamed(flow: CallFlow, call: CallRequest, n: int) -> CallRequest:
+    """With our own recogniser, a request without keys or words follows a media stream (or a
+    keypad ``<Gather>`` that heard nothing): the stream's answer for (CallSid, n), if it left
+    one; if it left none, the stream was lost."""
+    if _channel().settings.recogniser != "vosk" or call.digits is not None or \
+            call.speech is not None:
+        return call
+    with flow.assistant.store.engine.connect() as conn:
+        answer = read_answer(conn, call.call_sid, n)
+    if answer is None:
+        return replace(call, stream_lost=True)
+    return replace(call, digits=answer.get("digits") or None,
+                   speech=answer.get("speech") or None, confidence=answer.get("confidence"))
 
 
 @bp.post("/voice/recorded")
@@ -144,7 +174,7 @@ def _handle(run):
     except Exception as error:
         _log_failure(error)
         return _apology()
-    return Response(render(step), 200, mimetype="text/xml")
+    return Response(render(step, call), 200, mimetype="text/xml")
 
 
 def _apology() -> Response:
@@ -157,15 +187,31 @@ def _apology() -> Response:
     return Response(response.to_xml(), 200, mimetype="text/xml")
 
 
-def render(step: CallStep) -> str:
+def render(step: CallStep, call: CallRequest | None = None) -> str:
     """The step as TwiML, with its clips synthesised (or ``<Say>`` where they cannot be)."""
     channel = _channel()
     base = channel.public_url or request.host_url
-    sounds = PhoneAudio(speech_for(current_app), base).sounds(step)
     action = _absolute(base, url_for("voice.turn", n=step.n))
     dial_action = _absolute(base, url_for("voice.dialled", n=step.n))
     record_action = _absolute(base, url_for("voice.recorded", n=step.n))
-    return build_twiml(step, sounds, channel.recogniser, action, dial_action, record_action)
+    recogniser = channel.recogniser
+    if call is not None and step.listen is not None and recogniser.name == "vosk":
+        if not recogniser.stream_url:
+            recogniser.stream_url = _stream_url(base)
+        conversation = current_app.extensions["kaifong"].store.conversation_id(
+            "voice", call.caller)
+        recogniser = recogniser.bound(call.call_sid, step.n, conversation)
+    if step.listen is not None and getattr(recogniser, "streams", lambda _: False)(step.listen):
+        sounds = []            # the media service plays the clips (and makes any missing)
+    else:
+        sounds = PhoneAudio(speech_for(current_app), base).sounds(step)
+    return build_twiml(step, sounds, recogniser, action, dial_action, record_action)
+
+
+def _stream_url(base: str) -> str:
+    """The media service behind the same public address: ``wss://host/voice/stream``."""
+    scheme, _, rest = base.partition("://")
+    return ("wss" if scheme == "https" else "ws") + "://" + rest.split("/")[0] + STREAM_PATH
 
 
 def _absolute(base: str, path: str) -> str:

@@ -215,7 +215,11 @@ def test_the_language_menu_reaches_a_person(app, client, answer):
     ({"DIAL_TIMEOUT_SECONDS": "0"}, "KAIFONG_DIAL_TIMEOUT_SECONDS"),
     ({"OFFICE_HOURS": "Mon-Fri 9 to 5"}, "KAIFONG_OFFICE_HOURS"),
     ({"STAFF_NUMBER": "call mei"}, "KAIFONG_STAFF_NUMBER"),
-    ({"VOICE_RECOGNISER": "vosk"}, "KAIFONG_VOICE_RECOGNISER"),
+    ({"VOICE_RECOGNISER": "whisper"}, "KAIFONG_VOICE_RECOGNISER"),
+    ({"VOICE_RECOGNISER": "vosk"}, "KAIFONG_VOSK_MODEL"),
+    ({"VOICE_RECOGNISER": "vosk", "VOSK_MODEL_EN": "/no/such/model"}, "KAIFONG_VOSK_MODEL_EN"),
+    ({"VOICE_RECOGNISER": "vosk", "VOSK_MODEL_EN": "/tmp", "MEDIA_URL": "http://x/"},
+     "KAIFONG_MEDIA_URL"),
     ({"VOICE_MINUTES_PER_CALLER": "-1"}, "KAIFONG_VOICE_MINUTES_PER_CALLER"),
 ])
 def test_a_bad_setting_stops_the_start(tmp_path, monkeypatch, value, problem):
