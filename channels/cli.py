@@ -16,42 +16,40 @@ import os
 import secrets
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from assistant import (
-    Assistant,
-    Choose,
-    Digits,
-    Start,
-    Text,
-    load_catalogue,
-    router_for,
-    seed_appointment_slots,
-)
-from assistant.catalogue import PROMPTS_DIR, missing_translations
 from assistant.errors import AssistantError, CatalogueError
-from assistant.i18n import canonical_locale
-from assistant.staff import MIN_PASSWORD_LENGTH, STAFF_ROLES, StaffError, add_staff, any_staff
-from assistant.store import Store, database_url
-from assistant.wording import FORBIDDEN, wording_problems
+from assistant.staff import MIN_PASSWORD_LENGTH, STAFF_ROLES, StaffError
 
-from .kiosk import TEXTS as KIOSK_TEXTS
-from .kiosk.render import render_kiosk_text
-from .sms import TEXTS as SMS_TEXTS
-from .sms.budget import budget_problems
-from .sms.inbound import MODALITY as SMS_MODALITY
-from .sms.inbound import parse_idle, receive
-from .sms.mapping import InboundSms
-from .sms.outbound import run_worker_cli, start_worker_thread, stop_worker_thread
-from .sms.render import render_sms
-from .sms.segments import count_segments
-from .staff import TEXTS as STAFF_TEXTS
-from .voice import TEXTS as VOICE_TEXTS
-from .voice.lint import voice_text_problems
-from .voice.render import render_speech
+if TYPE_CHECKING:
+    from assistant import Assistant
 
-RENDERERS = {"sms": render_sms, "kiosk": render_kiosk_text, "voice": render_speech}
-#: how each channel presents words (the engine asks the catalogue for this, never the channel)
-MODALITIES = {"sms": SMS_MODALITY, "kiosk": "screen", "voice": "voice"}
+# Everything else is imported by the command that needs it: ``kaifong --help`` and ``kaifong
+# chat`` must not load Flask, the blueprints, Twilio's client, the speech engine or Alembic
+# (bench/bench_startup_cli.py measures it; tests/channels/test_cli_imports.py holds it).
+
+#: the channels ``chat`` can play
+CHANNELS = ("kiosk", "sms", "voice")
+
+
+def _modality(channel: str) -> str:
+    """How the channel presents words (the engine asks the catalogue for this, never the
+    channel)."""
+    if channel == "sms":
+        from .sms.inbound import MODALITY
+        return MODALITY
+    return {"kiosk": "screen", "voice": "voice"}[channel]
+
+
+def _renderer(channel: str):
+    if channel == "sms":
+        from .sms.render import render_sms
+        return render_sms
+    if channel == "kiosk":
+        from .kiosk.render import render_kiosk_text
+        return render_kiosk_text
+    from .voice.render import render_speech
+    return render_speech
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("chat", help="talk to the assistant in this terminal")
     p.add_argument("--locale", default=None, type=_locale,
                    help="en (the default) or zh-HK; by SMS, the first message decides unless given")
-    p.add_argument("--channel", default="sms", choices=sorted(RENDERERS))
+    p.add_argument("--channel", default="sms", choices=CHANNELS)
     p.add_argument("--address", default="terminal",
                    help="names the conversation; the same address resumes it")
     p.add_argument("--json", action="store_true", help="one JSON object per turn")
@@ -155,6 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _locale(value: str) -> str:
+    from assistant.i18n import canonical_locale
+
     try:
         return canonical_locale(value)
     except ValueError as exc:
@@ -166,7 +166,10 @@ def _locale(value: str) -> str:
 def cmd_serve(args) -> int:
     from waitress import serve
 
+    from assistant.store import database_url
+
     from .app import create_app
+    from .sms.outbound import start_worker_thread, stop_worker_thread
 
     app = create_app()
     base = f"http://{args.host}:{args.port}"
@@ -288,12 +291,17 @@ def cmd_voice_call(args) -> int:
 
 
 def cmd_sms_worker(args) -> int:
+    from .sms.outbound import run_worker_cli
+
     return run_worker_cli()
 
 
 # -- chat -------------------------------------------------------------------------------------
 
 def cmd_chat(args) -> int:
+    from assistant import Assistant, load_catalogue, seed_appointment_slots
+    from assistant.store import Store, database_url
+
     catalogue = load_catalogue()
     store = Store(database_url(os.environ))
     try:
@@ -305,6 +313,8 @@ def cmd_chat(args) -> int:
 
 
 def _chat_loop(assistant: Assistant, args) -> int:
+    from assistant import Start
+
     if args.channel == "sms" and not args.json:
         return _sms_loop(assistant, args)
     if args.channel == "voice" and not args.json:
@@ -314,9 +324,9 @@ def _chat_loop(assistant: Assistant, args) -> int:
             print("(Press keys as the caller would: 1, 91234567#, *2; or type what they say; an "
                   "empty line is silence.)", flush=True)
         return voice_chat(assistant, args, _lines(interactive), os.environ)
-    render = RENDERERS[args.channel]
+    render = _renderer(args.channel)
     interactive = sys.stdin.isatty() and not args.json
-    modality = MODALITIES[args.channel]
+    modality = _modality(args.channel)
     reply = assistant.turn(args.channel, args.address, Start(), locale=args.locale or "en",
                            modality=modality)
     _show(assistant, args, None, reply, render)
@@ -344,6 +354,9 @@ def _sms_loop(assistant: Assistant, args) -> int:
     """Exactly what a phone would show: each line is one text message to the service, answered
     as the webhook answers it (keywords, pages, idle resume), each message with its segments.
     As on a phone, nothing comes before the first message."""
+    from .sms.inbound import parse_idle, receive
+    from .sms.mapping import InboundSms
+
     interactive = sys.stdin.isatty()
     idle = parse_idle(os.environ.get("KAIFONG_SMS_IDLE_MINUTES"))
     if interactive:
@@ -360,12 +373,16 @@ def _sms_loop(assistant: Assistant, args) -> int:
 
 
 def _print_segments(text: str) -> None:
+    from .sms.segments import count_segments
+
     count = count_segments(text)
     print(f"   [{count.segments} segment(s), {count.encoding}, {count.units} units]", flush=True)
 
 
 def _input_for(channel: str, line: str, last_reply):
     """What the line means on this channel: a button on the kiosk, keys on the phone."""
+    from assistant import Choose, Digits, Text
+
     stripped = line.strip()
     if channel == "kiosk":
         for option in last_reply.options:
@@ -401,6 +418,8 @@ def _show(assistant: Assistant, args, user: str | None, reply, render) -> None:
 # -- routing ----------------------------------------------------------------------------------
 
 def cmd_route(args) -> int:
+    from assistant import load_catalogue, router_for
+
     catalogue = load_catalogue()
     result = router_for(catalogue).route(args.text)
     top = [{"id": pid, "score": round(score, 1)} for pid, score in result.ranked[:5]]
@@ -416,6 +435,9 @@ def cmd_route(args) -> int:
 
 
 def cmd_eval_routing(args) -> int:
+    from assistant import load_catalogue, router_for
+    from assistant.i18n import canonical_locale
+
     catalogue = load_catalogue()
     router = router_for(catalogue)
     items = []
@@ -478,6 +500,13 @@ def _pct(value) -> str:
 # -- validate ---------------------------------------------------------------------------------
 
 def cmd_validate(args) -> int:
+    from assistant import load_catalogue
+    from assistant.catalogue import PROMPTS_DIR, missing_translations
+    from assistant.wording import wording_problems
+
+    from .sms.budget import budget_problems
+    from .voice.lint import voice_text_problems
+
     path = Path(args.path) if args.path else PROMPTS_DIR
     only_file = None
     if path.is_file():
@@ -514,6 +543,11 @@ def cmd_validate(args) -> int:
 def channel_translation_problems(catalogue) -> list[tuple[str, str, str]]:
     """The words the channels add (SMS options, page markers and keyword replies; the staff
     console's labels and canned replies), untranslated."""
+    from .kiosk import TEXTS as KIOSK_TEXTS
+    from .sms import TEXTS as SMS_TEXTS
+    from .staff import TEXTS as STAFF_TEXTS
+    from .voice import TEXTS as VOICE_TEXTS
+
     return [(where, "", f"no {locale} translation for {msgid[:60]!r}")
             for locale in catalogue.locales if locale != "en"
             for where, texts in (("channels/sms", SMS_TEXTS), ("channels/staff", STAFF_TEXTS),
@@ -524,6 +558,10 @@ def channel_translation_problems(catalogue) -> list[tuple[str, str, str]]:
 def channel_wording_problems(catalogue) -> list[tuple[str, str, str]]:
     """The words a channel adds, checked in every language as the catalogue's texts are for
     that channel's modality (a text message never asks to press a key)."""
+    from assistant.wording import FORBIDDEN
+
+    from .sms import TEXTS as SMS_TEXTS
+
     problems = []
     for where, modality, texts in (("channels/sms", "text", SMS_TEXTS),):
         pattern, what = FORBIDDEN[modality]
@@ -540,6 +578,9 @@ def channel_wording_problems(catalogue) -> list[tuple[str, str, str]]:
 # -- staff ------------------------------------------------------------------------------------
 
 def cmd_staff_add(args) -> int:
+    from assistant.staff import add_staff
+    from assistant.store import Store, database_url
+
     password = _new_password()
     store = Store(database_url(os.environ))
     try:
@@ -554,6 +595,9 @@ DEMO_SUPERVISOR = "demo-supervisor"
 
 
 def cmd_staff_demo(args) -> int:
+    from assistant.staff import add_staff, any_staff
+    from assistant.store import Store, database_url
+
     store = Store(database_url(os.environ))
     try:
         if any_staff(store.engine):
