@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assistant.errors import AssistantError, CatalogueError
-from assistant.staff import MIN_PASSWORD_LENGTH, STAFF_ROLES, StaffError
 
 if TYPE_CHECKING:
     from assistant import Assistant
@@ -30,6 +29,9 @@ if TYPE_CHECKING:
 
 #: the channels ``chat`` can play
 CHANNELS = ("kiosk", "sms", "voice")
+#: ``assistant.staff.STAFF_ROLES`` (a test holds them equal; ``add_staff`` checks the role
+#: again): that module needs SQLAlchemy, which ``kaifong --help`` has no use for
+STAFF_ROLES = ("agent", "supervisor")
 
 
 def _modality(channel: str) -> str:
@@ -617,6 +619,8 @@ def cmd_staff_demo(args) -> int:
 
 def _new_password() -> str:
     """Asked twice on a terminal; else the first line of stdin. Never echoed or printed."""
+    from assistant.staff import MIN_PASSWORD_LENGTH, StaffError
+
     if sys.stdin.isatty():
         password = getpass.getpass("Password: ")
         if len(password) >= MIN_PASSWORD_LENGTH and getpass.getpass("Again: ") != password:

@@ -62,11 +62,18 @@ def test_the_dummy_hash_is_made_at_the_first_sign_in(tmp_path):
     assert "argon2" in result["modules"]
 
 
-def test_kaifong_help_loads_no_web_server():
+def test_kaifong_help_loads_no_web_server_and_no_database_toolkit():
     result = modules_after("from channels.cli import main\n"
                            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass")
     assert "usage: kaifong" in result["stdout"]
-    assert loaded(result["modules"]) == []
+    assert loaded(result["modules"], HEAVY + ("sqlalchemy", "assistant.store")) == []
+
+
+def test_the_roles_kaifong_staff_add_offers_are_the_roles_of_staff_accounts():
+    from assistant.staff import STAFF_ROLES
+    from channels import cli
+
+    assert cli.STAFF_ROLES == STAFF_ROLES
 
 
 @pytest.mark.slow
