@@ -15,6 +15,9 @@ at a time in each mode in turn, the first mode alternating:
 Per mode: the turns' p50/p99/max, the collections by generation and their pause time (timed
 with ``gc.callbacks``), how many turns at or over p99 contained a pause, p99 of the turns
 without one, and the slowest turns with their pause. ``gc_thresholds`` are Python's own.
+``freeze``: how many objects the freeze takes out, how long it takes, and what one full
+collection (``gc.collect()``, median of 7, wall and this thread's CPU time) costs in each
+mode: the pause a turn meets when it happens to trigger one.
 
     .venv/bin/python bench/bench_gc.py [--conversations 600] [--chunk 50]
         [--catalogue generated|real] [--out FILE]
@@ -96,15 +99,28 @@ def main(argv: list[str] | None = None) -> int:
                     players[mode].play(chunk)
                 log(f"{min(len(sequence), (n + 1) * args.chunk)}/{len(sequence)} "
                     f"conversations per mode")
-            gc.unfreeze()
-            frozen_objects = None
-            freeze_long_lived()
+            # what one full collection costs, the pause a turn meets when it triggers one
+            full = {}
+            for mode in MODES:
+                gc.unfreeze()
+                if mode == "frozen":
+                    freeze_long_lived()
+                walls, cpus = [], []
+                for _ in range(7):
+                    t0, c0 = time.perf_counter(), time.thread_time()
+                    gc.collect()
+                    walls.append(time.perf_counter() - t0)
+                    cpus.append(time.thread_time() - c0)
+                full[mode] = {"wall_ms": round(sorted(walls)[3] * 1000, 2),
+                              "cpu_ms": round(sorted(cpus)[3] * 1000, 2)}
             frozen_objects = gc.get_freeze_count()
+            tracked = len(gc.get_objects())
             gc.unfreeze()
         finally:
             runner.close()
-    doc["freeze"] = {"objects_frozen": frozen_objects,
-                     "freeze_ms_median": round(sorted(freezes)[len(freezes) // 2] * 1000, 1)}
+    doc["freeze"] = {"objects_frozen": frozen_objects, "objects_tracked_after": tracked,
+                     "freeze_ms_median": round(sorted(freezes)[len(freezes) // 2] * 1000, 1),
+                     "full_collection_ms_median_of_7": full}
     keep = ("turns", "p50_ms", "p90_ms", "p99_ms", "max_ms", "mean_ms", "gc", "slowest")
     doc["modes"] = {}
     for mode, player in players.items():
