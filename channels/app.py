@@ -54,9 +54,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     init_voice(app)     # only with TWILIO_AUTH_TOKEN, as for SMS
     init_simulators(app)    # only with KAIFONG_SIMULATORS=on, and only for this machine
     app.add_url_rule("/healthz", "healthz", healthz)
-    if not app.testing and app.config.get("GC_FREEZE", "on") != "off":
+    if _gc_freeze(app):
         freeze_long_lived()
     return app
+
+
+def _gc_freeze(app: Flask) -> bool:
+    value = str(app.config.get("GC_FREEZE", "on")).strip().lower()
+    if value not in ("on", "off", "true", "false", "1", "0", "yes", "no", ""):
+        raise ValueError(f"KAIFONG_GC_FREEZE must be on or off, not {value!r}")
+    return value in ("on", "true", "1", "yes", "") and not app.testing
 
 
 def freeze_long_lived() -> None:
