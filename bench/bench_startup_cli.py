@@ -15,6 +15,9 @@ machine the wall time includes waiting for a CPU, the CPU time does not).
               one is made first with ``kaifong speech prerender``: minutes, once) so that no
               synthesis runs in the background; then SIGTERM.
 
+``floors``: the same for ``python -c pass`` and ``python -c "import sqlalchemy.orm"`` (which the
+store needs, so ``chat`` and ``serve`` cannot start faster than it), timed alongside.
+
 ``--baseline DIR`` runs the same commands with another checkout of the project (a ``git
 archive`` of main, say, with its compiled ``locales``) first on the path, alternating the two
 run by run, so that a drift of the machine weighs on both alike; ``ratio`` is this checkout
@@ -155,6 +158,16 @@ def run_serve(tree: Tree) -> tuple[float, float]:
     return wall, _children_cpu() - cpu0
 
 
+FLOORS = {"python": "pass", "sqlalchemy": "import sqlalchemy.orm"}
+
+
+def run_floor(tree: Tree, code: str) -> tuple[float, float]:
+    cpu0 = _children_cpu()
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], cwd=tree.root, env=tree.env, check=True)
+    return time.perf_counter() - t0, _children_cpu() - cpu0
+
+
 RUNNERS = {
     "help": lambda tree: run_to_exit(tree, "--help"),
     "chat": run_chat,
@@ -240,6 +253,11 @@ def main(argv: list[str] | None = None) -> int:
             for tree in trees:
                 results[tree.name][command] = summary(samples[tree.name])
                 log(f"{tree.name:9} {command:9} {results[tree.name][command]}")
+        floors = {}
+        for name, code in FLOORS.items():
+            run_floor(trees[0], code)
+            floors[name] = summary([run_floor(trees[0], code) for _ in range(args.repeats)])
+            log(f"floor     {name:9} {floors[name]}")
         imports = {}
         for tree in trees:
             imports[tree.name] = {"help": importtime(tree, "from channels.cli import main"),
@@ -251,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
                     "cpus": os.cpu_count(), "load_average": os.getloadavg()},
         "setup": {"repeats": args.repeats, "trees": where},
         "results": results,
+        "floors": floors,
         "importtime": imports,
     }
     if args.baseline:
