@@ -14,10 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 import sqlalchemy as sa
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -50,9 +49,30 @@ staff_users = sa.Table(
     sa.UniqueConstraint("username", name="uq_staff_users_username"),
 )
 
-_hasher = PasswordHasher()
-# verified when the name is unknown, so that a refusal takes as long either way
-_DUMMY_HASH = _hasher.hash("not a password: only here to spend the same time")
+
+@cache
+def _hasher():
+    """argon2-cffi's hasher, made when a password is first hashed or checked: a process that
+    never signs anyone in (a CLI command, a benchmark) does not pay for it."""
+    from argon2 import PasswordHasher  # with cffi: about 0.1 s to import
+
+    return PasswordHasher()
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified when the name is unknown, so that a refusal takes as long either way. Made on
+    the first sign-in of the process (one hash, tens of milliseconds), not at import."""
+    return _hasher().hash("not a password: only here to spend the same time")
+
+
+def _verify(stored: str, password: str) -> bool:
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    try:
+        return _hasher().verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 class StaffError(AssistantError, ValueError):
@@ -96,7 +116,7 @@ def add_staff(engine: Engine, username: str, password: str, role: str,
     if role not in STAFF_ROLES:
         raise StaffError(f"role must be one of {', '.join(STAFF_ROLES)}")
     _check_password(password)
-    values = {"username": username, "password_hash": _hasher.hash(password), "role": role,
+    values = {"username": username, "password_hash": _hasher().hash(password), "role": role,
               "failed_logins": 0, "created_at": now or _now(),
               "must_change_password": must_change_password}
     try:
@@ -118,13 +138,10 @@ def change_password(engine: Engine, username: str, current: str, new: str) -> in
         raise StaffError("choose a password you have not used here", "same")
     with _reading(engine) as conn:
         row = conn.execute(_by_name(username)).first()
-    try:
-        good = row is not None and _hasher.verify(row.password_hash, current)
-    except (VerificationError, InvalidHashError):
-        good = False
+    good = row is not None and _verify(row.password_hash, current)
     if not good:
         raise StaffError("the current password is not right", "wrong")
-    new_hash = _hasher.hash(new)          # outside the transaction, as in authenticate
+    new_hash = _hasher().hash(new)          # outside the transaction, as in authenticate
     with engine.begin() as conn:
         return conn.execute(sa.update(staff_users).where(staff_users.c.id == row.id).values(
             password_hash=new_hash, must_change_password=False,
@@ -167,13 +184,13 @@ def authenticate(engine: Engine, username: str, password: str, *, now: datetime 
     turn needs. The count of failures is then updated on the row, locked, so that attempts at
     the same moment are each counted."""
     now = now or _now()
+    # made (once per process) whether or not the name exists, so that even the first sign-in
+    # does not say which names do
+    dummy = _dummy_hash()
     with _reading(engine) as conn:
         row = conn.execute(_by_name(username)).first()
-    stored = row.password_hash if row else _DUMMY_HASH
-    try:
-        good = _hasher.verify(stored, password)
-    except (VerificationError, InvalidHashError):
-        good = False
+    stored = row.password_hash if row else dummy
+    good = _verify(stored, password)
     if row is None:
         return None
     with engine.begin() as conn:
@@ -192,8 +209,8 @@ def authenticate(engine: Engine, username: str, password: str, *, now: datetime 
                 failed_logins=failures, locked_until=locked))
             return None
         values = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
-        if _hasher.check_needs_rehash(row.password_hash):
-            values["password_hash"] = _hasher.hash(password)
+        if _hasher().check_needs_rehash(row.password_hash):
+            values["password_hash"] = _hasher().hash(password)
         conn.execute(sa.update(staff_users).where(where).values(**values))
     return find_staff(engine, row.username)
 

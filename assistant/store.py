@@ -30,9 +30,11 @@ name only error types.
 
 from __future__ import annotations
 
+import ast
 import collections
 import contextlib
 import contextvars
+import functools
 import json
 import logging
 import os
@@ -49,8 +51,6 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -412,6 +412,14 @@ class Store:
         return cls(database_url(environ))
 
     def _migrate(self) -> None:
+        # Alembic (about 0.1 s to import, more to load its scripts) only when the database is
+        # not at the code's one head: a process opening an up-to-date database (every worker,
+        # every CLI command after the first) reads the version row and goes on.
+        if self._at_head():
+            return
+        from alembic import command
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as conn:  # one transaction: concurrent starters wait their turn
@@ -420,6 +428,21 @@ class Store:
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(4242001)"))
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
+
+    def _at_head(self) -> bool:
+        """Whether the database's Alembic version is exactly the migrations' one head. Anything
+        else (no version table yet, an older version, several heads, scripts that could not be
+        read) says no, and Alembic decides."""
+        heads = migration_heads()
+        if len(heads) != 1:
+            return False
+        try:
+            with self.engine.connect() as conn:
+                conn.execution_options(kaifong_read_only=True)
+                versions = conn.execute(sa.text("SELECT version_num FROM alembic_version"))
+                return frozenset(versions.scalars()) == heads
+        except SQLAlchemyError:
+            return False    # a new database: no version table yet
 
     @contextmanager
     def turn(self, channel: str, address: str) -> Iterator[Turn]:
@@ -755,6 +778,35 @@ def queue_query(statuses, limit: int):
             .order_by(c.priority.is_(None), c.priority, c.waiting_since.is_(None),
                       c.waiting_since, c.id)
             .limit(limit))
+
+
+@functools.cache
+def migration_heads() -> frozenset[str]:
+    """The head revisions of ``assistant/migrations/versions``, read from each script's
+    ``revision`` and ``down_revision`` assignments without importing Alembic (a test checks
+    this against Alembic's own ``ScriptDirectory``). Empty when a script cannot be read so."""
+    revisions: set[str] = set()
+    replaced: set[str] = set()
+    for path in sorted((MIGRATIONS / "versions").glob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        found: dict[str, Any] = {}
+        try:
+            for node in ast.parse(path.read_text(encoding="utf-8")).body:
+                if isinstance(node, ast.AnnAssign | ast.Assign):
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    for target in targets:
+                        if (isinstance(target, ast.Name) and node.value is not None
+                                and target.id in ("revision", "down_revision")):
+                            found[target.id] = ast.literal_eval(node.value)
+        except (OSError, SyntaxError, ValueError):
+            return frozenset()
+        revision, down = found.get("revision"), found.get("down_revision")
+        if not isinstance(revision, str):
+            return frozenset()
+        revisions.add(revision)
+        replaced.update([down] if isinstance(down, str) else down or ())
+    return frozenset(revisions - replaced)
 
 
 def make_engine(url: str, timeouts: Timeouts | None = None,

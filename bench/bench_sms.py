@@ -8,7 +8,9 @@ server of DESIGN.md) with the same workers and threads:
                 the one the issue names;
   * persisting: the bare endpoint plus a signature check and one committed SQLite row per
                 message: the floor of any webhook that may not lose a message (bare_app.py).
-``ratio`` compares kaifong with each floor.
+``ratio`` compares kaifong with each floor. Then ``statements``: the real app once more, with
+SQLAlchemy's events counting the SQL statements and commits of each ``POST /sms``
+(bench/counting_app.py), under the same load for ``--count-seconds``; it is not timed.
 Each sender is one phone number walking a real procedure, one message at a time (as a person
 would), every request signed as Twilio signs it and with its own MessageSid. The load
 generator runs on the same machine (2 cores here), so both servers share the machine with it
@@ -146,6 +148,16 @@ def load(port: int, seconds: float, senders: int) -> dict:
     }
 
 
+def count_statements(port: int) -> dict:
+    """What the counting app saw (see bench/counting_app.py). With several workers, each has its
+    own count, and this is the one that answered."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", "/bench/statements")
+    body = json.loads(conn.getresponse().read())
+    conn.close()
+    return body
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -157,6 +169,8 @@ def main() -> int:
     parser.add_argument("--no-pin", action="store_true",
                         help="do not give the server and the load generator separate CPUs")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds before measuring")
+    parser.add_argument("--count-seconds", type=float, default=3.0,
+                        help="seconds of load for the statement count (0: none)")
     parser.add_argument("--out")
     args = parser.parse_args()
     # The load generator is Python too: on a small machine it would take CPU from whichever
@@ -185,6 +199,24 @@ def main() -> int:
             finally:
                 stop_server(server)
             print(f"{name}: {results[name]}", file=sys.stderr)
+        statements = None
+        if args.count_seconds > 0:
+            port = free_port()
+            env = dict(os.environ, KAIFONG_DATA_DIR=f"{data_dir}/counted",
+                       TWILIO_AUTH_TOKEN=TOKEN, KAIFONG_PUBLIC_URL=f"http://127.0.0.1:{port}",
+                       PYTHONPATH=str(ROOT))
+            env.pop("KAIFONG_DATABASE_URL", None)
+            if args.database_url:
+                env["KAIFONG_DATABASE_URL"] = args.database_url
+            print(f"statements: starting gunicorn on {port}", file=sys.stderr)
+            server = start_server("bench.counting_app:create_counting_app()", port, env,
+                                  args.workers, args.threads, server_cpus)
+            try:
+                load(port, args.count_seconds, args.senders)
+                statements = count_statements(port)
+            finally:
+                stop_server(server)
+            print(f"statements: {statements}", file=sys.stderr)
     ours, floor, persisting = results["kaifong"], results["bare"], results["persisting"]
     doc = {
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
@@ -195,7 +227,7 @@ def main() -> int:
                   "load_generator": "python http.client, same machine",
                   "server_cpus": sorted(server_cpus) if server_cpus else "shared",
                   "load_generator_cpus": sorted(os.sched_getaffinity(0))},
-        "bare": floor, "persisting": persisting, "kaifong": ours,
+        "bare": floor, "persisting": persisting, "kaifong": ours, "statements": statements,
         "ratio": {"throughput_kaifong_over_bare": round(ours["requests_per_s"]
                                                         / floor["requests_per_s"], 3),
                   "p99_kaifong_over_bare": round(ours["p99_ms"] / floor["p99_ms"], 2),

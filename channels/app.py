@@ -7,6 +7,7 @@ global client. Channel blueprints register here as their issues land.
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 
@@ -63,7 +64,29 @@ def create_app(test_config: dict | None = None) -> Flask:
     init_transparency(app)  # public: the transparency record of every procedure
     app.add_url_rule("/healthz", "healthz", healthz)
     start_housekeeping(app)   # sweeps on a timer; not in test apps unless they ask
+    if _gc_freeze(app):
+        freeze_long_lived()
     return app
+
+
+def _gc_freeze(app: Flask) -> bool:
+    value = str(app.config.get("GC_FREEZE", "on")).strip().lower()
+    if value not in ("on", "off", "true", "false", "1", "0", "yes", "no", ""):
+        raise ValueError(f"KAIFONG_GC_FREEZE must be on or off, not {value!r}")
+    return value in ("on", "true", "1", "yes", "") and not app.testing
+
+
+def freeze_long_lived() -> None:
+    """Take what exists now (the catalogue, the router's indexes, the templates, SQLAlchemy's
+    compiled statements, every module) out of the garbage collector's reach: it lives as long as
+    the process, and a full collection would otherwise walk all of it, inside whichever turn
+    happens to trigger it (bench/bench_gc.py measures the pauses). Collected first, so that no
+    start-up garbage is kept. Called at the end of ``create_app``, in each process that serves:
+    ``kaifong serve``, and each gunicorn worker (the project starts them without ``--preload``;
+    with it, the master freezes before forking, which also spares the workers' copies of those
+    pages). Not in tests (``TESTING``), nor with ``KAIFONG_GC_FREEZE=off``."""
+    gc.collect()
+    gc.freeze()
 
 
 def init_assistant(app: Flask) -> None:

@@ -17,47 +17,42 @@ import secrets
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from assistant import (
-    Assistant,
-    Choose,
-    Digits,
-    Start,
-    Text,
-    load_catalogue,
-    router_for,
-    seed_appointment_slots,
-)
-from assistant.catalogue import PROMPTS_DIR, missing_translations, record_problems
-from assistant.engine import ANSWER_KINDS, understand_answer
 from assistant.errors import AssistantError, CatalogueError
-from assistant.i18n import canonical_locale
-from assistant.retention import Retention, purge
-from assistant.staff import MIN_PASSWORD_LENGTH, STAFF_ROLES, StaffError, add_staff, any_staff
-from assistant.store import Store, database_url
-from assistant.wording import FORBIDDEN, wording_problems
 
-from .kiosk import TEXTS as KIOSK_TEXTS
-from .kiosk.render import render_kiosk_text
-from .retention import audio_dir, start_purge_thread, with_retention_setting
-from .sms import TEXTS as SMS_TEXTS
-from .sms.budget import budget_problems
-from .sms.inbound import MODALITY as SMS_MODALITY
-from .sms.inbound import parse_idle, receive
-from .sms.mapping import InboundSms
-from .sms.outbound import run_worker_cli, start_worker_thread, stop_worker_thread
-from .sms.render import render_sms
-from .sms.segments import count_segments
-from .speech.cache import sweep_once_clips
-from .staff import TEXTS as STAFF_TEXTS
-from .transparency import TEXTS as TRANSPARENCY_TEXTS
-from .voice import TEXTS as VOICE_TEXTS
-from .voice.lint import voice_text_problems
-from .voice.render import render_speech
+if TYPE_CHECKING:
+    from assistant import Assistant
 
-RENDERERS = {"sms": render_sms, "kiosk": render_kiosk_text, "voice": render_speech}
-#: how each channel presents words (the engine asks the catalogue for this, never the channel)
-MODALITIES = {"sms": SMS_MODALITY, "kiosk": "screen", "voice": "voice"}
+# Everything else is imported by the command that needs it: ``kaifong --help`` and ``kaifong
+# chat`` must not load Flask, the blueprints, Twilio's client, the speech engine or Alembic
+# (bench/bench_startup_cli.py measures it; tests/channels/test_cli_imports.py holds it).
+
+#: the channels ``chat`` can play
+CHANNELS = ("kiosk", "sms", "voice")
+#: ``assistant.staff.STAFF_ROLES`` (a test holds them equal; ``add_staff`` checks the role
+#: again): that module needs SQLAlchemy, which ``kaifong --help`` has no use for
+STAFF_ROLES = ("agent", "supervisor")
+
+
+def _modality(channel: str) -> str:
+    """How the channel presents words (the engine asks the catalogue for this, never the
+    channel)."""
+    if channel == "sms":
+        from .sms.inbound import MODALITY
+        return MODALITY
+    return {"kiosk": "screen", "voice": "voice"}[channel]
+
+
+def _renderer(channel: str):
+    if channel == "sms":
+        from .sms.render import render_sms
+        return render_sms
+    if channel == "kiosk":
+        from .kiosk.render import render_kiosk_text
+        return render_kiosk_text
+    from .voice.render import render_speech
+    return render_speech
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("chat", help="talk to the assistant in this terminal")
     p.add_argument("--locale", default=None, type=_locale,
                    help="en (the default) or zh-HK; by SMS, the first message decides unless given")
-    p.add_argument("--channel", default="sms", choices=sorted(RENDERERS))
+    p.add_argument("--channel", default="sms", choices=CHANNELS)
     p.add_argument("--address", default="terminal",
                    help="names the conversation; the same address resumes it")
     p.add_argument("--json", action="store_true", help="one JSON object per turn")
@@ -189,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _locale(value: str) -> str:
+    from assistant.i18n import canonical_locale
+
     try:
         return canonical_locale(value)
     except ValueError as exc:
@@ -204,7 +201,12 @@ SEED_DAYS = 14
 def cmd_serve(args) -> int:
     from waitress import serve
 
+    from assistant import seed_appointment_slots
+    from assistant.store import database_url
+
     from .app import create_app
+    from .retention import start_purge_thread
+    from .sms.outbound import start_worker_thread, stop_worker_thread
 
     app = create_app()
     # once, before the service answers: one process, so nothing races for the rows
@@ -380,10 +382,15 @@ def cmd_voice_call(args) -> int:
 
 
 def cmd_sms_worker(args) -> int:
+    from .sms.outbound import run_worker_cli
+
     return run_worker_cli()
 
 
 def cmd_seed_slots(args) -> int:
+    from assistant import load_catalogue, seed_appointment_slots
+    from assistant.store import Store, database_url
+
     if args.days < 1:
         print("kaifong: --days must be at least 1", file=sys.stderr)
         return 2
@@ -400,6 +407,11 @@ def cmd_seed_slots(args) -> int:
 # -- chat -------------------------------------------------------------------------------------
 
 def cmd_chat(args) -> int:
+    from assistant import Assistant, load_catalogue, seed_appointment_slots
+    from assistant.store import Store, database_url
+
+    from .retention import with_retention_setting
+
     catalogue = with_retention_setting(load_catalogue(), os.environ)
     store = Store(database_url(os.environ))
     try:
@@ -411,6 +423,8 @@ def cmd_chat(args) -> int:
 
 
 def _chat_loop(assistant: Assistant, args) -> int:
+    from assistant import Start
+
     if args.channel == "sms" and not args.json:
         return _sms_loop(assistant, args)
     if args.channel == "voice" and not args.json:
@@ -420,9 +434,9 @@ def _chat_loop(assistant: Assistant, args) -> int:
             print("(Press keys as the caller would: 1, 91234567#, *2; or type what they say; an "
                   "empty line is silence.)", flush=True)
         return voice_chat(assistant, args, _lines(interactive), os.environ)
-    render = RENDERERS[args.channel]
+    render = _renderer(args.channel)
     interactive = sys.stdin.isatty() and not args.json
-    modality = MODALITIES[args.channel]
+    modality = _modality(args.channel)
     reply = assistant.turn(args.channel, args.address, Start(), locale=args.locale or "en",
                            modality=modality)
     _show(assistant, args, None, reply, render)
@@ -450,6 +464,9 @@ def _sms_loop(assistant: Assistant, args) -> int:
     """Exactly what a phone would show: each line is one text message to the service, answered
     as the webhook answers it (keywords, pages, idle resume), each message with its segments.
     As on a phone, nothing comes before the first message."""
+    from .sms.inbound import parse_idle, receive
+    from .sms.mapping import InboundSms
+
     interactive = sys.stdin.isatty()
     idle = parse_idle(os.environ.get("KAIFONG_SMS_IDLE_MINUTES"))
     if interactive:
@@ -466,12 +483,16 @@ def _sms_loop(assistant: Assistant, args) -> int:
 
 
 def _print_segments(text: str) -> None:
+    from .sms.segments import count_segments
+
     count = count_segments(text)
     print(f"   [{count.segments} segment(s), {count.encoding}, {count.units} units]", flush=True)
 
 
 def _input_for(channel: str, line: str, last_reply):
     """What the line means on this channel: a button on the kiosk, keys on the phone."""
+    from assistant import Choose, Digits, Text
+
     stripped = line.strip()
     if channel == "kiosk":
         for option in last_reply.options:
@@ -507,6 +528,8 @@ def _show(assistant: Assistant, args, user: str | None, reply, render) -> None:
 # -- routing ----------------------------------------------------------------------------------
 
 def cmd_route(args) -> int:
+    from assistant import load_catalogue, router_for
+
     catalogue = load_catalogue()
     result = router_for(catalogue).route(args.text)
     top = [{"id": pid, "score": round(score, 1)} for pid, score in result.ranked[:5]]
@@ -522,6 +545,9 @@ def cmd_route(args) -> int:
 
 
 def cmd_eval_routing(args) -> int:
+    from assistant import load_catalogue, router_for
+    from assistant.i18n import canonical_locale
+
     catalogue = load_catalogue()
     router = router_for(catalogue)
     items = []
@@ -586,6 +612,10 @@ def _pct(value) -> str:
 def cmd_eval_answers(args) -> int:
     """Each line: {"kind", "locale", "text", "expect", optional "choices", "procedure", "step",
     "context", "today"}; each answer goes through the engine's own reading of that question."""
+    from assistant import load_catalogue
+    from assistant.engine import ANSWER_KINDS, understand_answer
+    from assistant.i18n import canonical_locale
+
     catalogue = load_catalogue()
     items = []
     try:
@@ -664,6 +694,13 @@ def _answers_summary(items: list[dict]) -> dict:
 # -- validate ---------------------------------------------------------------------------------
 
 def cmd_validate(args) -> int:
+    from assistant import load_catalogue
+    from assistant.catalogue import PROMPTS_DIR, missing_translations, record_problems
+    from assistant.wording import wording_problems
+
+    from .sms.budget import budget_problems
+    from .voice.lint import voice_text_problems
+
     path = Path(args.path) if args.path else PROMPTS_DIR
     only_file = None
     if path.is_file():
@@ -701,6 +738,12 @@ def cmd_validate(args) -> int:
 def channel_translation_problems(catalogue) -> list[tuple[str, str, str]]:
     """The words the channels add (SMS options, page markers and keyword replies; the staff
     console's labels and canned replies), untranslated."""
+    from .kiosk import TEXTS as KIOSK_TEXTS
+    from .sms import TEXTS as SMS_TEXTS
+    from .staff import TEXTS as STAFF_TEXTS
+    from .transparency import TEXTS as TRANSPARENCY_TEXTS
+    from .voice import TEXTS as VOICE_TEXTS
+
     return [(where, "", f"no {locale} translation for {msgid[:60]!r}")
             for locale in catalogue.locales if locale != "en"
             for where, texts in (("channels/sms", SMS_TEXTS), ("channels/staff", STAFF_TEXTS),
@@ -712,6 +755,10 @@ def channel_translation_problems(catalogue) -> list[tuple[str, str, str]]:
 def channel_wording_problems(catalogue) -> list[tuple[str, str, str]]:
     """The words a channel adds, checked in every language as the catalogue's texts are for
     that channel's modality (a text message never asks to press a key)."""
+    from assistant.wording import FORBIDDEN
+
+    from .sms import TEXTS as SMS_TEXTS
+
     problems = []
     for where, modality, texts in (("channels/sms", "text", SMS_TEXTS),):
         pattern, what = FORBIDDEN[modality]
@@ -738,6 +785,13 @@ def _days(value: str) -> int:
 
 
 def cmd_purge(args) -> int:
+    from assistant import load_catalogue
+    from assistant.retention import Retention, purge
+    from assistant.store import Store, database_url
+
+    from .retention import audio_dir, with_retention_setting
+    from .speech.cache import sweep_once_clips
+
     try:
         catalogue = with_retention_setting(load_catalogue(), os.environ)
     except ValueError as exc:
@@ -765,6 +819,9 @@ def cmd_purge(args) -> int:
 # -- staff ------------------------------------------------------------------------------------
 
 def cmd_staff_add(args) -> int:
+    from assistant.staff import add_staff
+    from assistant.store import Store, database_url
+
     password = _new_password()
     store = Store(database_url(os.environ))
     try:
@@ -779,6 +836,9 @@ DEMO_SUPERVISOR = "demo-supervisor"
 
 
 def cmd_staff_demo(args) -> int:
+    from assistant.staff import add_staff, any_staff
+    from assistant.store import Store, database_url
+
     store = Store(database_url(os.environ))
     try:
         if any_staff(store.engine):
@@ -798,6 +858,8 @@ def cmd_staff_demo(args) -> int:
 
 def _new_password() -> str:
     """Asked twice on a terminal; else the first line of stdin. Never echoed or printed."""
+    from assistant.staff import MIN_PASSWORD_LENGTH, StaffError
+
     if sys.stdin.isatty():
         password = getpass.getpass("Password: ")
         if len(password) >= MIN_PASSWORD_LENGTH and getpass.getpass("Again: ") != password:

@@ -13,10 +13,16 @@ what was posted.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from flask import Response, request
 from twilio.request_validator import RequestValidator
+
+if TYPE_CHECKING:
+    from flask import Response
+
+# Flask is imported by the two functions that answer a request, not here: ``signed_url`` is
+# also the SMS mapping's, which ``kaifong chat`` uses without any web server.
 
 __all__ = ["forbidden", "parse_public_url", "signed", "signed_url", "webhook_db_seconds"]
 
@@ -31,6 +37,8 @@ def signed_url(public_base: str | None, request_url: str, path: str, query: str)
 
 def signed(validator: RequestValidator, public_url: str | None) -> bool:
     """True only when the current request carries a valid signature for its form."""
+    from flask import request
+
     signature = request.headers.get("X-Twilio-Signature")
     if not signature:
         return False
@@ -40,6 +48,8 @@ def signed(validator: RequestValidator, public_url: str | None) -> bool:
 
 
 def forbidden() -> Response:
+    from flask import Response
+
     return Response("forbidden\n", 403, mimetype="text/plain")   # never anything of the request
 
 

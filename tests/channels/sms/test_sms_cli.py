@@ -182,8 +182,8 @@ def test_validate_reports_a_sentence_too_long_for_a_page(capsys, monkeypatch, tm
 
 
 def test_validate_reports_sms_words_without_a_translation(capsys, monkeypatch):
-    from channels import cli
-    monkeypatch.setattr(cli, "SMS_TEXTS", cli.SMS_TEXTS + ("Reply Q to quibble",))
+    from channels import sms
+    monkeypatch.setattr(sms, "TEXTS", sms.TEXTS + ("Reply Q to quibble",))
     code, out, _ = run(capsys, monkeypatch, ["validate"])
     assert code == 1
     assert out.splitlines() == ["channels/sms: -: no zh-HK translation for 'Reply Q to quibble'"]
