@@ -21,8 +21,6 @@ from pathlib import Path
 from assistant.catalogue import Catalogue
 from assistant.retention import Retention, purge_if_due, retention_from_env
 
-from .speech.cache import sweep_once_clips
-
 __all__ = ["audio_dir", "start_purge_thread", "with_retention_setting"]
 
 log = logging.getLogger(__name__)
@@ -57,6 +55,7 @@ def start_purge_thread(app) -> tuple[threading.Thread | None, threading.Event]:
         return None, stop
     assistant = app.extensions["kaifong"]
     folder = audio_dir(app.config)
+    from .speech.cache import sweep_once_clips  # here: `kaifong chat` needs none of the web
 
     def run() -> None:
         while not stop.is_set():
