@@ -1147,6 +1147,9 @@ _EN_PERSON_STRONG = re.compile(
     rf"|\b{_EN_WHO} (?:to )?(?:call|phone|ring|contact) me\b"
     r"|\b(?:real|live|actual) (?:person|human|people|ppl)\b|\bhuman being\b"
     r"|\btransfer me\b|\bput me through\b"
+    # a message that opens by asking for one ("person please, about the noise")
+    r"|^(?:a |an |the )?(?:real |live )?(?:person|persn|human|staff|operator)"
+    r" (?:please|pls|plz)\b"
     r"|\bnot (?:a |the |to a |to the |with a )?(?:robot|machine|computer|bot|recording)\b"
     r"|\b(?:no|hate|stop) (?:the )?(?:robots?|machines?|computers?|bots?)\b"
 )

@@ -53,6 +53,10 @@ def create_app(test_config: dict | None = None) -> Flask:
             app.config[key] = os.environ[key]
     if test_config:
         app.config.from_mapping(test_config)
+        # a data directory named without a database has its database there, not in ./var
+        if "DATA_DIR" in test_config and "DATABASE_URL" not in test_config \
+                and not os.environ.get("KAIFONG_DATABASE_URL"):
+            app.config["DATABASE_URL"] = database_url({"KAIFONG_DATA_DIR": app.config["DATA_DIR"]})
     init_long_polls(app)    # how many threads live updates may hold (webhooks keep the rest)
     init_sms(app)       # only with TWILIO_AUTH_TOKEN (no signature check, no endpoint)
     init_assistant(app)

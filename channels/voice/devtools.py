@@ -282,14 +282,13 @@ def _on_stream(call: TwilioCall, turn: str, out) -> Heard:
     as ``dtmf`` once the question has played, ``say:WORDS`` synthesised by espeak-ng (English)
     and ``wav:PATH`` streamed as telephone audio, ``silence`` as nothing until the service's
     timeout; then the ``<Connect>``'s action, as Twilio requests it when the stream closes."""
-    import asyncio
     import subprocess
     import tempfile
     import wave
 
     import numpy as np
 
-    from .media.caller import Press, Say, stream_call, telephone
+    from .media.caller import Press, Say, run_call, telephone
 
     actions: list = []
     if turn.startswith(("say:", "wav:")):
@@ -305,8 +304,8 @@ def _on_stream(call: TwilioCall, turn: str, out) -> Heard:
     elif turn != "silence":
         actions = [Press(key, after_prompt=0.2 + 0.15 * i) for i, key in enumerate(turn)]
     stream = call.last.stream
-    result = asyncio.run(stream_call(stream["url"], call.call_sid,
-                                     stream["parameters"]["token"], actions, limit=120))
+    result = run_call(stream["url"], call.call_sid, stream["parameters"]["token"], actions,
+                      limit=120)
     heard_for = result.played * 0.02
     print(f"  (streamed: {heard_for:.1f} s of the question played"
           f"{', cleared' if 'clear' in result.times else ''}"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -169,6 +170,34 @@ async def stream_call(url: str, call_sid: str, token: str, actions=(), *, limit:
         result.close_code = ws.close_code
         result.refused = ws.close_code == 1008
     return result
+
+
+def run_call(url: str, call_sid: str, token: str, actions=(), **kwargs) -> StreamResult:
+    """``stream_call`` to its end, from code that is not a coroutine: in this thread, or in a
+    thread of its own when this one already runs an event loop (a program that drives a
+    browser, say), where ``asyncio.run`` cannot start another."""
+    def run():
+        return asyncio.run(stream_call(url, call_sid, token, actions, **kwargs))
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return run()
+    result: list = []
+    failure: list = []
+
+    def in_thread():
+        try:
+            result.append(run())
+        except BaseException as error:   # raised again in the caller's thread
+            failure.append(error)
+
+    thread = threading.Thread(target=in_thread, name="kaifong-stream-call")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+    return result[0]
 
 
 def _due(action, now: float, times: dict, t0: float) -> bool:

@@ -9,7 +9,6 @@ a question plays at once unless a test makes it long."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import socket
 import subprocess
@@ -19,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from channels.voice.media.caller import Press, Say, stream_call, telephone
+from channels.voice.media.caller import Press, Say, run_call, telephone
 from channels.voice.media.service import service_for, start_in_thread
 
 from .conftest import Call, kept, make_app, state
@@ -76,8 +75,8 @@ def stream(call: Call, *actions, **kwargs):
     """The last answer's stream, as Twilio streams it, with the caller doing ``actions``."""
     heard = call.last
     assert heard.stream is not None, heard.xml
-    return asyncio.run(stream_call(heard.stream["url"], call.call_sid,
-                                   heard.stream["parameters"]["token"], actions, **kwargs))
+    return run_call(heard.stream["url"], call.call_sid, heard.stream["parameters"]["token"],
+                    actions, **kwargs)
 
 
 def test_a_question_is_a_media_stream_with_a_token(media):
@@ -160,7 +159,7 @@ def test_a_stream_without_a_valid_token_is_refused(media):
     url, token = heard.stream["url"], heard.stream["parameters"]["token"]
     for sid, tok in ((call.call_sid, ""), (call.call_sid, token[:-2] + "xx"),
                      ("CA" + "1" * 32, token)):
-        result = asyncio.run(stream_call(url, sid, tok, (), limit=5))
+        result = run_call(url, sid, tok, (), limit=5)
         assert result.refused and result.received == 0
     assert (call.call_sid, 1) not in service.answers
 
