@@ -203,7 +203,8 @@ def touch(assistant: Assistant, visit: Visit, do: str, form, today: date,
         closed = False
         if inp is not None:
             before = _last_seq(t)
-            answer = assistant.advance_in(t, inp, modality=MODALITY)
+            answer = assistant.advance_in(t, inp, modality=MODALITY,
+                                          line_meta=_touch_meta(do, reply))
             data.pop("mode", None)
             # switching language keeps a half-typed entry: the same question, other words
             _show(t, data, answer, before=before, keep_entry=do == "language")
@@ -211,6 +212,24 @@ def touch(assistant: Assistant, visit: Visit, do: str, form, today: date,
         data["touched"] = _now_seconds(now)
         t.keep_channel_data(data)
     return closed
+
+
+def _touch_meta(do: str, reply: Reply | None) -> dict | None:
+    """What the visitor pressed, for staff reading the transcript (the button, and the screen
+    it was on: its procedure and step, to name an option in the staff member's language); None
+    for what the visitor typed or entered on a keypad."""
+    if do in ("text", "done"):
+        return None
+    meta = {"touch": do}
+    if reply is not None:
+        meta.update(procedure=reply.procedure, step=reply.step)
+        value = do[len("choose:"):] if do.startswith("choose:") else None
+        # the option's words as the visitor saw them: shown to staff when the catalogue has
+        # none for the value (an appointment time)
+        shown = next((o.label for o in reply.options if value and o.value == value), None)
+        if shown:
+            meta["shown"] = shown
+    return meta
 
 
 def _last_seq(t: Turn) -> int:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask import (
@@ -48,6 +48,8 @@ from ..i18n import N_
 from ..kiosk.session import kiosk_of
 from .views import _locale as staff_locale
 from .views import bp
+from .words import TEXTS as WORD_TEXTS
+from .words import Words, hong_kong
 
 #: a stream ends after this long; EventSource reconnects by itself
 STREAM_SECONDS = 55.0
@@ -75,6 +77,8 @@ OUTCOME_LABELS = {
     "referred": N_("Referred to a department"),
     "no_response": N_("No response from the citizen"),
 }
+#: outcomes the system gives, not staff (not offered in the close form)
+OUTCOME_LABELS_MORE = {"talked_on_phone": N_("Put through to staff on the phone")}
 CHANNELS = {"sms": N_("SMS"), "voice": N_("Phone"), "kiosk": N_("Kiosk"), "chat": N_("Chat")}
 ROLE_LABELS = {"user": N_("Citizen"), "assistant": N_("Assistant"), "staff": N_("Staff"),
                "system": N_("System")}
@@ -92,11 +96,14 @@ CANNED_LABELS = {"hello": N_("Greeting"), "moment": N_("Please wait"),
 AUDIT_LABELS = {"viewed": N_("viewed"), "revealed": N_("revealed personal data"),
                 "claimed": N_("took"), "replied": N_("replied"), "handed_back": N_("gave back"),
                 "closed": N_("closed")}
+#: an audit entry's details, by key
+AUDIT_DETAIL_LABELS = {"outcome": N_("Outcome"), "procedure": N_("Procedure"),
+                       "note": N_("Note")}
 #: how many voice messages ``/staff/voice-messages`` lists, newest first
 VOICE_MESSAGE_ROWS = 200
 VOICE_MESSAGE_LINE = N_("Voice message recorded")
-TEXTS = (VOICE_MESSAGE_LINE, *REASONS.values(), *CALL_BACK_WHY.values(), AS_SOON_AS_POSSIBLE, *AUDIT_LABELS.values(), *OUTCOME_LABELS.values(), *CHANNELS.values(), *ROLE_LABELS.values(),
-         *CANNED.values(), *CANNED_LABELS.values())
+TEXTS = (VOICE_MESSAGE_LINE, *REASONS.values(), *CALL_BACK_WHY.values(), AS_SOON_AS_POSSIBLE, *AUDIT_LABELS.values(), *OUTCOME_LABELS.values(), *OUTCOME_LABELS_MORE.values(), *CHANNELS.values(), *ROLE_LABELS.values(),
+         *CANNED.values(), *CANNED_LABELS.values(), *AUDIT_DETAIL_LABELS.values(), *WORD_TEXTS)
 
 
 def _desk() -> Desk:
@@ -117,13 +124,27 @@ def _where(conv) -> str:
     return conv.address
 
 
+def _words() -> Words:
+    if "staff_words" not in g:
+        g.staff_words = Words(current_app.extensions["kaifong"].catalogue, staff_locale())
+    return g.staff_words
+
+
 @bp.app_template_filter("waited")
 def _waited(since: datetime | None) -> str:
-    if since is None:
-        return "-"
-    minutes = int((datetime.now(UTC) - since).total_seconds() // 60)
-    hours, minutes = divmod(max(minutes, 0), 60)
-    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+    return _words().waited(since)
+
+
+@bp.app_template_filter("hk")
+def _hk(value: datetime | None, form: str = "datetime") -> str:
+    """A moment in Hong Kong time, in the staff member's language."""
+    return _words().when(value, form)
+
+
+@bp.app_template_filter("hk_iso")
+def _hk_iso(value: datetime | None) -> str:
+    """A ``<time datetime>``: the moment with Hong Kong's offset."""
+    return hong_kong(value).isoformat() if value else ""
 
 
 def _recording_of(line) -> dict | None:
@@ -157,12 +178,29 @@ def _console_helpers():
         label = proc.slot_labels().get(slot) if proc else None
         return _t(label) if label else slot
 
-    def reason_label(reason: str | None) -> str:
-        # the core's own reasons are translated; a procedure's hand-off names its own reason
-        # (``housing_callback``), shown as words until the catalogue gives them labels
-        if not reason:
-            return "-"
-        return _t(REASONS[reason]) if reason in REASONS else reason.replace("_", " ")
+    words = _words()
+
+    def reason_label(reason: str | None, procedure: str | None = None) -> str:
+        # the core's own reasons, else the label the procedure's hand-off gives its reason
+        return words.reason(reason, procedure, REASONS)
+
+    def line_text(line, conv) -> tuple[str, bool]:
+        """A transcript line's words, and whether they are the console's own (translated, in
+        the staff member's language) rather than as written or said to the citizen."""
+        shown = words.line(line.role, line.text, line.meta, conv.summary.get("procedure")
+                           or conv.procedure)
+        return shown, shown != line.text
+
+    def audit_detail(detail: dict) -> str:
+        parts = []
+        for key, value in (detail or {}).items():
+            if key == "outcome":
+                value = _t(OUTCOME_LABELS.get(value, OUTCOME_LABELS_MORE.get(value, value)))
+            elif key == "procedure":
+                value = procedure_title(value) if value else "-"
+            label = AUDIT_DETAIL_LABELS.get(key)
+            parts.append(f"{_t(label) if label else key}: {value}")
+        return ", ".join(parts)
 
     def call_back_when(callback: dict) -> str:
         due = callback.get("due")
@@ -171,6 +209,8 @@ def _console_helpers():
         return format_when(due.astimezone(HONG_KONG), staff_locale())
 
     return {"procedure_title": procedure_title, "slot_label": slot_label,
+            "slot_value": words.slot_value, "language_name": words.language,
+            "line_text": line_text, "audit_detail": audit_detail,
             "recording_of": _recording_of,
             "reason_label": reason_label, "call_back_when": call_back_when,
             "call_back_why": CALL_BACK_WHY, "channels": CHANNELS,
@@ -394,10 +434,13 @@ def _lines_payload(lines) -> list[dict]:
     return [_line_payload(x) for x in lines]
 
 
-def _line_payload(x) -> dict:
+def _line_payload(x, procedure: str | None = None) -> dict:
+    words = _words()
+    text = words.line(x.role, x.text, x.meta, procedure)
     out = {"seq": x.seq, "role": x.role, "who": _t(ROLE_LABELS.get(x.role, x.role)),
-           "staff": x.meta.get("staff"), "note": bool(x.meta.get("note")), "text": x.text,
-           "at": x.at.isoformat()}
+           "staff": x.meta.get("staff"), "note": bool(x.meta.get("note")), "text": text,
+           "own": text != x.text, "at": hong_kong(x.at).isoformat(),
+           "time": words.when(x.at, "time")}
     recording = x.meta.get("recording")
     if isinstance(recording, dict) and _twilio_url(recording.get("url")):
         out["text"] = f"{_t(VOICE_MESSAGE_LINE)}, {int(recording.get('seconds') or 0)} s"
