@@ -13,7 +13,7 @@ import re
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime, format_time
+from babel.dates import format_date, format_time
 
 from assistant.catalogue import Catalogue
 from assistant.i18n import babel_name, format_day, format_when
@@ -74,18 +74,21 @@ class Words:
     # -- time -----------------------------------------------------------------------------
 
     def when(self, value: datetime | None, form: str = "datetime") -> str:
-        """A moment in Hong Kong time, as the staff member's language writes it: ``time``
-        (``12:15 am`` / ``上午12:15``), ``datetime`` (with the date), ``full`` (with seconds)."""
+        """A moment in Hong Kong time, as the staff member's language writes the date, with a
+        24-hour clock as contact centres read it: ``time`` (``00:15``), ``datetime`` (``Friday
+        27 November 2026 00:15`` / ``11月27日（星期五）00:15``), ``full`` (a short date, with
+        seconds: ``27 Nov 2026 00:15:00`` / ``2026年11月27日 00:15:00``)."""
         if value is None:
             return "-"
         local = hong_kong(value)
-        loc = babel_name(self.locale)
+        loc = "en_HK" if self.locale == "en" else babel_name(self.locale)
         if form == "time":
-            return format_time(local, "short", locale=loc)
+            return format_time(local, "HH:mm", locale=loc)
         if form == "full":
-            return format_datetime(local, "medium", locale=loc)
-        return format_datetime(local, "short", locale=loc) if form == "short" else \
-            f"{format_day(local.date(), self.locale)} {format_time(local, 'short', locale=loc)}"
+            return f"{format_date(local.date(), 'medium', locale=loc)} " \
+                   f"{format_time(local, 'HH:mm:ss', locale=loc)}"
+        space = "" if self.locale == "zh-HK" else " "
+        return f"{format_day(local.date(), self.locale)}{space}{format_time(local, 'HH:mm', locale=loc)}"
 
     def waited(self, since: datetime | None, now: datetime | None = None) -> str:
         if since is None:
