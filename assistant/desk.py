@@ -33,7 +33,17 @@ from .conversation import Assistant
 from .errors import ClaimRefused, StaffActionError
 from .model import HandBack, Reply
 from .services import normalise_reference
-from .store import JSONText, Line, Turn, UTCDateTime, conversations, metadata, queue_query
+from .store import (
+    JSONText,
+    Line,
+    Turn,
+    UTCDateTime,
+    conversations,
+    metadata,
+    queue_query,
+    transcript_lines,
+)
+from .store import events as event_rows
 
 __all__ = ["AUDIT_ACTIONS", "OUTCOMES", "AuditEntry", "Deliverer", "Desk", "DeskConversation",
            "TRANSFERRED_OUTCOME", "close_transferred", "mask_personal", "request_call_back",
@@ -84,6 +94,8 @@ class DeskConversation:
     #: a call-back the citizen is waiting for: {"number" (masked unless revealed), "due" (an
     #: aware datetime or None: as soon as staff can), "why"}; None when none was asked for
     callback: dict | None = None
+    #: how it was closed (``OUTCOMES``, or ``TRANSFERRED_OUTCOME``), when it was
+    outcome: str | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +148,45 @@ class Desk:
         if reveal:
             return lines
         return [Line(x.seq, x.role, mask_personal(x.text), x.at, x.meta) for x in lines]
+
+    def closed(self, limit: int = 200) -> list[DeskConversation]:
+        """Conversations closed (by staff, or by the phone putting the call through), the most
+        recently closed first, with their outcome. One that the citizen has started again
+        since is with the assistant, no longer here. Personal data masked."""
+        c = conversations.c
+        query = (sa.select(conversations).where(c.status == "closed")
+                 .order_by(c.updated_at.desc(), c.id.desc()).limit(limit))
+        with self.store._read() as conn:
+            return [_conversation(row, reveal=False) for row in conn.execute(query)]
+
+    def search(self, query: str, limit: int = 50) -> list[DeskConversation]:
+        """Conversations in any state whose reference (``KF1234567``), number (its last
+        digits, as a masked number shows them: ``67``, ``4567``) or words (what anyone wrote
+        in it) match ``query``; the most recently active first. Personal data masked."""
+        query = " ".join(query.split())[:100]
+        if not query:
+            return []
+        c, x = conversations.c, transcript_lines.c
+        matches = []
+        reference = normalise_reference(query)
+        digits = re.sub(r"[\s+\-*.()]", "", query)
+        if reference:
+            e = event_rows.c
+            matches.append(c.id.in_(sa.select(e.conversation_id).where(
+                e.kind == "ended", sa.type_coerce(e.data, sa.Text).contains(reference,
+                                                                             autoescape=True))))
+            matches.append(c.id.in_(sa.select(x.conversation_id).where(
+                x.text.contains(reference, autoescape=True))))
+        if digits.isdigit() and len(digits) >= 2:
+            matches.append(c.address.endswith(digits, autoescape=True))
+        if not matches:
+            words = query.lower()
+            matches.append(c.id.in_(sa.select(x.conversation_id).where(
+                sa.func.lower(x.text).contains(words, autoescape=True))))
+        select = (sa.select(conversations).where(sa.or_(*matches))
+                  .order_by(c.updated_at.desc(), c.id.desc()).limit(limit))
+        with self.store._read() as conn:
+            return [_conversation(row, reveal=False) for row in conn.execute(select)]
 
     def audit_log(self, limit: int = 200, conversation_id: int | None = None
                   ) -> list[AuditEntry]:
@@ -346,7 +397,8 @@ def _conversation(row, reveal: bool) -> DeskConversation:
         status=row.status, locale=row.locale, procedure=row.procedure, step=row.step,
         reason=row.escalation_reason, priority=row.priority, waiting_since=row.waiting_since,
         claimed_by=escalation.get("claimed_by"), summary=summary, updated_at=row.updated_at,
-        callback=_callback(escalation.get("callback"), reveal))
+        callback=_callback(escalation.get("callback"), reveal),
+        outcome=escalation.get("outcome") if row.status == "closed" else None)
 
 
 def _callback(callback: dict | None, reveal: bool) -> dict | None:

@@ -49,7 +49,7 @@ from ..kiosk.session import kiosk_of
 from .views import _locale as staff_locale
 from .views import bp
 from .words import TEXTS as WORD_TEXTS
-from .words import Words, hong_kong
+from .words import Words, hong_kong, waited_minutes
 
 #: a stream ends after this long; EventSource reconnects by itself
 STREAM_SECONDS = 55.0
@@ -99,12 +99,11 @@ AUDIT_LABELS = {"viewed": N_("viewed"), "revealed": N_("revealed personal data")
 #: an audit entry's details, by key
 AUDIT_DETAIL_LABELS = {"outcome": N_("Outcome"), "procedure": N_("Procedure"),
                        "note": N_("Note")}
+#: how many closed conversations ``/staff/closed`` lists, most recently closed first
+CLOSED_ROWS = 200
 #: how many voice messages ``/staff/voice-messages`` lists, newest first
 VOICE_MESSAGE_ROWS = 200
 VOICE_MESSAGE_LINE = N_("Voice message recorded")
-TEXTS = (VOICE_MESSAGE_LINE, *REASONS.values(), *CALL_BACK_WHY.values(), AS_SOON_AS_POSSIBLE, *AUDIT_LABELS.values(), *OUTCOME_LABELS.values(), *OUTCOME_LABELS_MORE.values(), *CHANNELS.values(), *ROLE_LABELS.values(),
-         *CANNED.values(), *CANNED_LABELS.values(), *AUDIT_DETAIL_LABELS.values(), *WORD_TEXTS)
-
 
 def _desk() -> Desk:
     return current_app.extensions["kaifong_desk"]
@@ -215,7 +214,9 @@ def _console_helpers():
             "reason_label": reason_label, "call_back_when": call_back_when,
             "call_back_why": CALL_BACK_WHY, "channels": CHANNELS,
             "role_labels": ROLE_LABELS, "outcomes": OUTCOME_LABELS, "canned": CANNED_LABELS,
-            "audit_labels": AUDIT_LABELS}
+            "audit_labels": AUDIT_LABELS, "status_filters": STATUS_FILTERS,
+            "who_filters": WHO_FILTERS, "lateness_labels": LATENESS,
+            "priority_labels": PRIORITY_LABELS, "outcome_more": OUTCOME_LABELS_MORE}
 
 
 # -- the queue ------------------------------------------------------------------------------
@@ -232,11 +233,107 @@ def queue_fragment():
 
 
 def _queue() -> dict:
+    """The queue as the filters in the address ask for it (``status``, ``channel``,
+    ``procedure``, ``lang``, ``who``: mine or unassigned, ``q``: a search of every
+    conversation, closed ones too), each row against its waiting-time target, and how many wait
+    on each channel (for the page's title and the supervisors' counts)."""
     desk = _desk()
     limit = int(current_app.config.get("STAFF_QUEUE_ROWS", QUEUE_ROWS))
     queue = desk.queue(limit)
-    return {"queue": queue, "total": desk.queue_size(),
-            "with_voice_messages": _with_voice_messages([c.id for c in queue])}
+    wanted = _filters()
+    rows = desk.search(wanted["q"]) if wanted["q"] else queue
+    shown = [c for c in rows if _matches(c, wanted)]
+    per_channel = {key: 0 for key in CHANNELS}
+    for c in queue:
+        if c.status == "waiting":
+            per_channel[c.channel] = per_channel.get(c.channel, 0) + 1
+    targets = wait_targets(current_app.config.get("STAFF_WAIT_TARGETS"))
+    return {"queue": shown, "total": desk.queue_size(), "filters": wanted,
+            "filtered": any(wanted.values()), "waiting": sum(per_channel.values()),
+            "per_channel": per_channel, "targets": targets,
+            "lateness": lambda c: lateness(c, targets),
+            "filter_procedures": _procedure_choices(),
+            "with_voice_messages": _with_voice_messages([c.id for c in shown])}
+
+
+#: the filters the queue page offers, and the values each may take
+FILTERS = ("status", "channel", "procedure", "lang", "who", "q")
+STATUS_FILTERS = {"": N_("Waiting or with staff"), "waiting": N_("Waiting for a person"),
+                  "with_staff": N_("With staff"), "closed": N_("Closed"), "all": N_("Any")}
+WHO_FILTERS = {"": N_("Anyone"), "mine": N_("Mine"), "unassigned": N_("No one yet")}
+#: the waiting-time targets, per priority (0 most urgent): amber after the first number of
+#: minutes, red after the second (KAIFONG_STAFF_WAIT_TARGETS="0=2/5,1=5/10,2=10/20,3=15/30")
+DEFAULT_WAIT_TARGETS = {0: (2, 5), 1: (5, 10), 2: (10, 20), 3: (15, 30)}
+LATENESS = {"amber": N_("over target"), "red": N_("far over target")}
+PRIORITY_LABELS = {0: N_("Urgent"), 1: N_("High"), 2: N_("Normal"), 3: N_("Low")}
+
+
+def _filters() -> dict:
+    args = request.args
+    wanted = {name: " ".join(str(args.get(name, "")).split())[:100] for name in FILTERS}
+    if wanted["status"] not in STATUS_FILTERS:
+        wanted["status"] = ""
+    if wanted["who"] not in WHO_FILTERS:
+        wanted["who"] = ""
+    return wanted
+
+
+def _matches(c, wanted: dict) -> bool:
+    status = wanted["status"] or ("all" if wanted["q"] else "")
+    if status == "" and c.status not in ("waiting", "with_staff"):
+        return False
+    if status not in ("", "all") and c.status != status:
+        return False
+    if wanted["channel"] and c.channel != wanted["channel"]:
+        return False
+    if wanted["procedure"] and (c.summary.get("procedure") or c.procedure) != wanted["procedure"]:
+        return False
+    if wanted["lang"] and (c.locale or "en") != wanted["lang"]:
+        return False
+    if wanted["who"] == "mine" and c.claimed_by != g.staff.username:
+        return False
+    return not (wanted["who"] == "unassigned" and c.claimed_by)
+
+
+def _procedure_choices() -> list[tuple[str, str]]:
+    catalogue = current_app.extensions["kaifong"].catalogue
+    return sorted(((pid, _t(p.title)) for pid, p in catalogue.procedures.items()),
+                  key=lambda item: item[1])
+
+
+def wait_targets(setting) -> dict[int, tuple[int, int]]:
+    """Amber and red minutes per priority, from the setting (a mapping, or text as
+    ``0=2/5,1=5/10``); priorities it leaves out keep their default. A wrong setting fails at
+    the first page, saying which part."""
+    targets = dict(DEFAULT_WAIT_TARGETS)
+    if not setting:
+        return targets
+    items = setting.items() if isinstance(setting, dict) else (
+        part.split("=", 1) for part in str(setting).split(",") if part.strip())
+    for priority, value in items:
+        amber, red = (value if isinstance(value, (tuple, list)) else str(value).split("/"))
+        amber, red = int(amber), int(red)
+        if not 0 < amber <= red:
+            raise ValueError(f"KAIFONG_STAFF_WAIT_TARGETS: {priority}={amber}/{red}: amber "
+                             "must be above 0 and not above red")
+        targets[int(priority)] = (amber, red)
+    return targets
+
+
+def lateness(c, targets: dict[int, tuple[int, int]]) -> str:
+    """"red", "amber" or "" for a conversation waiting against its priority's target."""
+    if c.status != "waiting" or c.waiting_since is None:
+        return ""
+    amber, red = targets.get(c.priority if c.priority is not None else 3, targets[max(targets)])
+    minutes = waited_minutes(c.waiting_since)
+    return "red" if minutes >= red else "amber" if minutes >= amber else ""
+
+
+@bp.get("/closed")
+def closed():
+    """Conversations closed lately, with their outcomes."""
+    limit = int(current_app.config.get("STAFF_CLOSED_ROWS", CLOSED_ROWS))
+    return render_template("staff/closed.html", closed=_desk().closed(limit))
 
 
 def _with_voice_messages(ids: list[int]) -> set[int]:
@@ -484,3 +581,10 @@ def _stream(version, event):
 
 def _sse(name: str, data) -> str:
     return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+#: every word this module adds to the pages (``kaifong validate`` checks their translations)
+TEXTS = (VOICE_MESSAGE_LINE, *REASONS.values(), *CALL_BACK_WHY.values(), AS_SOON_AS_POSSIBLE, *AUDIT_LABELS.values(), *OUTCOME_LABELS.values(), *OUTCOME_LABELS_MORE.values(), *CHANNELS.values(), *ROLE_LABELS.values(),
+         *CANNED.values(), *CANNED_LABELS.values(), *AUDIT_DETAIL_LABELS.values(), *WORD_TEXTS,
+         *STATUS_FILTERS.values(), *WHO_FILTERS.values(), *LATENESS.values(),
+         *PRIORITY_LABELS.values())
