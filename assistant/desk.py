@@ -24,7 +24,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -45,7 +45,7 @@ from .store import (
 )
 from .store import events as event_rows
 
-__all__ = ["AUDIT_ACTIONS", "OUTCOMES", "AuditEntry", "Deliverer", "Desk", "DeskConversation",
+__all__ = ["AUDIT_ACTIONS", "CLOSED_BY_ITSELF", "OUTCOMES", "SYSTEM_STAFF", "close_by_itself", "AuditEntry", "Deliverer", "Desk", "DeskConversation",
            "TRANSFERRED_OUTCOME", "close_transferred", "mask_personal", "request_call_back",
            "staff_audit"]
 
@@ -54,7 +54,15 @@ OUTCOMES = ("resolved", "referred", "no_response")
 #: the outcome of a call put through to staff and answered: the citizen talked to a person on
 #: the phone, and the conversation leaves the queue (not one staff choose in the console)
 TRANSFERRED_OUTCOME = "talked_on_phone"
-AUDIT_ACTIONS = ("viewed", "revealed", "claimed", "replied", "handed_back", "closed")
+AUDIT_ACTIONS = ("viewed", "revealed", "claimed", "replied", "handed_back", "closed",
+                 "closed_by_itself")
+#: who the audit log names for what the system did by itself (``close_by_itself``)
+SYSTEM_STAFF = "(system)"
+#: why an entry closed by itself, and the outcome it closed with: the kiosk visitor left (the
+#: kiosk's session ended while they waited), the phone put the call through to staff, nothing
+#: happened for longer than the console's limit (``Desk.close_stale``)
+CLOSED_BY_ITSELF = {"kiosk_left": "left", "phone_transfer": TRANSFERRED_OUTCOME,
+                    "no_reply": "no_response"}
 #: statuses the console's queue shows: waiting for a person, or with one
 QUEUE_STATUSES = ("waiting", "with_staff")
 
@@ -187,6 +195,32 @@ class Desk:
                   .order_by(c.updated_at.desc(), c.id.desc()).limit(limit))
         with self.store._read() as conn:
             return [_conversation(row, reveal=False) for row in conn.execute(select)]
+
+    def close_stale(self, minutes: int, now: datetime | None = None) -> int:
+        """Close, by itself, every conversation waiting for a person in which nothing has
+        happened (no line, no change) for ``minutes``: its citizen has gone. One waiting for a
+        call-back is not stale (it waits for staff, not for the citizen). How many closed."""
+        now = now or datetime.now(UTC)
+        c = conversations.c
+        with self.store._read() as conn:
+            stale = conn.execute(sa.select(c.channel, c.address).where(
+                c.status == "waiting",
+                c.updated_at < now - timedelta(minutes=minutes))).all()
+        closed = 0
+        for channel, address in stale:
+            with self.store.turn(channel, address) as t:
+                state = t.state or {}
+                if (state.get("escalation") or {}).get("callback"):
+                    continue
+                # checked again inside the turn: the citizen may have written meanwhile
+                updated = t.session.scalar(sa.select(c.updated_at).where(
+                    c.id == t.conversation_id))
+                if updated is not None and updated.tzinfo is None:
+                    updated = updated.replace(tzinfo=UTC)
+                if updated is not None and updated >= now - timedelta(minutes=minutes):
+                    continue
+                closed += close_by_itself(t, "no_reply", {"minutes": minutes})
+        return closed
 
     def audit_log(self, limit: int = 200, conversation_id: int | None = None
                   ) -> list[AuditEntry]:
@@ -367,19 +401,31 @@ def request_call_back(t: Turn, number: str, due: datetime | None, why: str) -> N
     t.add_line("system", "(asked to be called back)", {"callback": why})
 
 
+def close_by_itself(t: Turn, why: str, detail: dict | None = None) -> bool:
+    """Inside a channel's turn: a conversation waiting for a person (or with one) whose citizen
+    is gone closes by itself, ``why`` (a key of ``CLOSED_BY_ITSELF``) given in its events and
+    in the audit log (as ``SYSTEM_STAFF``), so that staff see why it left the queue. False when
+    it was not in the queue."""
+    state = t.state or {}
+    if state.get("status") not in QUEUE_STATUSES:
+        return False
+    outcome = CLOSED_BY_ITSELF[why]
+    t.add_event("status", {"from": state["status"], "to": "closed", "outcome": outcome,
+                           "why": why})
+    t.state = {**state, "status": "closed", "pending": None,
+               "escalation": {**(state.get("escalation") or {}), "outcome": outcome,
+                              "closed_why": why}}
+    Desk._audit_in(t, SYSTEM_STAFF, "closed_by_itself",
+                   {"outcome": outcome, "why": why, **(detail or {})})
+    return True
+
+
 def close_transferred(t: Turn) -> None:
     """Inside a channel's turn: the call was put through to staff and answered, so the citizen
     has talked to a person. The conversation closes with ``TRANSFERRED_OUTCOME``: it leaves the
     queue, the next call starts with the assistant (not straight to staff), and the expected
-    wait counts only the people still waiting."""
-    state = t.state or {}
-    if state.get("status") not in ("waiting", "with_staff"):
-        return
-    t.add_event("status", {"from": state["status"], "to": "closed",
-                           "outcome": TRANSFERRED_OUTCOME})
-    t.state = {**state, "status": "closed", "pending": None,
-               "escalation": {**(state.get("escalation") or {}),
-                              "outcome": TRANSFERRED_OUTCOME}}
+    wait counts only the people still waiting. The audit log says it closed by itself."""
+    close_by_itself(t, "phone_transfer")
 
 
 def _conversation(row, reveal: bool) -> DeskConversation:

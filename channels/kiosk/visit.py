@@ -29,6 +29,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 
 from assistant import Assistant, Choose, Digits, Reply, Start, Text
+from assistant.desk import close_by_itself
 from assistant.outbox import enqueue
 from assistant.services import HONG_KONG
 from assistant.store import Line, Turn, channel_state, conversations
@@ -285,7 +286,8 @@ def send_summary(t: Turn, data: dict, cat, locale: str) -> bool:
 def wipe(assistant: Assistant, address: str) -> None:
     """End a visitor's session: nothing of it stays in the channel state, the transcript says
     the screen was cleared, and a conversation still with the assistant is closed. One waiting
-    for a person stays in the staff queue (staff see the kiosk and close it)."""
+    for a person closes by itself (``close_by_itself``: the audit log says the visitor left);
+    one with a member of staff stays with them (they see the kiosk and close it)."""
     with assistant.store.turn(CHANNEL, address) as t:
         if t.channel_data().get("wiped") or t.state is None:
             if t.state is None:
@@ -296,9 +298,13 @@ def wipe(assistant: Assistant, address: str) -> None:
             assistant.advance_in(t, Digits(assistant.catalogue.keys["stop"]),
                                  modality=MODALITY)
         if status in WAITING:
-            # staff see in the console that nobody is at the kiosk any more
+            # staff see in the console that nobody is at the kiosk any more; one still waiting
+            # leaves the queue by itself (the audit log says why), one a member of staff has
+            # taken stays with them to close
             t.add_line("system", LEFT_WHILE_WAITING)
             t.add_event("kiosk_left", {"status": status})
+            if status == "waiting":
+                close_by_itself(t, "kiosk_left")
         else:
             t.add_line("system", SESSION_ENDED)
         t.keep_channel_data({"wiped": True})

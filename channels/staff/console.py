@@ -40,6 +40,7 @@ from flask import (
 
 from assistant import ClaimRefused, Desk, StaffActionError
 from assistant.conversation import HONG_KONG
+from assistant.desk import SYSTEM_STAFF
 from assistant.i18n import format_when
 from assistant.store import conversations
 from assistant.store import events as event_rows
@@ -78,7 +79,8 @@ OUTCOME_LABELS = {
     "no_response": N_("No response from the citizen"),
 }
 #: outcomes the system gives, not staff (not offered in the close form)
-OUTCOME_LABELS_MORE = {"talked_on_phone": N_("Put through to staff on the phone")}
+OUTCOME_LABELS_MORE = {"talked_on_phone": N_("Put through to staff on the phone"),
+                       "left": N_("The citizen left")}
 CHANNELS = {"sms": N_("SMS"), "voice": N_("Phone"), "kiosk": N_("Kiosk"), "chat": N_("Chat")}
 ROLE_LABELS = {"user": N_("Citizen"), "assistant": N_("Assistant"), "staff": N_("Staff"),
                "system": N_("System")}
@@ -95,10 +97,14 @@ CANNED_LABELS = {"hello": N_("Greeting"), "moment": N_("Please wait"),
                  "call_back": N_("We will call back"), "visit": N_("Visit the office")}
 AUDIT_LABELS = {"viewed": N_("viewed"), "revealed": N_("revealed personal data"),
                 "claimed": N_("took"), "replied": N_("replied"), "handed_back": N_("gave back"),
-                "closed": N_("closed")}
+                "closed": N_("closed"), "closed_by_itself": N_("closed by itself")}
+#: why a conversation closed by itself (``assistant.desk.CLOSED_BY_ITSELF``)
+CLOSED_WHY = {"kiosk_left": N_("the visitor left the kiosk"),
+              "phone_transfer": N_("the call was put through to staff"),
+              "no_reply": N_("nothing happened for too long")}
 #: an audit entry's details, by key
 AUDIT_DETAIL_LABELS = {"outcome": N_("Outcome"), "procedure": N_("Procedure"),
-                       "note": N_("Note")}
+                       "note": N_("Note"), "why": N_("Why"), "minutes": N_("Minutes")}
 #: how many closed conversations ``/staff/closed`` lists, most recently closed first
 CLOSED_ROWS = 200
 #: how many voice messages ``/staff/voice-messages`` lists, newest first
@@ -183,6 +189,9 @@ def _console_helpers():
         # the core's own reasons, else the label the procedure's hand-off gives its reason
         return words.reason(reason, procedure, REASONS)
 
+    def staff_name(name: str) -> str:
+        return _t(ROLE_LABELS["system"]) if name == SYSTEM_STAFF else name
+
     def line_text(line, conv) -> tuple[str, bool]:
         """A transcript line's words, and whether they are the console's own (translated, in
         the staff member's language) rather than as written or said to the citizen."""
@@ -197,6 +206,8 @@ def _console_helpers():
                 value = _t(OUTCOME_LABELS.get(value, OUTCOME_LABELS_MORE.get(value, value)))
             elif key == "procedure":
                 value = procedure_title(value) if value else "-"
+            elif key == "why":
+                value = _t(CLOSED_WHY.get(value, value))
             label = AUDIT_DETAIL_LABELS.get(key)
             parts.append(f"{_t(label) if label else key}: {value}")
         return ", ".join(parts)
@@ -209,7 +220,7 @@ def _console_helpers():
 
     return {"procedure_title": procedure_title, "slot_label": slot_label,
             "slot_value": words.slot_value, "language_name": words.language,
-            "line_text": line_text, "audit_detail": audit_detail,
+            "line_text": line_text, "audit_detail": audit_detail, "staff_name": staff_name,
             "recording_of": _recording_of,
             "reason_label": reason_label, "call_back_when": call_back_when,
             "call_back_why": CALL_BACK_WHY, "channels": CHANNELS,
@@ -238,6 +249,7 @@ def _queue() -> dict:
     conversation, closed ones too), each row against its waiting-time target, and how many wait
     on each channel (for the page's title and the supervisors' counts)."""
     desk = _desk()
+    _close_stale(desk)
     limit = int(current_app.config.get("STAFF_QUEUE_ROWS", QUEUE_ROWS))
     queue = desk.queue(limit)
     wanted = _filters()
@@ -254,6 +266,26 @@ def _queue() -> dict:
             "lateness": lambda c: lateness(c, targets),
             "filter_procedures": _procedure_choices(),
             "with_voice_messages": _with_voice_messages([c.id for c in shown])}
+
+
+#: how often (seconds) the queue looks for stale entries, at most, in one process
+STALE_SWEEP_SECONDS = 60.0
+
+
+def _close_stale(desk: Desk) -> None:
+    """With ``KAIFONG_STAFF_STALE_MINUTES`` set, conversations waiting with nothing happening
+    for that long close by themselves (``Desk.close_stale``, audited), looked for when the
+    queue is read and at most once a minute. Off (0) unless set."""
+    minutes = int(current_app.config.get("STAFF_STALE_MINUTES") or 0)
+    if minutes <= 0:
+        return
+    sweeps = current_app.extensions.setdefault("kaifong_stale_sweep", {"at": 0.0})
+    now = time.monotonic()
+    if now - sweeps["at"] < float(current_app.config.get("STAFF_STALE_SWEEP_SECONDS",
+                                                         STALE_SWEEP_SECONDS)):
+        return
+    sweeps["at"] = now
+    desk.close_stale(minutes)
 
 
 #: the filters the queue page offers, and the values each may take
@@ -587,4 +619,4 @@ def _sse(name: str, data) -> str:
 TEXTS = (VOICE_MESSAGE_LINE, *REASONS.values(), *CALL_BACK_WHY.values(), AS_SOON_AS_POSSIBLE, *AUDIT_LABELS.values(), *OUTCOME_LABELS.values(), *OUTCOME_LABELS_MORE.values(), *CHANNELS.values(), *ROLE_LABELS.values(),
          *CANNED.values(), *CANNED_LABELS.values(), *AUDIT_DETAIL_LABELS.values(), *WORD_TEXTS,
          *STATUS_FILTERS.values(), *WHO_FILTERS.values(), *LATENESS.values(),
-         *PRIORITY_LABELS.values())
+         *PRIORITY_LABELS.values(), *CLOSED_WHY.values())

@@ -173,3 +173,85 @@ def test_supervisors_see_the_waiting_count_per_channel(app, people):
     assert counts["sms"] == "3" and counts["kiosk"] == "1" and counts["voice"] == "0"
     assert 'data-waiting="4"' in wong
     assert "per-channel" not in signed_in(app).get("/staff/queue").get_data(as_text=True)
+
+
+# -- entries whose citizen has gone close by themselves ------------------------------------------
+
+def audit_rows(app, action="closed_by_itself"):
+    return [e for e in app.extensions["kaifong_desk"].audit_log(50) if e.action == action]
+
+
+def test_a_kiosk_visitor_who_leaves_while_waiting_leaves_the_queue(app):
+    kiosk = Kiosk(app.test_client())
+    kiosk.start("choose:hkid_replacement")
+    kiosk.touch("person")
+    desk = app.extensions["kaifong_desk"]
+    [waiting] = desk.queue()
+    kiosk.touch("finish")
+    kiosk.client.post("/kiosk/demo/end")                # the visitor gives up and goes
+    assert desk.queue() == []
+    [closed] = desk.closed()
+    assert closed.id == waiting.id and closed.outcome == "left"
+    [entry] = audit_rows(app)
+    assert entry.conversation_id == waiting.id and entry.detail["why"] == "kiosk_left"
+    wong = signed_in(app, "wong")
+    audit = wong.get("/staff/audit").get_data(as_text=True)
+    assert "closed by itself" in audit and "the visitor left the kiosk" in audit
+    assert "System" in audit and "The citizen left" in audit
+    assert "使用者已離開自助機" in wong.get("/staff/audit?lang=zh-HK").get_data(as_text=True)
+    assert "The citizen left" in wong.get("/staff/closed?lang=en").get_data(as_text=True)
+
+
+def test_a_kiosk_visitor_who_leaves_a_member_of_staff_stays_with_them(app):
+    kiosk = Kiosk(app.test_client())
+    kiosk.start("person")
+    desk = app.extensions["kaifong_desk"]
+    [waiting] = desk.queue()
+    desk.claim(waiting.id, "mei")
+    kiosk.touch("finish")
+    kiosk.client.post("/kiosk/demo/end")
+    [still] = desk.queue()
+    assert still.status == "with_staff" and not audit_rows(app)
+
+
+def test_a_phone_transfer_that_completed_is_closed_and_audited(app):
+    from assistant.desk import close_transferred
+    Phone(app.test_client(), A).conversation("person")
+    store = app.extensions["kaifong"].store
+    with store.turn("sms", A) as t:
+        close_transferred(t)
+    desk = app.extensions["kaifong_desk"]
+    assert desk.queue() == []
+    [entry] = audit_rows(app)
+    assert entry.detail == {"outcome": "talked_on_phone", "why": "phone_transfer"}
+
+
+def test_waiting_with_nothing_happening_closes_after_the_configured_time(app):
+    from assistant.desk import request_call_back
+    for address in (A, B, C):
+        Phone(app.test_client(), address).conversation("person")
+    store = app.extensions["kaifong"].store
+    with store.turn("sms", C) as t:
+        request_call_back(t, C, None, "no_answer")
+    old = datetime.now(UTC) - timedelta(minutes=130)
+    with store.engine.begin() as conn:
+        conn.execute(sa.update(conversations).where(conversations.c.address.in_([A, C]))
+                     .values(updated_at=old))
+    desk = app.extensions["kaifong_desk"]
+    assert desk.close_stale(180) == 0                   # not that old yet
+    # through the queue page, as configured: A has waited with nothing for over 2 hours; B
+    # is recent; C waits for a call-back from staff, which is not the citizen gone
+    app.config.update(STAFF_STALE_MINUTES=120, STAFF_STALE_SWEEP_SECONDS=0)
+    left = rows(signed_in(app))
+    ids_now = ids(app)
+    assert str(ids_now[A]) not in left and {str(ids_now[B]), str(ids_now[C])} <= set(left)
+    [entry] = audit_rows(app)
+    assert entry.conversation_id == ids_now[A]
+    assert entry.detail == {"outcome": "no_response", "why": "no_reply", "minutes": 120}
+    assert entry.staff == "(system)"
+    # off unless set
+    app.config.update(STAFF_STALE_MINUTES=0)
+    with store.engine.begin() as conn:
+        conn.execute(sa.update(conversations).where(conversations.c.address == B)
+                     .values(updated_at=old))
+    assert str(ids_now[B]) in rows(signed_in(app))
