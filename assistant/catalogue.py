@@ -264,11 +264,13 @@ class Procedure:
     def slot_labels(self) -> dict[str, str]:
         return {s.slot: s.label for s in self.steps.values() if s.kind == "question" and s.label}
 
+    @functools.cached_property
     def reason_labels(self) -> dict[str, str]:
         """Each hand-off reason of this procedure and its words for staff."""
         return {s.reason: s.reason_label for s in self.steps.values()
                 if s.kind == "handoff" and s.reason and s.reason_label}
 
+    @functools.cached_property
     def questions(self) -> dict[str, Step]:
         """The question asking for each slot (the first, where two ask for the same)."""
         out: dict[str, Step] = {}

@@ -277,7 +277,9 @@ def seed_waiting(app, start: int, count: int) -> float:
 def rows_in(page: str) -> tuple[int, int | None]:
     """(rows in the table's body, the number its caption gives)."""
     # the queue's own table (the page also holds the table of waiting-time targets)
-    page = page.split('<table class="queue', 1)[1] if '<table class="queue' in page else page
+    if '<table class="queue' not in page:
+        return 0, None                  # nothing listed (the page says so)
+    page = page.split('<table class="queue', 1)[1]
     body = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0] if "<tbody>" in page else ""
     caption = re.search(r"<caption>[^<:]*:\s*(\d+)[^<]*</caption>", page)
     return body.count("<tr"), int(caption.group(1)) if caption else None

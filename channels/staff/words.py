@@ -114,7 +114,7 @@ class Words:
         procs = self.cat.procedures
         first = procs.get(procedure or "")
         for proc in ([first] if first else []) + list(procs.values()):
-            label = proc.reason_labels().get(reason)
+            label = proc.reason_labels.get(reason)
             if label:
                 return self.t(label)
         return reason.replace("_", " ")
@@ -123,7 +123,7 @@ class Words:
         """What the citizen gave, as they were offered it: yes/no as words, a choice as its
         label, a date in words, a saved result by its reference or time."""
         proc = self.cat.procedures.get(procedure or "")
-        question = proc.questions().get(slot) if proc else None
+        question = proc.questions.get(slot) if proc else None
         if isinstance(value, bool):
             return self.t(YES if value else NO)
         if isinstance(value, dict):
