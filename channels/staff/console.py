@@ -220,6 +220,7 @@ def _console_helpers():
 
     return {"procedure_title": procedure_title, "slot_label": slot_label,
             "slot_value": words.slot_value, "language_name": words.language,
+            "step_label": words.step,
             "line_text": line_text, "audit_detail": audit_detail, "staff_name": staff_name,
             "recording_of": _recording_of,
             "reason_label": reason_label, "call_back_when": call_back_when,

@@ -146,6 +146,16 @@ class Words:
                 return self._moment(value)
         return "-" if value is None else str(value)
 
+    def step(self, procedure: str | None, step: str | None) -> str | None:
+        """Where in a procedure someone was, as words: a question's label, a hand-off's reason
+        label; None for a step with no words of its own (an info screen, a branch)."""
+        proc = self.cat.procedures.get(procedure or "")
+        found = proc.steps.get(step or "") if proc else None
+        if found is None:
+            return None
+        label = found.label if found.kind == "question" else found.reason_label
+        return self.t(label) if label else None
+
     def choice(self, value: str, procedure: str | None = None, step: str | None = None) -> str:
         """A choice's value (``next``, ``hkid_replacement``, ``cssa``, ``change:phone``) as the
         words of its button or option."""

@@ -112,3 +112,14 @@ def test_system_lines_are_translated(en, zh):
     assert zh.line("system", "(session start)", {}, None) == "（對話開始）"
     assert zh.line("staff", "(handed back to the assistant)", {}, None) == "（交回助手）"
     assert zh.language("en") == "英文" and en.language("zh-HK") == "Chinese"
+
+
+def test_steps_are_words(en, zh, catalogue):
+    question = catalogue.procedures["report_problem"].questions["danger"]
+    assert en.step("report_problem", question.id) == question.label
+    assert zh.step("report_problem", question.id) == zh.t(question.label) != question.label
+    handoff = next(s for s in catalogue.procedures["report_problem"].steps.values()
+                   if s.kind == "handoff" and s.reason == "danger_now")
+    assert en.step("report_problem", handoff.id) == "Danger now: contact them first"
+    assert en.step("report_problem", "no_such_step") is None
+    assert en.step(None, question.id) is None
