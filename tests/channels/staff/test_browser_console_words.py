@@ -160,6 +160,8 @@ def test_no_english_word_is_left_on_any_chinese_console_page(console, page):
     for cid in (danger, card):
         pages[f"conversation {cid}"] = f"/staff/conversations/{cid}"
     pages["voice messages"] = "/staff/voice-messages"
+    pages["search"] = "/staff/?q=1234&channel=sms"
+    pages["filtered, nothing"] = "/staff/?channel=voice&who=mine"
     pages["password"] = "/staff/password"
     found = {}
     for name, path in pages.items():
@@ -175,6 +177,9 @@ def test_no_english_word_is_left_on_any_chinese_console_page(console, page):
     page.goto(f"{url}/staff/audit")
     expect(page.locator("main table tbody tr").first).to_be_visible()
     found["audit"] = untranslated(page)
+    page.goto(f"{url}/staff/closed")
+    expect(page.locator("main table tbody tr")).to_have_count(1)
+    found["closed"] = untranslated(page)
     assert not any(found.values()), {k: v for k, v in found.items() if v}
 
     # the check finds a label left in English: drop one translation and look again
