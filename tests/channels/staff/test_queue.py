@@ -255,3 +255,11 @@ def test_waiting_with_nothing_happening_closes_after_the_configured_time(app):
         conn.execute(sa.update(conversations).where(conversations.c.address == B)
                      .values(updated_at=old))
     assert str(ids_now[B]) in rows(signed_in(app))
+
+
+def test_no_member_of_staff_can_be_named_as_the_system(app):
+    from assistant.desk import SYSTEM_STAFF
+    from assistant.staff import StaffError, add_staff
+    with pytest.raises(StaffError, match="may not start"):
+        add_staff(app.extensions["kaifong"].store.engine, SYSTEM_STAFF, "a long enough password",
+                  "agent")
