@@ -32,11 +32,26 @@
     all[next].focus();
   };
   if (queue) {
+    // the live refresh replaces the table: the row that had the focus gets it back, so that
+    // someone working by keyboard keeps their place
+    var selected = null;
     queue.addEventListener("focusin", function (event) {
       queue.querySelectorAll("tr.selected").forEach(function (r) { r.classList.remove("selected"); });
       var row = event.target.closest("tr");
       if (row) { row.classList.add("selected"); }
+      selected = row && event.target.matches("a.open") ? row.dataset.id : null;
     });
+    queue.addEventListener("focusout", function (event) {
+      if (event.relatedTarget) { selected = null; }          // moved on, not removed
+    });
+    document.addEventListener("mousedown", function () { selected = null; });
+    new MutationObserver(function () {
+      if (!selected || (document.activeElement && document.activeElement !== document.body)) {
+        return;
+      }
+      var link = queue.querySelector("tr[data-id='" + selected + "'] a.open");
+      if (link) { link.focus(); }
+    }).observe(queue, { childList: true });
   }
 
   // Ctrl+Enter (or Cmd+Enter) in the reply sends it, as in most chat tools

@@ -79,6 +79,10 @@ def test_an_agent_works_the_queue_by_keyboard_alone(console, page):
     expect(page.locator("#queue tr.selected")).to_have_count(1)
     page.keyboard.press("k")
     expect(links.nth(1)).to_be_focused()
+    # someone new arrives: the table is replaced live, and the focus stays on the same row
+    waiting(app, 1, start=3)
+    expect(links).to_have_count(4, timeout=LIVE_MS)
+    expect(links.nth(1)).to_be_focused()
     page.keyboard.press("Enter")
     store = app.extensions["kaifong"].store
     second = store.conversation_id("sms", number(1))
@@ -104,7 +108,7 @@ def test_an_agent_works_the_queue_by_keyboard_alone(console, page):
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")
     page.wait_for_url(f"{url}/staff/")
-    expect(page.locator("#queue a.open")).to_have_count(2)
+    expect(page.locator("#queue a.open")).to_have_count(3)
 
     page.keyboard.press("/")                                    # search by the last digits
     expect(page.locator("#f-q")).to_be_focused()
