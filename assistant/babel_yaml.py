@@ -14,7 +14,7 @@ import yaml
 
 TEXT_KEYS = frozenset({"title", "summary", "say", "ask", "help", "hint", "label", "what", "why",
                        "when", "fee", "call", "where", "hours", "bring", "owner",
-                       "purpose"})
+                       "purpose", "reason_label"})
 #: a text may be a mapping of wording variants (``default``, ``voice``, ``screen``, ``text``)
 VARIANT_KEYS = frozenset({"default", "voice", "screen", "text"})
 OFFICE_KEYS = frozenset({"name", "address", "hours"})

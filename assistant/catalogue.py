@@ -228,6 +228,8 @@ class Step:
     on_failure: str | None = None
     # handoff
     reason: str | None = None
+    #: what the reason means, in words for staff (the console shows it instead of the code)
+    reason_label: str | None = None
     priority: int = 2
     # end
     summary: tuple[str, ...] = ()
@@ -274,6 +276,21 @@ class Procedure:
 
     def slot_labels(self) -> dict[str, str]:
         return {s.slot: s.label for s in self.steps.values() if s.kind == "question" and s.label}
+
+    @functools.cached_property
+    def reason_labels(self) -> dict[str, str]:
+        """Each hand-off reason of this procedure and its words for staff."""
+        return {s.reason: s.reason_label for s in self.steps.values()
+                if s.kind == "handoff" and s.reason and s.reason_label}
+
+    @functools.cached_property
+    def questions(self) -> dict[str, Step]:
+        """The question asking for each slot (the first, where two ask for the same)."""
+        out: dict[str, Step] = {}
+        for s in self.steps.values():
+            if s.kind == "question" and s.slot:
+                out.setdefault(s.slot, s)
+        return out
 
 
 @dataclass(frozen=True)
@@ -450,7 +467,7 @@ def missing_translations(cat: Catalogue) -> list[tuple[str, str, str]]:
         if locale == "en":
             continue
         t = cat.translations.get(locale)
-        for file, step, text in iter_texts(cat):
+        for file, step, text in (*iter_texts(cat), *iter_staff_texts(cat)):
             if not t or not is_translated(t, text):
                 out.append((file, step, f"no {locale} translation for {text[:60]!r}"))
     return out
@@ -477,6 +494,15 @@ def iter_texts(cat: Catalogue):
             # a text that is only placeholders ("{office}") is filled with translated words
             if re.search(r"[A-Za-z]", PLACEHOLDER_RE.sub("", variant)):
                 yield file, step, variant
+
+
+def iter_staff_texts(cat: Catalogue):
+    """(file, step, English text) for the words the catalogue gives staff (what each hand-off
+    reason means): translated like the rest, but never said to a citizen on any channel."""
+    for proc in cat.procedures.values():
+        for step in proc.steps.values():
+            if step.reason_label:
+                yield proc.file, step.id, step.reason_label
 
 
 def iter_wordings(cat: Catalogue):
@@ -612,7 +638,7 @@ _STEP_KEYS = {
                  "confirm", "personal", "next", "source", "say"},
     "branch": {"cases", "otherwise"},
     "action": {"service", "with", "save", "next", "on_failure", "say"},
-    "handoff": {"say", "reason", "priority"},
+    "handoff": {"say", "reason", "reason_label", "priority"},
     "end": {"say", "summary", "where", "hours", "when", "fee", "call", "bring"},
     "review": {"say", "next"},
 }
@@ -694,7 +720,7 @@ def _step(sid: str, raw: Any, facts: dict, problem) -> Step | None:
             except ValueError as exc:
                 problem(sid, f"{key}: {exc}")
     for key in ("slot", "type", "next", "otherwise", "service", "save", "on_failure", "reason",
-                "source"):
+                "reason_label", "source"):
         if raw.get(key) is not None:
             fields[key] = str(raw[key]) if not isinstance(raw[key], dict) else raw[key]
     if raw.get("bring") is not None:

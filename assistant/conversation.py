@@ -76,9 +76,11 @@ class Assistant:
             return self.advance_in(t, inp, locale, modality)
 
     def advance_in(self, t, inp: Input, locale: str | None = None,
-                   modality: str | None = None) -> Reply:
+                   modality: str | None = None, line_meta: dict | None = None) -> Reply:
         """One turn inside a transaction the channel opened with ``store.turn`` (so that it can
-        check a replayed message id, or queue an outbound message, in the same transaction)."""
+        check a replayed message id, or queue an outbound message, in the same transaction).
+        ``line_meta`` goes with the input's transcript line (the kiosk says which button made
+        it, for staff)."""
         if isinstance(inp, Text):
             inp = replace(inp, text=storable(inp.text))   # its confidence kept
         state = t.state or new_state(locale or "en")
@@ -86,7 +88,7 @@ class Assistant:
         before_procedure = state.get("procedure")
         today = t.now.astimezone(HONG_KONG).date()
         role, text = describe_input(inp)
-        t.add_line(role, text)
+        t.add_line(role, text, line_meta)
         state, reply = advance(self.catalogue, state, inp, today, modality)
         parts: list[str] = []
         for _ in range(MAX_ACTIONS_PER_TURN):

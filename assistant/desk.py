@@ -24,7 +24,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,9 +33,19 @@ from .conversation import Assistant
 from .errors import ClaimRefused, StaffActionError
 from .model import HandBack, Reply
 from .services import normalise_reference
-from .store import JSONText, Line, Turn, UTCDateTime, conversations, metadata, queue_query
+from .store import (
+    JSONText,
+    Line,
+    Turn,
+    UTCDateTime,
+    conversations,
+    metadata,
+    queue_query,
+    transcript_lines,
+)
+from .store import events as event_rows
 
-__all__ = ["AUDIT_ACTIONS", "OUTCOMES", "AuditEntry", "Deliverer", "Desk", "DeskConversation",
+__all__ = ["AUDIT_ACTIONS", "CLOSED_BY_ITSELF", "OUTCOMES", "SYSTEM_STAFF", "close_by_itself", "AuditEntry", "Deliverer", "Desk", "DeskConversation",
            "TRANSFERRED_OUTCOME", "close_transferred", "mask_personal", "request_call_back",
            "staff_audit"]
 
@@ -46,7 +56,15 @@ OUTCOMES = ("resolved", "referred", "no_response")
 TRANSFERRED_OUTCOME = "talked_on_phone"
 AUDIT_ACTIONS = ("viewed", "revealed", "claimed", "replied", "handed_back", "closed",
                  # retention and subject access (assistant.retention, assistant.subject)
-                 "purged", "looked_up", "exported", "erased")
+                 "purged", "looked_up", "exported", "erased",
+                 "closed_by_itself")
+#: who the audit log names for what the system did by itself (``close_by_itself``)
+SYSTEM_STAFF = "(system)"
+#: why an entry closed by itself, and the outcome it closed with: the kiosk visitor left (the
+#: kiosk's session ended while they waited), the phone put the call through to staff, nothing
+#: happened for longer than the console's limit (``Desk.close_stale``)
+CLOSED_BY_ITSELF = {"kiosk_left": "left", "phone_transfer": TRANSFERRED_OUTCOME,
+                    "no_reply": "no_response"}
 #: statuses the console's queue shows: waiting for a person, or with one
 QUEUE_STATUSES = ("waiting", "with_staff")
 
@@ -86,6 +104,8 @@ class DeskConversation:
     #: a call-back the citizen is waiting for: {"number" (masked unless revealed), "due" (an
     #: aware datetime or None: as soon as staff can), "why"}; None when none was asked for
     callback: dict | None = None
+    #: how it was closed (``OUTCOMES``, or ``TRANSFERRED_OUTCOME``), when it was
+    outcome: str | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +158,71 @@ class Desk:
         if reveal:
             return lines
         return [Line(x.seq, x.role, mask_personal(x.text), x.at, x.meta) for x in lines]
+
+    def closed(self, limit: int = 200) -> list[DeskConversation]:
+        """Conversations closed (by staff, or by the phone putting the call through), the most
+        recently closed first, with their outcome. One that the citizen has started again
+        since is with the assistant, no longer here. Personal data masked."""
+        c = conversations.c
+        query = (sa.select(conversations).where(c.status == "closed")
+                 .order_by(c.updated_at.desc(), c.id.desc()).limit(limit))
+        with self.store._read() as conn:
+            return [_conversation(row, reveal=False) for row in conn.execute(query)]
+
+    def search(self, query: str, limit: int = 50) -> list[DeskConversation]:
+        """Conversations in any state whose reference (``KF1234567``), number (its last
+        digits, as a masked number shows them: ``67``, ``4567``) or words (what anyone wrote
+        in it) match ``query``; the most recently active first. Personal data masked."""
+        query = " ".join(query.split())[:100]
+        if not query:
+            return []
+        c, x = conversations.c, transcript_lines.c
+        matches = []
+        reference = normalise_reference(query)
+        digits = re.sub(r"[\s+\-*.()]", "", query)
+        if reference:
+            e = event_rows.c
+            matches.append(c.id.in_(sa.select(e.conversation_id).where(
+                e.kind == "ended", sa.type_coerce(e.data, sa.Text).contains(reference,
+                                                                             autoescape=True))))
+            matches.append(c.id.in_(sa.select(x.conversation_id).where(
+                x.text.contains(reference, autoescape=True))))
+        if digits.isdigit() and len(digits) >= 2:
+            matches.append(c.address.endswith(digits, autoescape=True))
+        if not matches:
+            words = query.lower()
+            matches.append(c.id.in_(sa.select(x.conversation_id).where(
+                sa.func.lower(x.text).contains(words, autoescape=True))))
+        select = (sa.select(conversations).where(sa.or_(*matches))
+                  .order_by(c.updated_at.desc(), c.id.desc()).limit(limit))
+        with self.store._read() as conn:
+            return [_conversation(row, reveal=False) for row in conn.execute(select)]
+
+    def close_stale(self, minutes: int, now: datetime | None = None) -> int:
+        """Close, by itself, every conversation waiting for a person in which nothing has
+        happened (no line, no change) for ``minutes``: its citizen has gone. One waiting for a
+        call-back is not stale (it waits for staff, not for the citizen). How many closed."""
+        now = now or datetime.now(UTC)
+        c = conversations.c
+        with self.store._read() as conn:
+            stale = conn.execute(sa.select(c.channel, c.address).where(
+                c.status == "waiting",
+                c.updated_at < now - timedelta(minutes=minutes))).all()
+        closed = 0
+        for channel, address in stale:
+            with self.store.turn(channel, address) as t:
+                state = t.state or {}
+                if (state.get("escalation") or {}).get("callback"):
+                    continue
+                # checked again inside the turn: the citizen may have written meanwhile
+                updated = t.session.scalar(sa.select(c.updated_at).where(
+                    c.id == t.conversation_id))
+                if updated is not None and updated.tzinfo is None:
+                    updated = updated.replace(tzinfo=UTC)
+                if updated is not None and updated >= now - timedelta(minutes=minutes):
+                    continue
+                closed += close_by_itself(t, "no_reply", {"minutes": minutes})
+        return closed
 
     def audit_log(self, limit: int = 200, conversation_id: int | None = None
                   ) -> list[AuditEntry]:
@@ -328,19 +413,31 @@ def request_call_back(t: Turn, number: str, due: datetime | None, why: str) -> N
     t.add_line("system", "(asked to be called back)", {"callback": why})
 
 
+def close_by_itself(t: Turn, why: str, detail: dict | None = None) -> bool:
+    """Inside a channel's turn: a conversation waiting for a person (or with one) whose citizen
+    is gone closes by itself, ``why`` (a key of ``CLOSED_BY_ITSELF``) given in its events and
+    in the audit log (as ``SYSTEM_STAFF``), so that staff see why it left the queue. False when
+    it was not in the queue."""
+    state = t.state or {}
+    if state.get("status") not in QUEUE_STATUSES:
+        return False
+    outcome = CLOSED_BY_ITSELF[why]
+    t.add_event("status", {"from": state["status"], "to": "closed", "outcome": outcome,
+                           "why": why})
+    t.state = {**state, "status": "closed", "pending": None,
+               "escalation": {**(state.get("escalation") or {}), "outcome": outcome,
+                              "closed_why": why}}
+    Desk._audit_in(t, SYSTEM_STAFF, "closed_by_itself",
+                   {"outcome": outcome, "why": why, **(detail or {})})
+    return True
+
+
 def close_transferred(t: Turn) -> None:
     """Inside a channel's turn: the call was put through to staff and answered, so the citizen
     has talked to a person. The conversation closes with ``TRANSFERRED_OUTCOME``: it leaves the
     queue, the next call starts with the assistant (not straight to staff), and the expected
-    wait counts only the people still waiting."""
-    state = t.state or {}
-    if state.get("status") not in ("waiting", "with_staff"):
-        return
-    t.add_event("status", {"from": state["status"], "to": "closed",
-                           "outcome": TRANSFERRED_OUTCOME})
-    t.state = {**state, "status": "closed", "pending": None,
-               "escalation": {**(state.get("escalation") or {}),
-                              "outcome": TRANSFERRED_OUTCOME}}
+    wait counts only the people still waiting. The audit log says it closed by itself."""
+    close_by_itself(t, "phone_transfer")
 
 
 def _conversation(row, reveal: bool) -> DeskConversation:
@@ -358,7 +455,8 @@ def _conversation(row, reveal: bool) -> DeskConversation:
         status=row.status, locale=row.locale, procedure=row.procedure, step=row.step,
         reason=row.escalation_reason, priority=row.priority, waiting_since=row.waiting_since,
         claimed_by=escalation.get("claimed_by"), summary=summary, updated_at=row.updated_at,
-        callback=_callback(escalation.get("callback"), reveal))
+        callback=_callback(escalation.get("callback"), reveal),
+        outcome=escalation.get("outcome") if row.status == "closed" else None)
 
 
 def _callback(callback: dict | None, reveal: bool) -> dict | None:

@@ -113,6 +113,9 @@ def add_staff(engine: Engine, username: str, password: str, role: str,
     username = username.strip()
     if not username or len(username) > 64:
         raise StaffError("a user name is 1 to 64 characters")
+    if username.startswith("("):
+        # "(system)" names what the system did by itself in the audit log (assistant.desk)
+        raise StaffError("a user name may not start with '(': the audit log keeps those")
     if role not in STAFF_ROLES:
         raise StaffError(f"role must be one of {', '.join(STAFF_ROLES)}")
     _check_password(password)

@@ -10,6 +10,9 @@ DESIGN.md) on SQLite, driven over HTTP on loopback as a browser and Twilio would
     then ``GET /staff/`` (the whole page) and ``GET /staff/queue`` (the table the live page
     fetches) timed one after the other. The page must list every one of them, or the run fails.
     The same is measured at a tenth of the rows first (``*_100``), so the cost per row shows.
+  * queue_narrowed_1000: the same queue as agents narrow it (issue 16): the filters, "mine",
+    searches by words, by a number's last digits and by reference (over every conversation's
+    transcript), and the closed list; p50/p99 each, and the rows each listed.
   * message_to_console: a citizen texts "lost my id card", "person" (signed webhook posts), the
     member of staff claims the conversation and opens its event stream
     (``/staff/conversations/<id>/events``, read line by line in a thread, reconnected from the
@@ -273,6 +276,10 @@ def seed_waiting(app, start: int, count: int) -> float:
 
 def rows_in(page: str) -> tuple[int, int | None]:
     """(rows in the table's body, the number its caption gives)."""
+    # the queue's own table (the page also holds the table of waiting-time targets)
+    if '<table class="queue' not in page:
+        return 0, None                  # nothing listed (the page says so)
+    page = page.split('<table class="queue', 1)[1]
     body = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0] if "<tbody>" in page else ""
     caption = re.search(r"<caption>[^<:]*:\s*(\d+)[^<]*</caption>", page)
     return body.count("<tr"), int(caption.group(1)) if caption else None
@@ -297,6 +304,33 @@ def time_pages(browser: Browser, expected: int, pages: int) -> dict:
         out[name] = {"path": path, "rows": rows, "caption_count": caption,
                      "bytes": max(sizes), **figures(times),
                      "per_row_us": round(statistics.median(times) / rows * 1e6, 1)}
+    return out
+
+
+#: the queue as agents narrow it (issue 16): filters, and searches by words, by a number's last
+#: digits and by reference, each over every conversation (the searches read the transcript)
+NARROWED = (("filtered", "/staff/?channel=sms&lang=en&who=unassigned&status=waiting"),
+            ("mine", "/staff/?who=mine"),
+            ("search_words", "/staff/?q=lost+my"),
+            ("search_number", "/staff/?q=**0042"),
+            ("search_reference", "/staff/?q=KF0000422"),
+            ("closed", "/staff/closed"))
+
+
+def time_narrowed(browser: Browser, pages: int) -> dict:
+    """Each of ``NARROWED``: p50/p99 and how many rows it listed."""
+    out = {}
+    for name, path in NARROWED:
+        browser.request("GET", path)
+        times = []
+        for _ in range(pages):
+            t0 = time.perf_counter()
+            status, _, data = browser.request("GET", path)
+            times.append(time.perf_counter() - t0)
+            if status != 200:
+                raise RuntimeError(f"GET {path}: HTTP {status}")
+        rows, _ = rows_in(data.decode())
+        out[name] = {"path": path, "rows": rows, "bytes": len(data), **figures(times)}
     return out
 
 
@@ -455,6 +489,9 @@ def main() -> int:
             pages[args.waiting] = time_pages(browser, args.waiting, args.pages)
             pages[args.waiting]["desk_queue_in_process"] = desk_queue_in_process(app, args.pages)
             log(f"queue with {args.waiting}: {pages[args.waiting]['page']['p50_ms']} ms")
+            narrowed = time_narrowed(browser, args.pages)
+            log("filters and searches: " + ", ".join(
+                f"{k} {v['p50_ms']} ms" for k, v in narrowed.items()))
 
             log(f"message -> console, one process: {args.messages} messages")
             one = message_to_console(app, port, port, args.messages, args.gap_ms / 1000, CITIZEN,
@@ -508,6 +545,7 @@ def main() -> int:
         f"queue_page_{args.waiting}": with_rows["page"],
         f"queue_fragment_{args.waiting}": with_rows["fragment"],
         f"desk_queue_{args.waiting}_in_process": with_rows["desk_queue_in_process"],
+        f"queue_narrowed_{args.waiting}": narrowed,
         f"queue_page_{small}": fewer["page"],
         f"queue_fragment_{small}": fewer["fragment"],
         f"desk_queue_{small}_in_process": fewer["desk_queue_in_process"],

@@ -29,6 +29,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 
 from assistant import Assistant, Choose, Digits, Reply, Start, Text
+from assistant.desk import close_by_itself
 from assistant.outbox import enqueue
 from assistant.services import HONG_KONG
 from assistant.store import Line, Turn, channel_state, conversations
@@ -206,7 +207,8 @@ def touch(assistant: Assistant, visit: Visit, do: str, form, today: date,
         closed = False
         if inp is not None:
             before = _last_seq(t)
-            answer = assistant.advance_in(t, inp, modality=MODALITY)
+            answer = assistant.advance_in(t, inp, modality=MODALITY,
+                                          line_meta=_touch_meta(do, reply))
             data.pop("mode", None)
             # switching language keeps a half-typed entry: the same question, other words
             _show(t, data, answer, before=before, keep_entry=do == "language")
@@ -214,6 +216,24 @@ def touch(assistant: Assistant, visit: Visit, do: str, form, today: date,
         data["touched"] = _now_seconds(now)
         t.keep_channel_data(data)
     return closed
+
+
+def _touch_meta(do: str, reply: Reply | None) -> dict | None:
+    """What the visitor pressed, for staff reading the transcript (the button, and the screen
+    it was on: its procedure and step, to name an option in the staff member's language); None
+    for what the visitor typed or entered on a keypad."""
+    if do in ("text", "done"):
+        return None
+    meta = {"touch": do}
+    if reply is not None:
+        meta.update(procedure=reply.procedure, step=reply.step)
+        value = do[len("choose:"):] if do.startswith("choose:") else None
+        # the option's words as the visitor saw them: shown to staff when the catalogue has
+        # none for the value (an appointment time)
+        shown = next((o.label for o in reply.options if value and o.value == value), None)
+        if shown:
+            meta["shown"] = shown
+    return meta
 
 
 def _last_seq(t: Turn) -> int:
@@ -269,7 +289,8 @@ def send_summary(t: Turn, data: dict, cat, locale: str) -> bool:
 def wipe(assistant: Assistant, address: str) -> None:
     """End a visitor's session: nothing of it stays in the channel state, the transcript says
     the screen was cleared, and a conversation still with the assistant is closed. One waiting
-    for a person stays in the staff queue (staff see the kiosk and close it)."""
+    for a person closes by itself (``close_by_itself``: the audit log says the visitor left);
+    one with a member of staff stays with them (they see the kiosk and close it)."""
     with assistant.store.turn(CHANNEL, address) as t:
         if t.channel_data().get("wiped") or t.state is None:
             if t.state is None:
@@ -285,8 +306,12 @@ def _wipe_in(assistant: Assistant, t: Turn) -> None:
         assistant.advance_in(t, Digits(assistant.catalogue.keys["stop"]), modality=MODALITY)
     if status in WAITING:
         # staff see in the console that nobody is at the kiosk any more
+        # one still waiting leaves the queue by itself (the audit log says why), one a member
+        # of staff has taken stays with them to close
         t.add_line("system", LEFT_WHILE_WAITING)
         t.add_event("kiosk_left", {"status": status})
+        if status == "waiting":
+            close_by_itself(t, "kiosk_left")
     else:
         t.add_line("system", SESSION_ENDED)
     t.keep_channel_data({"wiped": True})

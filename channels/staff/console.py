@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask import (
@@ -42,6 +42,7 @@ from flask import (
 
 from assistant import ClaimRefused, Desk, StaffActionError
 from assistant.conversation import HONG_KONG
+from assistant.desk import SYSTEM_STAFF
 from assistant.i18n import format_when
 from assistant.store import conversations
 from assistant.store import events as event_rows
@@ -51,6 +52,8 @@ from ..kiosk.session import kiosk_of
 from ..longpoll import hold, retry_seconds
 from .views import _locale as staff_locale
 from .views import bp
+from .words import TEXTS as WORD_TEXTS
+from .words import Words, hong_kong, waited_minutes
 
 #: a stream ends after this long; EventSource reconnects by itself
 STREAM_SECONDS = 55.0
@@ -78,6 +81,9 @@ OUTCOME_LABELS = {
     "referred": N_("Referred to a department"),
     "no_response": N_("No response from the citizen"),
 }
+#: outcomes the system gives, not staff (not offered in the close form)
+OUTCOME_LABELS_MORE = {"talked_on_phone": N_("Put through to staff on the phone"),
+                       "left": N_("The citizen left")}
 CHANNELS = {"sms": N_("SMS"), "voice": N_("Phone"), "kiosk": N_("Kiosk"), "chat": N_("Chat")}
 ROLE_LABELS = {"user": N_("Citizen"), "assistant": N_("Assistant"), "staff": N_("Staff"),
                "system": N_("System")}
@@ -97,13 +103,20 @@ AUDIT_LABELS = {"viewed": N_("viewed"), "revealed": N_("revealed personal data")
                 "closed": N_("closed"), "purged": N_("purged past retention"),
                 "looked_up": N_("looked up a person's data"),
                 "exported": N_("exported a person's data"),
-                "erased": N_("erased a person's data")}
+                "erased": N_("erased a person's data"),
+                "closed_by_itself": N_("closed by itself")}
+#: why a conversation closed by itself (``assistant.desk.CLOSED_BY_ITSELF``)
+CLOSED_WHY = {"kiosk_left": N_("the visitor left the kiosk"),
+              "phone_transfer": N_("the call was put through to staff"),
+              "no_reply": N_("nothing happened for too long")}
+#: an audit entry's details, by key
+AUDIT_DETAIL_LABELS = {"outcome": N_("Outcome"), "procedure": N_("Procedure"),
+                       "note": N_("Note"), "why": N_("Why"), "minutes": N_("Minutes")}
+#: how many closed conversations ``/staff/closed`` lists, most recently closed first
+CLOSED_ROWS = 200
 #: how many voice messages ``/staff/voice-messages`` lists, newest first
 VOICE_MESSAGE_ROWS = 200
 VOICE_MESSAGE_LINE = N_("Voice message recorded")
-TEXTS = (VOICE_MESSAGE_LINE, *REASONS.values(), *CALL_BACK_WHY.values(), AS_SOON_AS_POSSIBLE, *AUDIT_LABELS.values(), *OUTCOME_LABELS.values(), *CHANNELS.values(), *ROLE_LABELS.values(),
-         *CANNED.values(), *CANNED_LABELS.values())
-
 
 def _desk() -> Desk:
     return current_app.extensions["kaifong_desk"]
@@ -123,13 +136,27 @@ def _where(conv) -> str:
     return conv.address
 
 
+def _words() -> Words:
+    if "staff_words" not in g:
+        g.staff_words = Words(current_app.extensions["kaifong"].catalogue, staff_locale())
+    return g.staff_words
+
+
 @bp.app_template_filter("waited")
 def _waited(since: datetime | None) -> str:
-    if since is None:
-        return "-"
-    minutes = int((datetime.now(UTC) - since).total_seconds() // 60)
-    hours, minutes = divmod(max(minutes, 0), 60)
-    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+    return _words().waited(since)
+
+
+@bp.app_template_filter("hk")
+def _hk(value: datetime | None, form: str = "datetime") -> str:
+    """A moment in Hong Kong time, in the staff member's language."""
+    return _words().when(value, form)
+
+
+@bp.app_template_filter("hk_iso")
+def _hk_iso(value: datetime | None) -> str:
+    """A ``<time datetime>``: the moment with Hong Kong's offset."""
+    return hong_kong(value).isoformat() if value else ""
 
 
 def _recording_of(line) -> dict | None:
@@ -163,12 +190,34 @@ def _console_helpers():
         label = proc.slot_labels().get(slot) if proc else None
         return _t(label) if label else slot
 
-    def reason_label(reason: str | None) -> str:
-        # the core's own reasons are translated; a procedure's hand-off names its own reason
-        # (``housing_callback``), shown as words until the catalogue gives them labels
-        if not reason:
-            return "-"
-        return _t(REASONS[reason]) if reason in REASONS else reason.replace("_", " ")
+    words = _words()
+
+    def reason_label(reason: str | None, procedure: str | None = None) -> str:
+        # the core's own reasons, else the label the procedure's hand-off gives its reason
+        return words.reason(reason, procedure, REASONS)
+
+    def staff_name(name: str) -> str:
+        return _t(ROLE_LABELS["system"]) if name == SYSTEM_STAFF else name
+
+    def line_text(line, conv) -> tuple[str, bool]:
+        """A transcript line's words, and whether they are the console's own (translated, in
+        the staff member's language) rather than as written or said to the citizen."""
+        shown = words.line(line.role, line.text, line.meta, conv.summary.get("procedure")
+                           or conv.procedure)
+        return shown, shown != line.text
+
+    def audit_detail(detail: dict) -> str:
+        parts = []
+        for key, value in (detail or {}).items():
+            if key == "outcome":
+                value = _t(OUTCOME_LABELS.get(value, OUTCOME_LABELS_MORE.get(value, value)))
+            elif key == "procedure":
+                value = procedure_title(value) if value else "-"
+            elif key == "why":
+                value = _t(CLOSED_WHY.get(value, value))
+            label = AUDIT_DETAIL_LABELS.get(key)
+            parts.append(f"{_t(label) if label else key}: {value}")
+        return ", ".join(parts)
 
     def call_back_when(callback: dict) -> str:
         due = callback.get("due")
@@ -177,11 +226,16 @@ def _console_helpers():
         return format_when(due.astimezone(HONG_KONG), staff_locale())
 
     return {"procedure_title": procedure_title, "slot_label": slot_label,
+            "slot_value": words.slot_value, "language_name": words.language,
+            "step_label": words.step,
+            "line_text": line_text, "audit_detail": audit_detail, "staff_name": staff_name,
             "recording_of": _recording_of,
             "reason_label": reason_label, "call_back_when": call_back_when,
             "call_back_why": CALL_BACK_WHY, "channels": CHANNELS,
             "role_labels": ROLE_LABELS, "outcomes": OUTCOME_LABELS, "canned": CANNED_LABELS,
-            "audit_labels": AUDIT_LABELS}
+            "audit_labels": AUDIT_LABELS, "status_filters": STATUS_FILTERS,
+            "who_filters": WHO_FILTERS, "lateness_labels": LATENESS,
+            "priority_labels": PRIORITY_LABELS, "outcome_more": OUTCOME_LABELS_MORE}
 
 
 # -- the queue ------------------------------------------------------------------------------
@@ -198,11 +252,128 @@ def queue_fragment():
 
 
 def _queue() -> dict:
+    """The queue as the filters in the address ask for it (``status``, ``channel``,
+    ``procedure``, ``lang``, ``who``: mine or unassigned, ``q``: a search of every
+    conversation, closed ones too), each row against its waiting-time target, and how many wait
+    on each channel (for the page's title and the supervisors' counts)."""
     desk = _desk()
+    _close_stale(desk)
     limit = int(current_app.config.get("STAFF_QUEUE_ROWS", QUEUE_ROWS))
     queue = desk.queue(limit)
-    return {"queue": queue, "total": desk.queue_size(),
-            "with_voice_messages": _with_voice_messages([c.id for c in queue])}
+    wanted = _filters()
+    rows = desk.search(wanted["q"]) if wanted["q"] else queue
+    shown = [c for c in rows if _matches(c, wanted)]
+    per_channel = {key: 0 for key in CHANNELS}
+    for c in queue:
+        if c.status == "waiting":
+            per_channel[c.channel] = per_channel.get(c.channel, 0) + 1
+    targets = wait_targets(current_app.config.get("STAFF_WAIT_TARGETS"))
+    return {"queue": shown, "total": desk.queue_size(), "filters": wanted,
+            "filtered": any(wanted.values()), "waiting": sum(per_channel.values()),
+            "per_channel": per_channel, "targets": targets,
+            "lateness": lambda c: lateness(c, targets),
+            "filter_procedures": _procedure_choices(),
+            "with_voice_messages": _with_voice_messages([c.id for c in shown])}
+
+
+#: how often (seconds) the queue looks for stale entries, at most, in one process
+STALE_SWEEP_SECONDS = 60.0
+
+
+def _close_stale(desk: Desk) -> None:
+    """With ``KAIFONG_STAFF_STALE_MINUTES`` set, conversations waiting with nothing happening
+    for that long close by themselves (``Desk.close_stale``, audited), looked for when the
+    queue is read and at most once a minute. Off (0) unless set."""
+    minutes = int(current_app.config.get("STAFF_STALE_MINUTES") or 0)
+    if minutes <= 0:
+        return
+    sweeps = current_app.extensions.setdefault("kaifong_stale_sweep", {"at": 0.0})
+    now = time.monotonic()
+    if now - sweeps["at"] < float(current_app.config.get("STAFF_STALE_SWEEP_SECONDS",
+                                                         STALE_SWEEP_SECONDS)):
+        return
+    sweeps["at"] = now
+    desk.close_stale(minutes)
+
+
+#: the filters the queue page offers, and the values each may take
+FILTERS = ("status", "channel", "procedure", "lang", "who", "q")
+STATUS_FILTERS = {"": N_("Waiting or with staff"), "waiting": N_("Waiting for a person"),
+                  "with_staff": N_("With staff"), "closed": N_("Closed"), "all": N_("Any")}
+WHO_FILTERS = {"": N_("Anyone"), "mine": N_("Mine"), "unassigned": N_("No one yet")}
+#: the waiting-time targets, per priority (0 most urgent): amber after the first number of
+#: minutes, red after the second (KAIFONG_STAFF_WAIT_TARGETS="0=2/5,1=5/10,2=10/20,3=15/30")
+DEFAULT_WAIT_TARGETS = {0: (2, 5), 1: (5, 10), 2: (10, 20), 3: (15, 30)}
+LATENESS = {"amber": N_("over target"), "red": N_("far over target")}
+PRIORITY_LABELS = {0: N_("Urgent"), 1: N_("High"), 2: N_("Normal"), 3: N_("Low")}
+
+
+def _filters() -> dict:
+    args = request.args
+    wanted = {name: " ".join(str(args.get(name, "")).split())[:100] for name in FILTERS}
+    if wanted["status"] not in STATUS_FILTERS:
+        wanted["status"] = ""
+    if wanted["who"] not in WHO_FILTERS:
+        wanted["who"] = ""
+    return wanted
+
+
+def _matches(c, wanted: dict) -> bool:
+    status = wanted["status"] or ("all" if wanted["q"] else "")
+    if status == "" and c.status not in ("waiting", "with_staff"):
+        return False
+    if status not in ("", "all") and c.status != status:
+        return False
+    if wanted["channel"] and c.channel != wanted["channel"]:
+        return False
+    if wanted["procedure"] and (c.summary.get("procedure") or c.procedure) != wanted["procedure"]:
+        return False
+    if wanted["lang"] and (c.locale or "en") != wanted["lang"]:
+        return False
+    if wanted["who"] == "mine" and c.claimed_by != g.staff.username:
+        return False
+    return not (wanted["who"] == "unassigned" and c.claimed_by)
+
+
+def _procedure_choices() -> list[tuple[str, str]]:
+    catalogue = current_app.extensions["kaifong"].catalogue
+    return sorted(((pid, _t(p.title)) for pid, p in catalogue.procedures.items()),
+                  key=lambda item: item[1])
+
+
+def wait_targets(setting) -> dict[int, tuple[int, int]]:
+    """Amber and red minutes per priority, from the setting (a mapping, or text as
+    ``0=2/5,1=5/10``); priorities it leaves out keep their default. A wrong setting fails at
+    the first page, saying which part."""
+    targets = dict(DEFAULT_WAIT_TARGETS)
+    if not setting:
+        return targets
+    items = setting.items() if isinstance(setting, dict) else (
+        part.split("=", 1) for part in str(setting).split(",") if part.strip())
+    for priority, value in items:
+        amber, red = (value if isinstance(value, (tuple, list)) else str(value).split("/"))
+        amber, red = int(amber), int(red)
+        if not 0 < amber <= red:
+            raise ValueError(f"KAIFONG_STAFF_WAIT_TARGETS: {priority}={amber}/{red}: amber "
+                             "must be above 0 and not above red")
+        targets[int(priority)] = (amber, red)
+    return targets
+
+
+def lateness(c, targets: dict[int, tuple[int, int]]) -> str:
+    """"red", "amber" or "" for a conversation waiting against its priority's target."""
+    if c.status != "waiting" or c.waiting_since is None:
+        return ""
+    amber, red = targets.get(c.priority if c.priority is not None else 3, targets[max(targets)])
+    minutes = waited_minutes(c.waiting_since)
+    return "red" if minutes >= red else "amber" if minutes >= amber else ""
+
+
+@bp.get("/closed")
+def closed():
+    """Conversations closed lately, with their outcomes."""
+    limit = int(current_app.config.get("STAFF_CLOSED_ROWS", CLOSED_ROWS))
+    return render_template("staff/closed.html", closed=_desk().closed(limit))
 
 
 def _with_voice_messages(ids: list[int]) -> set[int]:
@@ -400,10 +571,13 @@ def _lines_payload(lines) -> list[dict]:
     return [_line_payload(x) for x in lines]
 
 
-def _line_payload(x) -> dict:
+def _line_payload(x, procedure: str | None = None) -> dict:
+    words = _words()
+    text = words.line(x.role, x.text, x.meta, procedure)
     out = {"seq": x.seq, "role": x.role, "who": _t(ROLE_LABELS.get(x.role, x.role)),
-           "staff": x.meta.get("staff"), "note": bool(x.meta.get("note")), "text": x.text,
-           "at": x.at.isoformat()}
+           "staff": x.meta.get("staff"), "note": bool(x.meta.get("note")), "text": text,
+           "own": text != x.text, "at": hong_kong(x.at).isoformat(),
+           "time": words.when(x.at, "time")}
     recording = x.meta.get("recording")
     if isinstance(recording, dict) and _twilio_url(recording.get("url")):
         out["text"] = f"{_t(VOICE_MESSAGE_LINE)}, {int(recording.get('seconds') or 0)} s"
@@ -467,3 +641,10 @@ def _stream(version, event, conversation_id: int | None = None):
 
 def _sse(name: str, data) -> str:
     return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+#: every word this module adds to the pages (``kaifong validate`` checks their translations)
+TEXTS = (VOICE_MESSAGE_LINE, *REASONS.values(), *CALL_BACK_WHY.values(), AS_SOON_AS_POSSIBLE, *AUDIT_LABELS.values(), *OUTCOME_LABELS.values(), *OUTCOME_LABELS_MORE.values(), *CHANNELS.values(), *ROLE_LABELS.values(),
+         *CANNED.values(), *CANNED_LABELS.values(), *AUDIT_DETAIL_LABELS.values(), *WORD_TEXTS,
+         *STATUS_FILTERS.values(), *WHO_FILTERS.values(), *LATENESS.values(),
+         *PRIORITY_LABELS.values(), *CLOSED_WHY.values())

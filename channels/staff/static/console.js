@@ -76,11 +76,15 @@
       who.textContent = line.who + (line.staff ? " (" + line.staff + ")" : "");
       var time = document.createElement("time");
       time.dateTime = line.at;
-      var at = new Date(line.at);
-      time.textContent = ("0" + at.getHours()).slice(-2) + ":" + ("0" + at.getMinutes()).slice(-2);
+      // Hong Kong time in the staff member's language, as the server writes it
+      time.textContent = line.time;
       var text = document.createElement("span");
       text.className = "text";
       text.textContent = line.text;
+      if (!line.own && transcript.dataset.citizenLang &&
+          (line.role === "user" || line.role === "assistant")) {
+        text.lang = transcript.dataset.citizenLang;   // the citizen's words, in their language
+      }
       if (line.recording) {
         // a phone caller's voice message: a link to Twilio's audio (checked on the server)
         var listen = document.createElement("a");

@@ -89,8 +89,11 @@ def assert_inert(page: Page, where: str) -> None:
     region = page.locator(where)
     expect(region).to_contain_text(IMG)
     expect(region).to_contain_text(SCRIPT)
-    # the console's own script (console.js) is the only one a page holds
-    assert region.locator("img, script:not([src$='/static/console.js'])").count() == 0
+    # the console's own scripts (console.js, and keys.js and queue.js for the shortcuts and the
+    # queue's title and sound) are the only ones a page holds
+    own = "".join(f":not([src$='/static/{name}'])" for name in ("console.js", "keys.js",
+                                                                "queue.js"))
+    assert region.locator(f"img, script{own}").count() == 0
     assert page.evaluate("typeof window.__xss") == "undefined"
 
 

@@ -179,7 +179,7 @@ def test_the_live_streams_send_the_queue_change_and_new_lines(app, phone):
     first = [json.loads(chunk.split("data: ", 1)[1]) for chunk in stream.split("\n\n")
              if chunk.startswith("event: lines")][0]
     texts = [line["text"] for line in first]
-    assert texts[0] == "(session start)" and "lost my id card" in texts
+    assert texts[0] == "(the conversation started)" and "lost my id card" in texts
     last = first[-1]["seq"]
     phone.say("are you there?")
     more = mei.get(f"/staff/conversations/{cid}/lines?after={last}").get_json()
