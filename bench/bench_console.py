@@ -309,7 +309,7 @@ def time_pages(browser: Browser, expected: int, pages: int) -> dict:
 
 #: the queue as agents narrow it (issue 16): filters, and searches by words, by a number's last
 #: digits and by reference, each over every conversation (the searches read the transcript)
-NARROWED = (("filtered", "/staff/?channel=sms&lang=en&who=unassigned&status=waiting"),
+NARROWED = (("filtered", "/staff/?channel=sms&language=en&who=unassigned&status=waiting"),
             ("mine", "/staff/?who=mine"),
             ("search_words", "/staff/?q=lost+my"),
             ("search_number", "/staff/?q=**0042"),

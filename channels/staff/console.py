@@ -297,7 +297,7 @@ def _close_stale(desk: Desk) -> None:
 
 
 #: the filters the queue page offers, and the values each may take
-FILTERS = ("status", "channel", "procedure", "lang", "who", "q")
+FILTERS = ("status", "channel", "procedure", "language", "who", "q")  # not "lang": the console's own language switch
 STATUS_FILTERS = {"": N_("Waiting or with staff"), "waiting": N_("Waiting for a person"),
                   "with_staff": N_("With staff"), "closed": N_("Closed"), "all": N_("Any")}
 WHO_FILTERS = {"": N_("Anyone"), "mine": N_("Mine"), "unassigned": N_("No one yet")}
@@ -328,7 +328,7 @@ def _matches(c, wanted: dict) -> bool:
         return False
     if wanted["procedure"] and (c.summary.get("procedure") or c.procedure) != wanted["procedure"]:
         return False
-    if wanted["lang"] and (c.locale or "en") != wanted["lang"]:
+    if wanted["language"] and (c.locale or "en") != wanted["language"]:
         return False
     if wanted["who"] == "mine" and c.claimed_by != g.staff.username:
         return False

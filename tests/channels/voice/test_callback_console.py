@@ -25,7 +25,8 @@ def test_a_call_back_in_the_queue_and_the_conversation(tmp_path, monkeypatch):
     assert sign_in(staff, "mei").status_code == 303
     queue = staff.get("/staff/").get_data(as_text=True)
     assert "Asked to be called back" in queue
-    assert "Call back:</strong> +*********67, Thursday 26 November, 9:00 am" in queue
+    assert ('Call back:</strong> <span translate="no">+*********67</span>, '
+            "Thursday 26 November, 9:00 am") in queue
     assert NUMBER not in queue
     cid = app.extensions["kaifong"].store.conversation_id("voice", NUMBER)
     page = staff.get(f"/staff/conversations/{cid}").get_data(as_text=True)
