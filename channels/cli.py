@@ -544,33 +544,46 @@ def cmd_route(args) -> int:
     return 0
 
 
+def _read_examples(path: str, what: str, parse) -> list | None:
+    """``parse`` of each JSON line of ``path`` (blank lines skipped); None, said on stderr with
+    the line's number, when the file cannot be read or a line is not ``what``."""
+    examples = []
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for number, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    examples.append(parse(json.loads(line)))
+                except (ValueError, KeyError, TypeError) as exc:
+                    print(f"{path}:{number}: not {what} ({exc})", file=sys.stderr)
+                    return None
+    except OSError as exc:
+        print(f"kaifong: cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return None
+    return examples
+
+
 def cmd_eval_routing(args) -> int:
     from assistant import load_catalogue, router_for
     from assistant.i18n import canonical_locale
 
     catalogue = load_catalogue()
     router = router_for(catalogue)
-    items = []
-    try:
-        with open(args.file, encoding="utf-8") as fh:
-            for number, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                    text, expect = row["text"], row.get("expect")
-                    locale = canonical_locale(row.get("locale") or "en")
-                except (ValueError, KeyError, TypeError) as exc:
-                    print(f"{args.file}:{number}: not a routing example ({exc})", file=sys.stderr)
-                    return 1
-                result = router.route(text)
-                items.append({"text": text, "locale": locale, "expect": expect,
-                              "predicted": result.top,
-                              "top": [{"id": pid, "score": round(score, 1)}
-                                      for pid, score in result.ranked[:5]]})
-    except OSError as exc:
-        print(f"kaifong: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+
+    def parse(row: dict) -> tuple:
+        return row["text"], row.get("expect"), canonical_locale(row.get("locale") or "en")
+
+    examples = _read_examples(args.file, "a routing example", parse)
+    if examples is None:
         return 1
+    items = []
+    for text, expect, locale in examples:
+        result = router.route(text)
+        items.append({"text": text, "locale": locale, "expect": expect,
+                      "predicted": result.top,
+                      "top": [{"id": pid, "score": round(score, 1)}
+                              for pid, score in result.ranked[:5]]})
     summary = _routing_summary(items)
     for locale in sorted({i["locale"] for i in items}):
         summary["by_locale"][locale] = _routing_summary(
@@ -617,34 +630,29 @@ def cmd_eval_answers(args) -> int:
     from assistant.i18n import canonical_locale
 
     catalogue = load_catalogue()
-    items = []
-    try:
-        with open(args.file, encoding="utf-8") as fh:
-            for number, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                    kind, text = row["kind"], row["text"]
-                    if kind not in ANSWER_KINDS or not isinstance(text, str):
-                        raise ValueError(f"kind {kind!r}")
-                    locale = canonical_locale(row.get("locale") or "en")
-                    today = date.fromisoformat(row["today"]) if row.get("today") else None
-                    procedure, step = row.get("procedure"), row.get("step")
-                    if procedure is not None and step not in getattr(
-                            catalogue.procedures.get(procedure), "steps", {}):
-                        raise ValueError(f"no step {procedure}/{step}")
-                except (ValueError, KeyError, TypeError) as exc:
-                    print(f"{args.file}:{number}: not an answer example ({exc})", file=sys.stderr)
-                    return 1
-                got = understand_answer(
-                    catalogue, kind, text, locale, procedure=procedure if step else None,
-                    step=step if procedure else None, choices=row.get("choices"),
-                    context=row.get("context"), today=today)
-                items.append({**row, "locale": locale, "got": got})
-    except OSError as exc:
-        print(f"kaifong: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+
+    def parse(row: dict) -> tuple:
+        kind, text = row["kind"], row["text"]
+        if kind not in ANSWER_KINDS or not isinstance(text, str):
+            raise ValueError(f"kind {kind!r}")
+        locale = canonical_locale(row.get("locale") or "en")
+        today = date.fromisoformat(row["today"]) if row.get("today") else None
+        procedure, step = row.get("procedure"), row.get("step")
+        if procedure is not None and step not in getattr(
+                catalogue.procedures.get(procedure), "steps", {}):
+            raise ValueError(f"no step {procedure}/{step}")
+        return row, kind, text, locale, today, procedure, step
+
+    examples = _read_examples(args.file, "an answer example", parse)
+    if examples is None:
         return 1
+    items = []
+    for row, kind, text, locale, today, procedure, step in examples:
+        got = understand_answer(
+            catalogue, kind, text, locale, procedure=procedure if step else None,
+            step=step if procedure else None, choices=row.get("choices"),
+            context=row.get("context"), today=today)
+        items.append({**row, "locale": locale, "got": got})
     summary = _answers_summary(items)
     summary["by_kind"] = {}
     for kind in [k for k in ANSWER_KINDS if any(i["kind"] == k for i in items)]:
