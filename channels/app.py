@@ -98,7 +98,8 @@ def init_assistant(app: Flask) -> None:
     # the service's retention period (KAIFONG_RETENTION_DAYS): what the collection statement
     # says and what the daily purge keeps to, one number
     catalogue = with_retention_setting(
-        load_catalogue(app.config["PROMPTS_DIR"], app.config["LOCALES_DIR"]), app.config)
+        load_catalogue(app.config["PROMPTS_DIR"], app.config["LOCALES_DIR"],
+                       cache_dir=Path(app.config["DATA_DIR"]) / "catalogue"), app.config)
     store = Store(app.config["DATABASE_URL"])
     if app.config["SEED_SLOTS_DAYS"]:
         seed_appointment_slots(store, catalogue, days=int(app.config["SEED_SLOTS_DAYS"]))

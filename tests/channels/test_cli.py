@@ -220,6 +220,32 @@ def test_serve_refuses_a_bad_thread_count(value):
         _threads({"KAIFONG_THREADS": value})
 
 
+def test_validate_reports_the_same_problems_from_a_warm_catalogue_cache(capsys, monkeypatch,
+                                                                        tmp_path, data_dir):
+    """The catalogue cache keeps only catalogues that load; what ``validate`` checks on a loaded
+    catalogue (here the transparency record, and a text too long for two SMS) it checks on a
+    cached one as well, and a file broken after the cache was written is read afresh."""
+    import shutil
+
+    from assistant.catalogue import PROMPTS_DIR
+    root = tmp_path / "prompts"
+    shutil.copytree(PROMPTS_DIR, root)
+    path = root / "procedures" / "report_problem.yaml"
+    text = path.read_text(encoding="utf-8")
+    long = "This sentence is long. " * 20
+    path.write_text("".join(line for line in text.splitlines(keepends=True)
+                            if not line.startswith("owner:")).replace(
+        "say: ", f"say: {long}", 1), encoding="utf-8")
+    outputs = [run(capsys, monkeypatch, ["validate", str(root)]) for _ in range(2)]
+    assert len(list((data_dir / "catalogue").glob("*.pickle"))) == 1
+    assert outputs[0] == outputs[1] and outputs[0][0] == 1
+    assert "report_problem.yaml: owner: missing 'owner'" in outputs[1][1]
+    assert "SMS segments" in outputs[1][1]
+    path.write_text(text.replace("kind: end", "kind: finish", 1), encoding="utf-8")
+    code, out, _ = run(capsys, monkeypatch, ["validate", str(root)])
+    assert code == 1 and "kind must be one of" in out
+
+
 def test_validate_wants_each_procedures_owner_purpose_and_retention(capsys, monkeypatch,
                                                                      tmp_path):
     import shutil

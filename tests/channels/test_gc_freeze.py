@@ -44,6 +44,16 @@ def test_a_serving_app_freezes_what_it_built(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_catalogue_read_from_the_cache_is_frozen_too(tmp_path):
+    """The second start reads the catalogue that the first wrote to DATA_DIR/catalogue."""
+    first = build(tmp_path, {})
+    assert len(list((tmp_path / "catalogue").glob("*.pickle"))) == 1
+    second = build(tmp_path, {})
+    assert second["frozen"] > 10_000 and second["catalogue_in_generations"] is False
+    assert first["catalogue_in_generations"] is False
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(("config", "env"), [({"TESTING": True}, {}),
                                              ({}, {"KAIFONG_GC_FREEZE": "off"})])
 def test_no_freeze_in_tests_or_when_turned_off(tmp_path, config, env):
