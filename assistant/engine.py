@@ -223,14 +223,11 @@ class _Turn:
         return str(raw)
 
     def _question_for(self, slot: str) -> Step | None:
+        """The question asking for ``slot``: the current procedure's, else the first procedure's
+        that asks for it (a look-up, not a walk through every procedure's steps)."""
         current = self.proc()
-        procs = ([current] if current else []) + [
-            p for p in self.cat.procedures.values() if p is not current]
-        for proc in procs:
-            for step in proc.steps.values():
-                if step.kind == "question" and step.slot == slot:
-                    return step
-        return None
+        step = current.questions.get(slot) if current else None
+        return step if step is not None else questions_by_slot(self.cat).get(slot)
 
     # -- the turn ----------------------------------------------------------------------------
 
@@ -1397,10 +1394,34 @@ def understand_answer(cat: Catalogue, kind: str, text: str, locale: str = "en", 
 
 
 @per_catalogue
+def questions_by_slot(cat: Catalogue) -> dict[str, Step]:
+    """Each slot's question in the first procedure (in catalogue order) that asks for it."""
+    out: dict[str, Step] = {}
+    for proc in cat.procedures.values():
+        for slot, step in proc.questions.items():
+            out.setdefault(slot, step)
+    return out
+
+
+class _QuestionsAhead(dict):
+    """Procedure id -> its steps' questions ahead, each procedure worked out when first asked
+    for: a process's first turn does not pay for the two hundred procedures it is not in."""
+
+    def __init__(self, procedures: dict[str, Procedure]):
+        super().__init__()
+        # the procedures, not the catalogue: a value held for a catalogue must not keep it alive
+        self.procedures = procedures
+
+    def __missing__(self, pid: str) -> dict[str, int]:
+        value = self[pid] = _questions_ahead(self.procedures[pid])
+        return value
+
+
+@per_catalogue
 def questions_ahead(cat: Catalogue) -> dict[str, dict[str, int]]:
     """For every step of every procedure: the most questions a citizen can still be asked from
     it, itself included (a loop back, as an action's on_failure, counts once)."""
-    return {proc.id: _questions_ahead(proc) for proc in cat.procedures.values()}
+    return _QuestionsAhead(cat.procedures)
 
 
 def _questions_ahead(proc: Procedure) -> dict[str, int]:

@@ -219,3 +219,22 @@ def test_old_entries_are_pruned(prompts, cache, monkeypatch):
         path.write_text(path.read_text(encoding="utf-8") + f"\n# {n}\n", encoding="utf-8")
         load_catalogue(prompts, cache_dir=cache)
     assert len(cached_files(cache)) == 2
+
+
+def test_a_slots_question_is_found_without_walking_every_procedure():
+    """The engine finds the question of a slot the current procedure does not ask (a shared
+    slot, shown in a summary) through one index per catalogue, with the answer the walk gave:
+    the first procedure in catalogue order that asks for it."""
+    from assistant.engine import questions_ahead, questions_by_slot
+
+    cat = load_catalogue()
+    index = questions_by_slot(cat)
+    for proc in cat.procedures.values():
+        for step in proc.steps.values():
+            if step.kind == "question":
+                first = next(s for p in cat.procedures.values() for s in p.steps.values()
+                             if s.kind == "question" and s.slot == step.slot)
+                assert index[step.slot] is first
+    ahead = questions_ahead(cat)
+    some = next(iter(cat.procedures.values()))
+    assert set(ahead[some.id]) <= set(some.steps) and len(ahead) == 1
