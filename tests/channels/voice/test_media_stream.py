@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from channels.voice.media.answers import keep_answer
 from channels.voice.media.caller import Press, Say, run_call, telephone
 from channels.voice.media.service import service_for, start_in_thread
 
@@ -271,6 +272,47 @@ def test_a_language_without_a_model_is_listened_to_by_keys(tmp_path, monkeypatch
         english.start()
         heard = english.press("2")
         assert heard.stream["url"] == "wss://media.example.org/voice/stream"
+        assert NO_SPEECH_EN not in spoken(app, "+85290000011")
+    finally:
+        app.extensions["kaifong"].store.close()
+
+
+NO_SPEECH_EN = "Speech is not available in English yet. Please use the keys."
+NO_SPEECH_ZH = "暫時未可以用廣東話講，請用電話按鍵。"
+
+
+def spoken(app, number: str) -> list[str]:
+    """The texts of the last step's prompts."""
+    return [s["text"] for s in kept(app, number)["last"]["speak"]]
+
+
+@pytest.mark.parametrize(("models", "key", "line"), [
+    ({"VOSK_MODEL_EN": MODEL}, "1", NO_SPEECH_ZH),            # Cantonese, no model
+    ({"VOSK_MODEL_ZH_HK": MODEL}, "2", NO_SPEECH_EN)])        # English, no model
+def test_a_language_without_a_model_is_said_plainly_once(tmp_path, monkeypatch, models, key,
+                                                          line):
+    """The first question in a language without a model starts by saying that speech is not
+    available in it, in that language; the questions after it do not say it again."""
+    app = make_app(tmp_path, monkeypatch, VOICE_RECOGNISER="vosk",
+                   MEDIA_URL="wss://media.example.org/voice/stream", **models)
+    try:
+        number = "+85290000013"
+        call = Call(app.test_client(), number)
+        heard = call.start()
+        assert line not in spoken(app, number)           # the language menu names keys
+        if heard.stream:        # the menu listens in Cantonese: its key, as the service keeps it
+            store = app.extensions["kaifong"].store
+            keep_answer(store, store.conversation_id("voice", number), call.call_sid, 1,
+                        {"digits": key})
+            heard = call.streamed()
+        else:
+            heard = call.press(key)
+        assert heard.stream is None and heard.gather["input"] == "dtmf"
+        assert spoken(app, number)[0] == line
+        assert spoken(app, number)[1:]                   # and then the question itself
+        for _ in range(3):
+            heard = call.press("1")
+            assert line not in spoken(app, number)
     finally:
         app.extensions["kaifong"].store.close()
 
