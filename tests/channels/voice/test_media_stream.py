@@ -373,3 +373,51 @@ def test_a_pause_shorter_than_the_wait_keeps_listening(media, words):
     answer = service.answers[(call.call_sid, 1)]
     assert "resumed" in answer.times and answer.speech == "English"
     assert answer.times["end_decided"] > result.times["said_end"]
+
+
+def test_the_silence_wait_starts_where_the_words_stop(media, words):
+    """The detector holds on to "speech" for a few frames after the words stop (its hangover),
+    and the quiet tail of telephone audio can set it off again: the end of speech the loop
+    decides is where the words' sound stops (within a frame or two), not where the detector
+    lets go. Time is the stream's own: 20 ms a frame, counted as the loop reads them."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from channels.voice.media.loop import CallLoop, Plan, Turns
+    from channels.voice.media.protocol import FRAME_BYTES, Media, ulaw_to_pcm
+
+    _app, service = media
+    word = words["영어"]
+    samples = ulaw_to_pcm(word)
+    frames = samples[:len(samples) // 160 * 160].reshape(-1, 160).astype(np.float64)
+    loudness = np.sqrt(np.mean(frames ** 2, axis=1))
+    sound_end = (np.flatnonzero(loudness >= 0.02 * loudness.max())[-1] + 1) * 0.02
+    line = b"\xff" * 8000 + word + b"\xff" * 16000         # 1 s, the word, 2 s
+
+    class Frames(asyncio.Queue):
+        read = 0
+
+        async def get(self):
+            item = await super().get()
+            self.read += 1
+            return item
+
+    async def run():
+        events = Frames()
+        for i in range(0, len(line) - FRAME_BYTES + 1, FRAME_BYTES):
+            events.put_nowait(Media(line[i:i + FRAME_BYTES]))
+        events.put_nowait(None)
+        recogniser = service.engine.recogniser("zh-HK", ("English", "廣東話"), False)
+        with ThreadPoolExecutor(1) as pool:
+            loop = CallLoop(Plan("MZ1", (), "menu"), _nothing, recogniser, pool, Turns(),
+                            clock=lambda: events.read * 0.02)
+            return await loop.run(events)
+
+    answer = asyncio.run(run())
+    assert answer.how == "speech" and answer.speech == "English"
+    assert abs(answer.times["speech_end"] - (1.0 + sound_end)) <= 0.04, (answer.times, sound_end)
+    assert answer.times["end_decided"] - answer.times["speech_end"] == pytest.approx(0.6)
+
+
+async def _nothing(_text: str) -> None:
+    return None
