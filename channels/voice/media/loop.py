@@ -119,6 +119,9 @@ class Answer:
 
 
 class CallLoop:
+    """``recogniser``: the stream's recogniser, or a future of it (awaited when speech starts),
+    or None (keys only)."""
+
     def __init__(self, plan: Plan, send: Callable[[str], Awaitable[None]], recogniser,
                  executor, turns: Turns | None = None, clock=time.monotonic):
         self.plan = plan
@@ -354,6 +357,8 @@ class CallLoop:
                 pass
         loop = asyncio.get_running_loop()
         recogniser = self.recogniser
+        if isinstance(recogniser, asyncio.Future):        # still being made
+            recogniser = await recogniser
         while True:
             chunk = await chunks.get()
             if chunk is None:
