@@ -177,7 +177,21 @@ function startStream(form) {
   socket.onclose = finish;
   socket.onerror = () => say("The media service could not be reached.");
   ticker = setInterval(checkMarks, 20);
+  // started by itself (no click on this page), the browser may hold the sound back: the
+  // question is not heard, and its marks not sent back, until the page is clicked
   audio.resume();
+  setTimeout(() => {
+    if (audio.state === "running" || ended) return;
+    say("Click anywhere on the page to hear the question.");
+    const wake = () => { audio.resume(); };
+    document.addEventListener("click", wake, {once: true});
+    document.addEventListener("keydown", wake, {once: true});
+  }, 500);
+  // leaving the page (hanging up) ends the stream as Twilio does when a call ends
+  window.addEventListener("pagehide", () => {
+    if (!ended) send({event: "stop", stop: {accountSid: "AC" + "0".repeat(32),
+                                            callSid: form.dataset.call}});
+  });
 
   for (const button of tones) {
     button.addEventListener("click", () => send({
