@@ -25,7 +25,7 @@ from tests.channels.voice.test_media_stream import ALIASES, MODEL, free_port
 
 from .test_simulators import make_app
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
+pytestmark = [pytest.mark.slow]      # the browser test is marked "browser" by its fixture
 
 NUMBER = "+85291234560"
 
