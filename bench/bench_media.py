@@ -15,10 +15,19 @@ signed webhooks over real HTTP. Each call:
   3. the next question: its first audio, then the caller hangs up.
 
 Figures (milliseconds unless said):
-  * ``speech_end_to_reply``: from the end of the caller's word (its last voiced frame, as sent)
-    to the first audio frame of the next question: the silence wait (0.6 s for a menu), the
+  * ``speech_end_to_reply``: from the end of the caller's word (its last voiced frame by the
+    detector, run over the word alone, as sent: which includes the detector's hangover, about
+    100 ms after the sound stops) to the first audio frame of the next question: the silence wait (0.6 s for a menu), the
     recogniser's result, the answer kept, the stream closed, ``/voice/turn``, the TwiML, a new
     stream, its token checked, its clips read;
+  * ``sound_end_to_reply``: the same from the end of the word's sound (its last frame at least
+    2 % as loud as its loudest: the stricter measure, about 100 ms longer);
+  * ``after_silence_wait``: ``sound_end_to_reply`` less the silence wait (0.6 s for a menu: a design choice
+    for older callers, not a cost), and where the time goes: ``part_wait_and_answer`` (the end
+    of the word to the stream closed: the wait, the recogniser's result, the answer kept),
+    ``part_turn_http`` (Twilio's signed ``/voice/turn`` and its TwiML), ``part_connect`` (the
+    new websocket), ``part_first_audio`` (``start`` to the first frame: the token and the
+    call's data checked, the clips read);
   * ``onset_to_clear``: from the word's first voiced frame to the ``clear`` (the barge-in
     threshold is 300 ms of speech, so the decision itself is ``onset_to_clear`` - 300);
   * ``key_to_reply``: from the ``dtmf`` sent to the next question's first audio;
@@ -57,12 +66,19 @@ import numpy as np  # noqa: E402
 
 from channels.voice.devtools import TwilioCall  # noqa: E402
 from channels.voice.media.caller import Press, Say, stream_call, telephone  # noqa: E402
+from channels.voice.media.loop import Turns  # noqa: E402
 from channels.voice.media.protocol import ulaw_to_pcm  # noqa: E402
 from channels.voice.media.vad import VoiceActivity  # noqa: E402
 
 TOKEN = "bench-media-token-0123456789abcdef"
 ALIASES = {"zh-HK": {"English": "영어", "廣東話": "도움"},
            "en": {"yes": "도움", "no": "아니요"}}
+
+
+#: the silence wait that ends a menu answer (``Turns.short_silence``): a design choice, not a cost
+WAIT = Turns().short_silence / 1000
+FIGURES = ("speech_end_to_reply", "sound_end_to_reply", "after_silence_wait", "onset_to_clear", "key_to_reply",
+           "part_wait_and_answer", "part_turn_http", "part_connect", "part_first_audio")
 
 
 def model_path() -> str:
@@ -125,8 +141,10 @@ def start_server(data: Path) -> tuple[subprocess.Popen, str, dict]:
 
 # -- the callers -----------------------------------------------------------------------------
 
-def spoken(word: str) -> tuple[bytes, float, float]:
-    """The word as telephone audio, and where its speech starts and ends in it (seconds)."""
+def spoken(word: str) -> tuple[bytes, float, float, float]:
+    """The word as telephone audio, where its speech starts and ends in it by the detector
+    (seconds; its end includes the detector's hangover), and where its sound ends: the end of
+    the last frame at least 2 % (-34 dB) as loud as the loudest."""
     with tempfile.NamedTemporaryFile(suffix=".wav") as f:
         subprocess.run(["espeak-ng", "-v", "ko", "-s", "150", "-w", f.name, word], check=True,
                        capture_output=True)
@@ -136,16 +154,20 @@ def spoken(word: str) -> tuple[bytes, float, float]:
     samples = ulaw_to_pcm(ulaw)
     vad = VoiceActivity()
     voiced = [i for i in range(0, len(samples) - 159, 160) if vad.speech(samples[i:i + 160])]
-    return ulaw, voiced[0] / 8000, (voiced[-1] + 160) / 8000
+    frames = samples[:len(samples) // 160 * 160].reshape(-1, 160).astype(np.float64)
+    loudness = np.sqrt(np.mean(frames ** 2, axis=1))
+    sounding = np.flatnonzero(loudness >= 0.02 * loudness.max())
+    return ulaw, voiced[0] / 8000, (voiced[-1] + 160) / 8000, (sounding[-1] + 1) * 160 / 8000
 
 
 async def one_call(base: str, number: str, word, out: dict) -> None:
-    audio, onset, end = word
+    audio, onset, end, sound_end = word
     call = TwilioCall(base, TOKEN, number)
     heard = await asyncio.to_thread(call.start)
     first = await stream_call(heard.stream["url"], call.call_sid,
                               heard.stream["parameters"]["token"], [Say(audio, at=1.0)])
     heard = await asyncio.to_thread(call.streamed)
+    turned = time.monotonic()
     if heard.stream is None:
         out["failed"] += 1
         return
@@ -161,7 +183,16 @@ async def one_call(base: str, number: str, word, out: dict) -> None:
     if said is not None and "clear" in first.times:
         out["onset_to_clear"].append(first.times["clear"] - (said + onset))
     if said is not None and "first_media" in second.times:
-        out["speech_end_to_reply"].append(second.times["first_media"] - (said + end))
+        spoken_end = said + end
+        out["speech_end_to_reply"].append(second.times["first_media"] - spoken_end)
+        out["sound_end_to_reply"].append(second.times["first_media"] - said - sound_end)
+        out["after_silence_wait"].append(second.times["first_media"] - said - sound_end - WAIT)
+        # where the time goes: the wait and the answer (to the stream closed), Twilio's
+        # /voice/turn, the new stream's connection, and its first audio
+        out["part_wait_and_answer"].append(first.times["closed"] - said - sound_end)
+        out["part_turn_http"].append(turned - first.times["closed"])
+        out["part_connect"].append(second.times["start"] - turned)
+        out["part_first_audio"].append(second.times["first_media"] - second.times["start"])
     if "pressed" in second.times and "first_media" in third.times:
         out["key_to_reply"].append(third.times["first_media"] - second.times["pressed"])
 
@@ -186,7 +217,7 @@ def figures(values: list[float]) -> dict:
 
 
 async def level(base: str, calls: int, rounds: int, word, pid: int) -> dict:
-    out = {"speech_end_to_reply": [], "onset_to_clear": [], "key_to_reply": [], "failed": 0}
+    out = {**{k: [] for k in FIGURES}, "failed": 0}
     peak = [rss_kb(pid)]
     stop = threading.Event()
 
@@ -260,8 +291,7 @@ def main() -> int:
         proc, base, ready = start_server(Path(data))
         try:
             # the warm-up: the clips of the questions used are synthesised once
-            warm = {"speech_end_to_reply": [], "onset_to_clear": [], "key_to_reply": [],
-                    "failed": 0}
+            warm = {**{k: [] for k in FIGURES}, "failed": 0}
             asyncio.run(one_call(base, "+85290000000", word, warm))
             for number, keys in (("+85290000001", "11"), ("+85290000002", "21")):
                 asyncio.run(keyed_call(base, number, keys))

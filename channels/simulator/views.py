@@ -8,7 +8,14 @@ the SMS outbox for the number (a member of staff's reply, the assistant's questi
 hand-back, a summary sent from the kiosk or the phone), each with its segments, in the order
 they were made. It never reads the transcript's assistant or staff lines: a staff member's
 private note is in the transcript, and it is never sent. The phone page shows the TwiML the
-webhook answered."""
+webhook answered.
+
+With our own recogniser (``KAIFONG_VOICE_RECOGNISER=vosk``) a question is a ``<Connect><Stream>``:
+the page (``static/simulator.js``) is then Twilio's side of the media stream, from the browser
+to the media service itself: the microphone as 8 kHz mu-law 20 ms frames, the keys as ``dtmf``,
+what comes back played (``clear`` honoured, each ``mark`` answered once what was before it has
+played); when the service closes the stream, the page requests the ``<Connect>``'s action, as
+Twilio does."""
 
 from __future__ import annotations
 
@@ -18,7 +25,17 @@ import xml.etree.ElementTree as ET
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from twilio.request_validator import RequestValidator
 
 from assistant.outbox import outbox
@@ -65,9 +82,11 @@ def only_this_machine():
 @bp.after_request
 def headers(response):
     response.headers["Cache-Control"] = "no-store"
+    # a media stream's page talks to the media service (its own origin: another port, or wss)
+    connect = " ".join(("'self'", *([g.stream_origin] if g.get("stream_origin") else [])))
     response.headers["Content-Security-Policy"] = (
         "default-src 'self'; script-src 'self'; style-src 'self'; media-src 'self'; "
-        "frame-ancestors 'none'; form-action 'self'")
+        f"connect-src {connect}; frame-ancestors 'none'; form-action 'self'")
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
@@ -171,9 +190,14 @@ def phone():
             break
         verbs = read_twiml(twiml)
         redirect_to = next((v["url"] for v in verbs if v["verb"] == "Redirect"), None)
-        if not redirect_to or any(v["verb"] in ("Gather", "Dial", "Record") for v in verbs):
+        if not redirect_to or any(v["verb"] in ("Gather", "Dial", "Record", "Stream")
+                                  for v in verbs):
             break
         target, form = redirect_to, voice_form(call, number, SERVICE_NUMBER)
+    stream = next((v for v in verbs if v["verb"] == "Stream"), None)
+    if stream is not None:
+        url = urlsplit(stream["url"])
+        g.stream_origin = f"{url.scheme}://{url.netloc}"
     return render_template("simulator/phone.html", number=number, call=call, verbs=verbs,
                            error=error)
 
@@ -220,6 +244,12 @@ def read_twiml(twiml: str) -> list[dict]:
                           "inside": [spoken(c) for c in el if c.tag in ("Play", "Say")]})
         elif el.tag == "Redirect":
             verbs.append({"verb": "Redirect", "url": (el.text or "").strip()})
+        elif el.tag == "Connect" and el.find("Stream") is not None:
+            stream = el.find("Stream")
+            verbs.append({"verb": "Stream", "action": el.get("action") or "",
+                          "url": stream.get("url") or "",
+                          "parameters": {p.get("name"): p.get("value")
+                                         for p in stream.findall("Parameter")}})
         elif el.tag == "Dial":
             number = (el.findtext("Number") or el.text or "").strip()
             verbs.append({"verb": "Dial", "action": el.get("action") or "", "number": number})

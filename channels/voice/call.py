@@ -112,11 +112,16 @@ UNAVAILABLE = N_("Sorry, we cannot take your call just now. Please call again la
 #: the answer a voice message gives the core: in the slot, the summary the caller gets by text
 #: message, and the report staff pass on; so it says a message was recorded and who listens
 VOICE_MESSAGE = N_("Voice message, {seconds} seconds (recorded: staff will listen to it)")
+#: with our own recogniser, a language it has no model for (no Cantonese Vosk model exists
+#: today): said once, before the call's first question in that language, which takes keys
+NO_SPEECH = {"zh-HK": N_("Speech is not available in Cantonese yet. Please use the keys."),
+             "en": N_("Speech is not available in English yet. Please use the keys.")}
 #: the transcript line that holds the recording (its meta); staff read it in their language
 RECORDED_LINE = "(voice message recorded)"
 TEXTS = (TRANSFER, CALL_BACK_WHEN, CALL_BACK_SOON, OFFICE_CLOSED, NO_ANSWER, NO_NUMBER, WITH_STAFF,
          REFERENCE_AGAIN, SMS_OFFER, SMS_SENT, SORRY, VOICE_MESSAGE, EMERGENCY_AGAIN,
-         EMERGENCY_CALL_BACK, EMERGENCY_CALLED_BACK, EMERGENCY_BYE, UNAVAILABLE)
+         EMERGENCY_CALL_BACK, EMERGENCY_CALLED_BACK, EMERGENCY_BYE, UNAVAILABLE,
+         *NO_SPEECH.values())
 
 _LANGUAGE_WORDS = {"zh-HK": ("廣東話", "中文", "粵語", "cantonese", "chinese"),
                    "en": ("english", "英文", "英語")}
@@ -509,12 +514,27 @@ class CallFlow:
     def _done(self, t, data: dict, key: str, step: CallStep) -> CallStep:
         data["n"] = data.get("n", 0) + 1
         step = replace(step, n=data["n"])
-        if step.listen is not None and step.listen.speech and self.settings.recogniser == "vosk" \
-                and not self._hears(data, step.listen.locale):
-            step = replace(step, listen=replace(step.listen, speech=False))
+        if step.listen is not None and self.settings.recogniser == "vosk":
+            step = self._keys_for_no_model(data, step)
         data["last"] = step.to_dict()
         t.keep_channel_data(data)
         t.remember(key, step.to_dict())
+        return step
+
+
+    def _keys_for_no_model(self, data: dict, step: CallStep) -> CallStep:
+        """With our own recogniser, a step in a language it does not hear takes keys; where
+        that is because the language has no model, the caller is told so, once per call,
+        before the first such question (not at the language menu, which names the keys)."""
+        locale = step.listen.locale
+        if step.listen.speech and not self._hears(data, locale):
+            step = replace(step, listen=replace(step.listen, speech=False))
+        if data.get("mode") in ("core", "offer") and locale in NO_SPEECH \
+                and locale not in dict(self.settings.vosk_models) \
+                and not data.get("no_speech_said"):
+            data["no_speech_said"] = True
+            said = Speak(self.gettext(locale, NO_SPEECH[locale]), locale)
+            step = replace(step, speak=(said, *step.speak))
         return step
 
 

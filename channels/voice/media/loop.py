@@ -4,12 +4,17 @@ the answer from keys or speech. Knows events (``protocol``), not websockets or t
 * Playing: each clip as 20 ms mu-law frames, paced by the clock (a little ahead, so the line
   never starves), a ``mark`` after each; the no-input timer starts when the last mark comes back
   (Twilio has played everything), or at once when there is nothing to say.
-* Barge-in: about 300 ms of speech, or any key, while a clip plays: ``clear`` (Twilio drops what
-  it holds) and nothing more is played.
+* Barge-in: 240 ms of speech (twelve voiced frames), or any key, while a clip plays: ``clear``
+  (Twilio drops what it holds) and nothing more is played.
 * Speech: the voice-activity detector (``vad``) finds its start; the recogniser is fed from a
   little before it (the pre-roll) in chunks, in the thread pool, one chunk after another; after
   the question's silence wait (short for a menu or yes/no, longer for digits and free words,
   where older callers pause between groups) the recogniser's final result is the answer. The
+  detector holds on to "speech" for a few frames after the words stop (its hangover, about
+  100 ms, longer after a click): within an utterance, a frame far quieter than the caller's
+  words so far (``Turns.quiet`` of their median loudness) counts as silence too, so that the
+  wait is a wait of silence. On a noisy line, where the noise is not that much quieter than the
+  words, the detector alone decides, as before. The
   result is worked out early, after 300 ms of the wait, so that it is ready when the wait ends
   (a caller who goes on speaking within the wait has all their words heard again). A
   result with no words (nothing of the grammar heard) is not an answer: listening goes on.
@@ -52,8 +57,10 @@ LONG_KINDS = ("number", "date", "hkid", "phone", "text")
 class Turns:
     """Turn-taking, in milliseconds."""
 
-    #: speech that interrupts a clip
-    barge_in: int = 300
+    #: speech that interrupts a clip: the issue asks for "about 300 ms" and for ``clear`` within
+    #: 250 ms of the speech's onset; the count is most of that time (a frame arrives when its
+    #: 20 ms have been said), so 240: a cough of a quarter of a second may interrupt a prompt
+    barge_in: int = 240
     #: speech before an utterance counts (shorter is a click or a cough)
     min_speech: int = 100
     #: audio kept from before the detector's decision, for the recogniser
@@ -68,6 +75,9 @@ class Turns:
     chunk: int = 100
     #: silence after the words still given to the recogniser (the rest of the wait is not)
     trail: int = 300
+    #: within an utterance, a frame quieter than this share of the words' median loudness
+    #: (RMS) is silence, whatever the detector says (0.1: 20 dB down)
+    quiet: float = 0.1
 
 
 def silence_for(kind: str, turns: Turns) -> int:
@@ -109,6 +119,9 @@ class Answer:
 
 
 class CallLoop:
+    """``recogniser``: the stream's recogniser, or a future of it (awaited when speech starts),
+    or None (keys only)."""
+
     def __init__(self, plan: Plan, send: Callable[[str], Awaitable[None]], recogniser,
                  executor, turns: Turns | None = None, clock=time.monotonic):
         self.plan = plan
@@ -129,6 +142,8 @@ class CallLoop:
             maxlen=self.turns.preroll // FRAME_MS)
         self._voiced = 0
         self._silent = 0
+        #: the loudness (RMS) of the utterance's voiced frames
+        self._levels: collections.deque = collections.deque(maxlen=200)
         self._heard: list[np.ndarray] | None = None     # an utterance's frames, not yet fed
         self._feeding: asyncio.Queue | None = None
         self._feeder: asyncio.Task | None = None
@@ -247,6 +262,7 @@ class CallLoop:
         pcm = ulaw_to_pcm(event.payload)
         voiced = self.vad.speech(pcm)
         turns = self.turns
+        level = float(np.sqrt(np.mean(np.square(pcm, dtype=np.float64))))
         if self._heard is None:
             self._preroll.append(pcm)
             if not voiced:
@@ -255,8 +271,15 @@ class CallLoop:
             self._heard = list(self._preroll)
             self._preroll.clear()
             self._voiced, self._silent = 1, 0
+            self._levels.clear()
+            self._levels.append(level)
             self.times["onset"] = self.clock()
             return
+        if voiced:           # the detector's hangover, or a click, in the quiet after words
+            if level < turns.quiet * float(np.median(self._levels)):
+                voiced = False
+            else:
+                self._levels.append(level)
         if self._feeding is None:
             self._heard.append(pcm)
         elif voiced or self._silent * FRAME_MS < turns.trail:
@@ -334,6 +357,8 @@ class CallLoop:
                 pass
         loop = asyncio.get_running_loop()
         recogniser = self.recogniser
+        if isinstance(recogniser, asyncio.Future):        # still being made
+            recogniser = await recogniser
         while True:
             chunk = await chunks.get()
             if chunk is None:

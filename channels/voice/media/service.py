@@ -128,10 +128,14 @@ class MediaService:
 
     async def _serve(self, websocket, start: Start, stream: Stream) -> None:
         listen = stream.step.listen
-        clips, recogniser = await asyncio.gather(
-            self._io(self._audio, stream.step), self._run(self._recogniser, listen))
+        # the question plays as soon as its clips are read; the recogniser (made in the
+        # decoding pool, behind other calls' audio) is awaited only when the caller speaks
+        hears = self._hears(listen)
+        recogniser = asyncio.ensure_future(self._run(self._recogniser, listen)) if hears \
+            else None
+        clips = await self._io(self._audio, stream.step)
         plan = Plan(start.stream_sid, tuple(clips), listen.kind, listen.max_keys,
-                    listen.end_key, float(listen.timeout), recogniser is not None)
+                    listen.end_key, float(listen.timeout), hears)
         events: asyncio.Queue = asyncio.Queue()
 
         async def read():
@@ -176,9 +180,10 @@ class MediaService:
 
     # -- what a stream plays and how it listens ---------------------------------------------------
 
+    def _hears(self, listen) -> bool:
+        return bool(listen.speech) and self.engine is not None and self.engine.has(listen.locale)
+
     def _recogniser(self, listen):
-        if not listen.speech or self.engine is None or not self.engine.has(listen.locale):
-            return None
         free = listen.kind == "text"
         phrases = tuple(listen.phrases)
         if listen.kind in ENTRY_KINDS and not free:

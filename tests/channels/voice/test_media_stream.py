@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from channels.voice.media.answers import keep_answer
 from channels.voice.media.caller import Press, Say, run_call, telephone
 from channels.voice.media.service import service_for, start_in_thread
 
@@ -271,6 +272,47 @@ def test_a_language_without_a_model_is_listened_to_by_keys(tmp_path, monkeypatch
         english.start()
         heard = english.press("2")
         assert heard.stream["url"] == "wss://media.example.org/voice/stream"
+        assert NO_SPEECH_EN not in spoken(app, "+85290000011")
+    finally:
+        app.extensions["kaifong"].store.close()
+
+
+NO_SPEECH_EN = "Speech is not available in English yet. Please use the keys."
+NO_SPEECH_ZH = "暫時未可以用廣東話講，請用電話按鍵。"
+
+
+def spoken(app, number: str) -> list[str]:
+    """The texts of the last step's prompts."""
+    return [s["text"] for s in kept(app, number)["last"]["speak"]]
+
+
+@pytest.mark.parametrize(("models", "key", "line"), [
+    ({"VOSK_MODEL_EN": MODEL}, "1", NO_SPEECH_ZH),            # Cantonese, no model
+    ({"VOSK_MODEL_ZH_HK": MODEL}, "2", NO_SPEECH_EN)])        # English, no model
+def test_a_language_without_a_model_is_said_plainly_once(tmp_path, monkeypatch, models, key,
+                                                          line):
+    """The first question in a language without a model starts by saying that speech is not
+    available in it, in that language; the questions after it do not say it again."""
+    app = make_app(tmp_path, monkeypatch, VOICE_RECOGNISER="vosk",
+                   MEDIA_URL="wss://media.example.org/voice/stream", **models)
+    try:
+        number = "+85290000013"
+        call = Call(app.test_client(), number)
+        heard = call.start()
+        assert line not in spoken(app, number)           # the language menu names keys
+        if heard.stream:        # the menu listens in Cantonese: its key, as the service keeps it
+            store = app.extensions["kaifong"].store
+            keep_answer(store, store.conversation_id("voice", number), call.call_sid, 1,
+                        {"digits": key})
+            heard = call.streamed()
+        else:
+            heard = call.press(key)
+        assert heard.stream is None and heard.gather["input"] == "dtmf"
+        assert spoken(app, number)[0] == line
+        assert spoken(app, number)[1:]                   # and then the question itself
+        for _ in range(3):
+            heard = call.press("1")
+            assert line not in spoken(app, number)
     finally:
         app.extensions["kaifong"].store.close()
 
@@ -331,3 +373,51 @@ def test_a_pause_shorter_than_the_wait_keeps_listening(media, words):
     answer = service.answers[(call.call_sid, 1)]
     assert "resumed" in answer.times and answer.speech == "English"
     assert answer.times["end_decided"] > result.times["said_end"]
+
+
+def test_the_silence_wait_starts_where_the_words_stop(media, words):
+    """The detector holds on to "speech" for a few frames after the words stop (its hangover),
+    and the quiet tail of telephone audio can set it off again: the end of speech the loop
+    decides is where the words' sound stops (within a frame or two), not where the detector
+    lets go. Time is the stream's own: 20 ms a frame, counted as the loop reads them."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from channels.voice.media.loop import CallLoop, Plan, Turns
+    from channels.voice.media.protocol import FRAME_BYTES, Media, ulaw_to_pcm
+
+    _app, service = media
+    word = words["영어"]
+    samples = ulaw_to_pcm(word)
+    frames = samples[:len(samples) // 160 * 160].reshape(-1, 160).astype(np.float64)
+    loudness = np.sqrt(np.mean(frames ** 2, axis=1))
+    sound_end = (np.flatnonzero(loudness >= 0.02 * loudness.max())[-1] + 1) * 0.02
+    line = b"\xff" * 8000 + word + b"\xff" * 16000         # 1 s, the word, 2 s
+
+    class Frames(asyncio.Queue):
+        read = 0
+
+        async def get(self):
+            item = await super().get()
+            self.read += 1
+            return item
+
+    async def run():
+        events = Frames()
+        for i in range(0, len(line) - FRAME_BYTES + 1, FRAME_BYTES):
+            events.put_nowait(Media(line[i:i + FRAME_BYTES]))
+        events.put_nowait(None)
+        recogniser = service.engine.recogniser("zh-HK", ("English", "廣東話"), False)
+        with ThreadPoolExecutor(1) as pool:
+            loop = CallLoop(Plan("MZ1", (), "menu"), _nothing, recogniser, pool, Turns(),
+                            clock=lambda: events.read * 0.02)
+            return await loop.run(events)
+
+    answer = asyncio.run(run())
+    assert answer.how == "speech" and answer.speech == "English"
+    assert abs(answer.times["speech_end"] - (1.0 + sound_end)) <= 0.04, (answer.times, sound_end)
+    assert answer.times["end_decided"] - answer.times["speech_end"] == pytest.approx(0.6)
+
+
+async def _nothing(_text: str) -> None:
+    return None
