@@ -265,7 +265,12 @@ class _Turn:
             return self.on_answer(text, key, None)
         command = self.command(text, key) if chosen is None else None
         if command == "stop" and key is None and self.answers_question(text):
-            command = None      # 唔使去 to "what do you want to do?" is cancelling, not STOP
+            command = None      # 唔使喇 to "what do you want to do?" is cancelling, not STOP
+        if command == "stop" and key is None and self.declines_question(text):
+            # "唔使喇，唔該" (no, thank you) to a question that is not yes or no: a polite no
+            # may mean "not this one" as well as "goodbye"; ask, never close on a guess
+            self.s["pending"], self.s["misses"] = {"kind": "want_stop"}, 0
+            return None
         if command:
             return self.on_command(command, text)
         return self.on_answer(text, key, chosen)
@@ -421,11 +426,18 @@ class _Turn:
         value, _ = self.parse(step, text, None, None)
         return value is not None
 
+    def declines_question(self, text: str) -> bool:
+        """True when the text is a no ("唔使喇，唔該", "no thank you") to a question that does
+        not ask yes or no."""
+        step = self.step()
+        return (not self.s["pending"] and step is not None and step.kind == "question"
+                and step.type != "yes_no" and u.parse_yes_no(text) is False)
+
     def answers_yes_no(self, text: str) -> bool:
         """True when the current position asks yes or no and the text is a yes or a no."""
         pending = (self.s["pending"] or {}).get("kind")
         step = self.step()
-        asks = pending in ("consent", "confirm", "ended") or (
+        asks = pending in ("consent", "confirm", "ended", "want_stop") or (
             pending is None and step is not None and step.kind == "question"
             and step.type == "yes_no")
         return asks and self.yes_no(text, None, None) is not None
@@ -485,7 +497,7 @@ class _Turn:
     def go_back(self) -> None:
         s = self.s
         s["misses"] = 0
-        if s["pending"] and s["pending"].get("kind") in ("confirm", "consent"):
+        if s["pending"] and s["pending"].get("kind") in ("confirm", "consent", "want_stop"):
             s["pending"] = None
             return self.enter(s["step"])
         if s["pending"] and s["pending"].get("kind") == "resume":
@@ -561,7 +573,7 @@ class _Turn:
     def hint(self) -> str:
         step = self.step()
         pending = self.s["pending"]
-        if pending and pending.get("kind") in ("confirm", "consent"):
+        if pending and pending.get("kind") in ("confirm", "consent", "want_stop"):
             return self.cat.prompt("hint_yes_no")
         if step is None or step.kind != "question":
             return self.cat.prompt("hint_choice")
@@ -608,6 +620,14 @@ class _Turn:
             return None
         if kind == "ended":
             return self.on_anything_else(text, key, chosen)
+        if kind == "want_stop":
+            yes = self.yes_no(text, key, chosen)
+            s["pending"], s["misses"] = None, 0
+            if yes:
+                return self.close()
+            if yes is None and text:
+                return self.on_answer(text, key, chosen)    # the question answered instead
+            return None                                     # no: the question again
         if s["procedure"] is None:
             return self.on_menu(text, key, chosen)
         step = self.step()
@@ -838,6 +858,8 @@ class _Turn:
         qtype = step.type
         if qtype in ("choice", "appointment"):
             options = self.options_of(step)
+            if qtype == "choice" and key is None and chosen is None and u.splits_answer(text):
+                return None, (self.cat.prompt("one_answer"), {})
             if qtype == "choice" and key is None and chosen is None and text:
                 place = match_place(text, [(o.value, [o.label, *o.phrases]) for o in options])
                 if place is not None:
@@ -1137,7 +1159,7 @@ class _Turn:
             return self.options_of(self.asked)
         person = Option("0", "person", self.t(self.cat.prompt("person")),
                         self._phrases_of_command("person"))
-        if kind in ("consent", "confirm"):
+        if kind in ("consent", "confirm", "want_stop"):
             return self.yes_no_options(self.cat.prompt(kind))
         if kind == "ended":
             return self.yes_no_options(self.cat.prompt("ended_next"), (
@@ -1272,6 +1294,9 @@ class _Turn:
                 self.spell.append(value)
             elif step.personal or step.type == "text":
                 self.private.append(value)
+        elif kind == "want_stop":
+            self.prompt = self.t(self.cat.prompt("want_stop"))
+            expect_kind = "yes_no"
         elif kind == "resume":
             self.prompt = self.t(self.cat.prompt("resume_choice"))
         elif kind == "candidates":
@@ -1357,6 +1382,8 @@ class _Turn:
 
 #: the kinds of answer ``understand_answer`` reads, as ``kaifong eval-answers`` names them
 ANSWER_KINDS = ("yes_no", "number", "date", "hkid", "phone", "choice")
+#: a step's type as the kind of answer it reads (an appointment time is chosen like an option)
+_KIND_OF_TYPE = {"appointment": "choice"}
 
 
 def understand_answer(cat: Catalogue, kind: str, text: str, locale: str = "en", *,
@@ -1373,8 +1400,14 @@ def understand_answer(cat: Catalogue, kind: str, text: str, locale: str = "en", 
     s = new_state(locale)
     turn = _Turn(cat, s, today or date.today())
     turn.context = context
-    if procedure is not None and step is not None:
-        asked = cat.procedures[procedure].steps[step]
+    real = cat.procedures[procedure].steps[step] if procedure and step else None
+    if real is not None and _KIND_OF_TYPE.get(real.type, real.type) != kind:
+        # a date named at the step that offers appointment times: read as a date, in the
+        # step's context (an appointment is not in the past), not as one of the times offered
+        turn.context = context or ("appointment" if real.type == "appointment" else None)
+        real = None
+    if real is not None:
+        asked = real
         s.update(procedure=procedure, step=step, history=[step], consent=[procedure],
                  started=True)
     else:

@@ -769,6 +769,16 @@ def offers_alternatives(text: str) -> bool:
     return _TWO_ANSWERS.search(normalise(text)) is not None
 
 
+# "half here half there", 一半喺香港一半喺深圳, "sometimes here, sometimes there": the answer is
+# split between two options, and taking the one named first would be a wrong value
+_SPLIT = re.compile(r"\b(half|sometimes|part)\b.*\b\1\b|一半.*一半|有時.*有時|間中.*間中")
+
+
+def splits_answer(text: str) -> bool:
+    """The reply divides itself between two answers ("half here half there")."""
+    return _SPLIT.search(normalise(text)) is not None
+
+
 _ORDINALS = {w: i + 1 for i, w in enumerate(
     ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
      "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth",

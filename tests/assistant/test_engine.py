@@ -293,7 +293,7 @@ def test_nothing_already_given_is_asked_again(mini_catalogue):
 
 # -- distress, waiting, staff -----------------------------------------------------------------
 
-@pytest.mark.parametrize("text", ["help me", "Please help me!!", "救命", "我跌親呀", "i fell down"])
+@pytest.mark.parametrize("text", ["救命", "我跌親呀", "i fell down", "help me, i fell"])
 def test_distress_reaches_a_person_with_the_emergency_number(mini_catalogue, text):
     flow = at_colour(mini_catalogue)
     reply = flow.say(text)
@@ -305,6 +305,14 @@ def test_distress_reaches_a_person_with_the_emergency_number(mini_catalogue, tex
 def test_help_alone_is_not_distress(mini_catalogue):
     flow = at_colour(mini_catalogue)
     assert not flow.say("help").emergency
+
+
+@pytest.mark.parametrize("text", ["help me", "Please help me!!"])
+def test_help_me_reaches_a_person_without_the_emergency_number(mini_catalogue, text):
+    flow = at_colour(mini_catalogue)
+    reply = flow.say(text)
+    assert reply.handed_off and not reply.emergency and "999" not in reply.text
+    assert flow.state["escalation"]["reason"] == "asked"
 
 
 def test_waiting_acknowledges_and_staff_hand_back_resumes(mini_catalogue):

@@ -4,6 +4,9 @@ back, offices chosen by place, a person asked for in any words at any step."""
 
 from __future__ import annotations
 
+from datetime import date
+from functools import partial
+
 import pytest
 
 from assistant.engine import understand_answer
@@ -137,3 +140,57 @@ def test_a_stop_word_that_answers_the_question_is_the_answer(catalogue):
     assert flow.last.step == "ask_benefit"
     reply = flow.say("no more")                  # "do you get either of these now?" "no more"
     assert not reply.closed and flow.state["slots"]["other_benefit"] == "none"
+
+
+def _at_age(catalogue) -> Flow:
+    flow = Flow(catalogue, locale="zh-HK")
+    flow.say("長生津")
+    assert flow.say("1").step == "ask_age"
+    return flow
+
+
+def test_a_polite_no_to_a_question_that_is_not_yes_no_asks_before_closing(catalogue):
+    flow = _at_age(catalogue)
+    reply = flow.say("唔使喇，唔該")
+    assert not reply.closed and flow.state["pending"] == {"kind": "want_stop"}
+    assert reply.prompt == "你係咪想停喺度？唔係嘅話，請答返條問題。"
+    reply = flow.say("唔係")                                 # not stopping: the question again
+    assert not reply.closed and flow.state["pending"] is None and reply.step == "ask_age"
+    assert flow.say("七十八歲").step == "ask_residence"       # and it is answered
+    flow = _at_age(catalogue)
+    flow.say("唔使喇，唔該")
+    assert flow.say("係").closed                             # yes, stop
+    flow = _at_age(catalogue)
+    flow.say("唔使喇，唔該")
+    assert flow.say("七十八").step == "ask_residence"         # the answer instead of yes or no
+    flow = _at_age(catalogue)
+    assert flow.say("停止").closed                           # an explicit STOP still closes
+
+
+def test_help_me_inside_a_yes_no_answer_is_the_answer(catalogue):
+    assert understand_answer(catalogue, "yes_no", "yes yes please help me", "en",
+                             procedure="book_appointment", step="not_found") is True
+    assert understand_answer(catalogue, "yes_no", "救命", "zh-HK",
+                             procedure="book_appointment", step="not_found") is None
+
+
+def test_a_date_named_at_the_appointment_step_is_read_as_an_appointment_date(catalogue):
+    today = date(2026, 12, 5)
+    read = partial(understand_answer, catalogue, "date", procedure="book_appointment",
+                   step="choose_time", today=today)
+    assert read("tomorrow") == "2026-12-06"
+    assert read("jan 5") == "2027-01-05"                     # an appointment is not in the past
+    assert read("3/1/27") == "2027-01-03"
+    assert read("星期一", "zh-HK") == "2026-12-07"
+    assert read("tomorrow or the day after") is None
+    # the context key is the contract: a birth date asked with the same words is in the past
+    assert understand_answer(catalogue, "date", "15/3/50", "en", context="birth_date",
+                             today=today) == "1950-03-15"
+
+
+@pytest.mark.parametrize(("text", "locale"), [
+    ("half here half there", "en"), ("一半喺香港一半喺深圳", "zh-HK"),
+    ("sometimes hong kong sometimes shenzhen", "en")])
+def test_an_answer_split_between_two_options_is_asked_again(catalogue, text, locale):
+    assert understand_answer(catalogue, "choice", text, locale, procedure="old_age_allowance",
+                             step="ask_where_live") is None
