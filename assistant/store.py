@@ -680,6 +680,8 @@ class Store:
                 escalation_reason=escalation.get("reason"),
                 priority=None if priority is None else int(priority),
                 waiting_since=since, turns=int(state.get("turns") or 0))
+        if self.sqlite:
+            _sqlite_turn_write(turn.session)
         turn.session.execute(_WRITE[self.engine.dialect.name], values)
 
     # -- reads: a plain (deferred) transaction, so that they never wait for the write lock on SQLite
@@ -1019,10 +1021,19 @@ def _sqlite_connect(dbapi_connection, busy_ms: int) -> None:
     for pragma in (f"busy_timeout = {busy_ms}", "journal_mode = WAL", "foreign_keys = ON",
                    "synchronous = NORMAL"):
         dbapi_connection.execute(f"PRAGMA {pragma}").close()
-    # the TEMP view and trigger through which a turn writes in one statement (``_WRITE``): on
-    # this connection only, so no migration; the tables they name are looked up when it runs
-    for statement in _SQLITE_TURN_WRITE:
-        dbapi_connection.execute(statement).close()
+
+
+def _sqlite_turn_write(conn: Connection) -> None:
+    """The TEMP view and trigger through which a turn writes in one statement (``_WRITE``), made
+    once per pooled connection, at its first turn (not at connect: a TEMP trigger naming a table
+    stops Alembic's batch migrations from renaming it). Through the DBAPI connection: DDL of
+    this connection only, no migration, and not one of the turn's statements."""
+    info = conn.connection.info
+    if not info.get("kaifong_turn_write"):
+        raw = conn.connection.driver_connection
+        for statement in _SQLITE_TURN_WRITE:
+            raw.execute(statement).close()
+        info["kaifong_turn_write"] = True
 
 
 def _sqlite_begin(conn: Connection) -> None:
