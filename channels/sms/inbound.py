@@ -27,7 +27,7 @@ from datetime import timedelta
 
 from assistant import Assistant, NoInput, Start, Text
 from assistant.conversation import storable
-from assistant.outbox import is_opted_out, opt_in, opt_out
+from assistant.outbox import opt_in, opt_out
 
 from ..i18n import N_
 from .keywords import HELP, MORE, OPT_IN, OPT_OUT, keyword
@@ -61,7 +61,8 @@ def receive(assistant: Assistant, sms: InboundSms, idle: timedelta = DEFAULT_IDL
     """The messages to send back for ``sms``: none, one, or for a first message whose greeting
     and answer do not fit in one, the greeting and then the answer. ``locale``: the language of
     a new conversation (by default, that of its first message)."""
-    with assistant.store.turn(CHANNEL, sms.address) as t:
+    # the MessageSid is read with the conversation, under its lock (one statement, not two)
+    with assistant.store.turn(CHANNEL, sms.address, key=sms.sid or None) as t:
         if sms.sid:
             earlier = t.replay(sms.sid)
             if earlier is not None:
@@ -86,18 +87,20 @@ class _Inbound:
     def handle(self) -> list[str]:
         t, sms = self.t, self.sms
         kind = keyword(sms.body, sms.opt_out_type)
-        opted_out = is_opted_out(t.session, CHANNEL, sms.address)
+        opted_out = t.opted_out           # read with the conversation
         if kind == OPT_OUT:
             self.received(OPT_OUT)
             if opted_out:
                 return self.send(SmsText())      # confirmed the first time; nothing more
             opt_out(t.session, CHANNEL, sms.address, t.now)
+            t.opted_out = True
             return self.answer(OPT_OUT, SmsText((self.say(OPTED_OUT),)))
         if opted_out:
             if kind != OPT_IN:
                 self.received("while_opted_out")
                 return self.send(SmsText())
             opt_in(t.session, CHANNEL, sms.address)
+            t.opted_out = False
             self.received(OPT_IN)
             return self.answer(OPT_IN, SmsText((self.say(OPTED_IN),), self.question()))
         if kind == HELP:

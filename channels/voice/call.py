@@ -157,8 +157,8 @@ class CallFlow:
 
     def answer(self, call: CallRequest) -> CallStep:
         """``POST /voice``: a call comes in."""
-        with self.assistant.store.turn(CHANNEL, call.caller) as t:
-            key = f"{call.call_sid}:0"
+        key = f"{call.call_sid}:0"
+        with self.assistant.store.turn(CHANNEL, call.caller, key=key) as t:   # read with it
             earlier = t.replay(key)
             if earlier is not None:
                 return CallStep.from_dict(earlier)
@@ -179,8 +179,8 @@ class CallFlow:
         """The turn of a follow-up request for step ``n``: ``(t, data, key, settled)``, where
         ``settled`` is the answer already due (the same as before, for a request Twilio sent
         again; a hang-up, for a request of a call that is over), else None."""
-        with self.assistant.store.turn(CHANNEL, call.caller) as t:
-            key = f"{call.call_sid}:{n}"
+        key = f"{call.call_sid}:{n}"
+        with self.assistant.store.turn(CHANNEL, call.caller, key=key) as t:   # read with it
             earlier = t.replay(key)
             if earlier is not None:
                 yield t, None, key, CallStep.from_dict(earlier)

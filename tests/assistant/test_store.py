@@ -357,3 +357,107 @@ def test_channel_data_reads_what_this_turn_kept(store):
         turn.keep_channel_data({"question": "Which office?"})  # before any read of it
     with store.turn(SMS, PHONE) as turn:
         assert turn.channel_data() == {"question": "Which office?"}
+
+
+def counting(store):
+    """A Counter of the statements and commits ``store`` sends from now on (SQLAlchemy events)."""
+    from collections import Counter
+
+    from sqlalchemy import event
+
+    seen = Counter()
+
+    @event.listens_for(store.engine, "before_cursor_execute")
+    def _statement(conn, cursor, statement, parameters, context, executemany):
+        seen["statements"] += 1
+
+    @event.listens_for(store.engine, "commit")
+    def _commit(conn):
+        seen["commits"] += 1
+
+    return seen
+
+
+def test_a_turn_writes_all_it_changed_in_one_statement_however_many_events(store):
+    with store.turn(SMS, PHONE) as turn:
+        turn.state = new_state("en")
+        turn.add_line("user", "first")
+    seen = counting(store)
+    with store.turn(SMS, PHONE, key="SM1") as turn:
+        assert turn.replay("SM1") is None
+        turn.state = escalated("waiting", priority=1)
+        for n in range(5):
+            turn.add_line("assistant" if n % 2 else "user", f"line {n} 你好", {"n": n})
+        for n in range(7):
+            turn.add_event(f"kind{n}", {"n": n, "text": "街坊"})
+        turn.keep_channel_data({"pages": ["(2/2)"]})
+        turn.remember("SM1", {"messages": ["答"]})
+    # SQLite: BEGIN IMMEDIATE, the read, the write; PostgreSQL: the lock, the read, the write
+    assert (seen["statements"], seen["commits"]) == (3, 1)
+    cid = store.conversation_id(SMS, PHONE)
+    assert [(line.seq, line.text, line.meta) for line in store.transcript(cid)] == [
+        (1, "first", {}), *[(n + 2, f"line {n} 你好", {"n": n}) for n in range(5)]]
+    assert [(e.kind, e.data) for e in store.events(cid)] == [
+        (f"kind{n}", {"n": n, "text": "街坊"}) for n in range(7)]
+    assert row(store).last_seq == 6 and row(store).status == "waiting"
+    assert [e.conversation_id for e in store.queue()] == [cid]
+    seen.clear()
+    with store.turn(SMS, PHONE, key="SM1") as turn:
+        assert turn.replay("SM1") == {"messages": ["答"]}
+        assert turn.channel_data() == {"pages": ["(2/2)"]}
+    assert (seen["statements"], seen["commits"]) == (2, 0)   # read, nothing written
+
+
+def test_a_channel_document_left_as_it_was_is_not_written(store):
+    from assistant.store import channel_state
+
+    def kept_at():
+        with store.engine.connect() as conn:
+            return conn.execute(select(channel_state.c.updated_at)).scalar_one()
+
+    with store.turn(SMS, PHONE) as turn:
+        turn.keep_channel_data({"question": "Yes or no?"})
+    before = kept_at()
+    time.sleep(0.01)
+    with store.turn(SMS, PHONE) as turn:
+        turn.keep_channel_data(turn.channel_data())
+    assert kept_at() == before
+    with store.turn(SMS, PHONE) as turn:
+        turn.keep_channel_data({"question": "1 or 2?"})
+    assert kept_at() > before
+
+
+def test_what_a_waiting_turn_reads_is_what_the_turn_before_it_committed(store):
+    """A retry of a message still being answered waits for the lock, then replays the stored
+    answer; an opt-out and a channel document committed meanwhile are seen (on PostgreSQL the
+    lock and the read are two statements for this: see ``_LOCK``)."""
+    import threading
+
+    from assistant.outbox import opt_out
+
+    with store.turn(SMS, PHONE) as turn:
+        turn.state = new_state("en")
+    inside = threading.Event()
+    seen = {}
+
+    def first():
+        with store.turn(SMS, PHONE, key="SM9") as turn:
+            inside.set()
+            time.sleep(0.5)        # the second turn is waiting for the lock meanwhile
+            turn.keep_channel_data({"pages": ["(2/2)"]})
+            opt_out(turn.session, SMS, PHONE, turn.now)
+            turn.remember("SM9", {"messages": ["once"]})
+
+    def second():
+        inside.wait(10)
+        with store.turn(SMS, PHONE, key="SM9") as turn:
+            seen.update(opted_out=turn.opted_out, kept=turn.channel_data(),
+                        replayed=turn.replay("SM9"))
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert seen == {"opted_out": True, "kept": {"pages": ["(2/2)"]},
+                    "replayed": {"messages": ["once"]}}
