@@ -33,6 +33,7 @@ from .conversation import Assistant
 from .errors import ClaimRefused, StaffActionError
 from .model import HandBack, Reply
 from .services import normalise_reference
+from .staff import find_staff
 from .store import (
     JSONText,
     Line,
@@ -55,6 +56,7 @@ OUTCOMES = ("resolved", "referred", "no_response")
 #: the phone, and the conversation leaves the queue (not one staff choose in the console)
 TRANSFERRED_OUTCOME = "talked_on_phone"
 AUDIT_ACTIONS = ("viewed", "revealed", "claimed", "replied", "handed_back", "closed",
+                 "assigned", "noted", "ready_replies",
                  # retention and subject access (assistant.retention, assistant.subject)
                  "purged", "looked_up", "exported", "erased",
                  "closed_by_itself")
@@ -280,6 +282,38 @@ class Desk:
                 mark = self.store.change_mark()
             now = version()
 
+    def related(self, conversation_id: int, limit: int = 20) -> list[DeskConversation]:
+        """The citizen's other conversations, on any channel: the same number (SMS and phone
+        share it; a kiosk address is a visitor's session, never a number), and any that
+        ended with or mention a reference number that these ended with or the citizen gave in
+        them. Most recently active first; personal data masked."""
+        c, e, x = conversations.c, event_rows.c, transcript_lines.c
+        with self.store._read() as conn:
+            row = conn.execute(sa.select(c.channel, c.address)
+                               .where(c.id == conversation_id)).first()
+            if row is None:
+                return []
+            ids = {conversation_id}
+            if row.channel != "kiosk":
+                ids.update(conn.scalars(sa.select(c.id).where(
+                    c.address == row.address, c.channel != "kiosk")))
+            references = {ref for ref in (
+                (data or {}).get("reference") for data in conn.scalars(sa.select(e.data).where(
+                    e.conversation_id.in_(ids), e.kind == "ended"))) if ref}
+            for text in conn.scalars(sa.select(x.text).where(
+                    x.conversation_id.in_(ids), x.role == "user")):
+                references.update(_REFERENCE.findall(text.upper()))
+            matches = [c.id.in_(ids)]
+            for reference in sorted(references)[:10]:
+                matches.append(c.id.in_(sa.select(e.conversation_id).where(
+                    e.kind == "ended", sa.type_coerce(e.data, sa.Text).contains(
+                        reference, autoescape=True))))
+                matches.append(c.id.in_(sa.select(x.conversation_id).where(
+                    x.role == "user", x.text.contains(reference, autoescape=True))))
+            query = (sa.select(conversations).where(sa.or_(*matches), c.id != conversation_id)
+                     .order_by(c.updated_at.desc(), c.id.desc()).limit(limit))
+            return [_conversation(r, reveal=False) for r in conn.execute(query)]
+
     def queue_size(self) -> int:
         """How many are waiting for a person or with one (the queue page may show fewer)."""
         return self.queue_version()[0]
@@ -305,6 +339,50 @@ class Desk:
             t.state = state
             self._deliver(t, said, "staff_joined")
             self._audit_in(t, staff, "claimed")
+
+    def assign(self, conversation_id: int, staff: str, to: str, note: str = "", *,
+               supervisor: bool = False) -> None:
+        """Give a conversation to the member of staff ``to`` (an agent or a supervisor), with
+        an internal note: a waiting one by anyone, one with staff by whoever has it (or a
+        supervisor). It is then ``to``'s, in the queue's "who has it" and "mine"; if it was
+        waiting, the citizen is told a person is with them. Audited as assigned."""
+        if find_staff(self.store.engine, to) is None:
+            raise StaffActionError("no such member of staff")
+        with self._turn(conversation_id) as t:
+            state = t.state or {}
+            escalation = state.get("escalation") or {}
+            status, holder = state.get("status"), escalation.get("claimed_by")
+            if status not in QUEUE_STATUSES:
+                raise StaffActionError("the conversation is not waiting for a person")
+            if status == "with_staff" and holder != staff and not supervisor:
+                raise ClaimRefused("someone else has the conversation")
+            if status == "with_staff" and holder == to:
+                raise StaffActionError("they have it already")
+            state["status"] = "with_staff"
+            state["escalation"] = {**escalation, "claimed_by": to,
+                                   "claimed_at": t.now.isoformat(), "assigned_by": staff}
+            t.add_event("status", {"from": status, "to": "with_staff", "staff": to,
+                                   "assigned_by": staff})
+            if note.strip():
+                t.add_line("staff", note.strip(), {"staff": staff, "note": True,
+                                                   "assigned_to": to})
+            if status == "waiting":
+                said = self._prompt(state, "staff_joined")
+                t.add_line("assistant", said, {"desk": "claimed"})
+                self._deliver(t, said, "staff_joined")
+            t.state = state
+            self._audit_in(t, staff, "assigned", {"to": to, "from": holder})
+
+    def note(self, conversation_id: int, staff: str, text: str) -> None:
+        """An internal note in the transcript, at any time and by anyone on staff: never sent
+        to the citizen (no deliverer is called; the kiosk's screen leaves notes out), shown to
+        staff as a note, exported and purged with the transcript. Audited as noted."""
+        text = text.strip()
+        if not text:
+            raise StaffActionError("an empty note")
+        with self._turn(conversation_id) as t:
+            t.add_line("staff", text, {"staff": staff, "note": True})
+            self._audit_in(t, staff, "noted", {"characters": len(text)})
 
     def reply(self, conversation_id: int, staff: str, text: str) -> None:
         """Words of the member of staff who has the conversation, to the citizen."""
@@ -477,6 +555,9 @@ def _mask_value(value: Any) -> Any:
         return [_mask_value(v) for v in value]
     return value
 
+
+# a reference number as citizens type it back (``KF`` and 7 or more digits)
+_REFERENCE = re.compile(r"KF\d{7,}")
 
 # an identity card number as people type it: A123456(7), a1234567, AB 123456 (A), Ａ１２３４５６（７）
 _LETTER = "A-Za-zＡ-Ｚａ-ｚ"

@@ -24,7 +24,7 @@ from .errors import AssistantError
 from .store import UTCDateTime, metadata
 
 __all__ = ["MIN_PASSWORD_LENGTH", "STAFF_ROLES", "StaffError", "StaffUser", "add_staff",
-           "any_staff", "authenticate", "change_password", "end_sessions", "find_staff",
+           "any_staff", "authenticate", "change_password", "end_sessions", "find_staff", "list_staff",
            "staff_users"]
 
 STAFF_ROLES = ("agent", "supervisor")
@@ -158,6 +158,13 @@ def end_sessions(engine: Engine, username: str) -> None:
     with engine.begin() as conn:
         conn.execute(sa.update(staff_users).where(staff_users.c.username == username.strip())
                      .values(session_version=staff_users.c.session_version + 1))
+
+
+def list_staff(engine: Engine) -> list[StaffUser]:
+    """Every member of staff, by name (for the console's assign list)."""
+    with _reading(engine) as conn:
+        return [_user(row) for row in conn.execute(
+            sa.select(staff_users).order_by(staff_users.c.username))]
 
 
 def any_staff(engine: Engine) -> bool:

@@ -107,9 +107,12 @@ def find_subject(store: Store, by: str, value: str, now: datetime | None = None)
                 "status": row.status, "locale": row.locale, "procedure": row.procedure,
                 "reference": state.get("reference"), "answers": state.get("slots") or {},
                 "created_at": row.created_at, "updated_at": row.updated_at,
-                "transcript": [{"at": x.at, "role": x.role, "text": x.text}
-                               for x in conn.execute(sa.select(t.at, t.role, t.text).where(
-                                   t.conversation_id == row.id).order_by(t.seq))],
+                # staff's internal notes too (what is held about them), marked as notes
+                "transcript": [{"at": x.at, "role": x.role, "text": x.text,
+                                **({"note": True} if (x.meta or {}).get("note") else {})}
+                               for x in conn.execute(sa.select(t.at, t.role, t.text, t.meta)
+                                                     .where(t.conversation_id == row.id)
+                                                     .order_by(t.seq))],
                 "events": [{"at": x.at, "kind": x.kind, "data": x.data or {}}
                            for x in conn.execute(sa.select(e.at, e.kind, e.data).where(
                                e.conversation_id == row.id).order_by(e.id))]})

@@ -13,6 +13,12 @@ DESIGN.md) on SQLite, driven over HTTP on loopback as a browser and Twilio would
   * queue_narrowed_1000: the same queue as agents narrow it (issue 16): the filters, "mine",
     searches by words, by a number's last digits and by reference (over every conversation's
     transcript), and the closed list; p50/p99 each, and the rows each listed.
+  * agents_connected_20 (issue 16): 20 members of staff (20 accounts) with the queue page
+    open, each holding the queue's event stream and fetching the table on each "changed", as
+    queue.js does, on a server of 2 gunicorn workers (several processes: they hear each other
+    through the database); with 1,000 waiting, the queue page and table timed while they are
+    all connected, then new citizens ask for a person by SMS and we time, for every agent, from
+    the webhook POST to the moment their console has fetched the table counting the newcomer.
   * message_to_console: a citizen texts "lost my id card", "person" (signed webhook posts), the
     member of staff claims the conversation and opens its event stream
     (``/staff/conversations/<id>/events``, read line by line in a thread, reconnected from the
@@ -29,6 +35,8 @@ gets half of them and this script the rest. Compare ratios between runs, not abs
 
     .venv/bin/python bench/bench_console.py [--messages 200] [--waiting 1000] [--pages 50]
                                              [--threads 8] [--out FILE] [--quick]
+                                             [--agents 20] [--updates 30] [--only-agents]
+                                             [--postgres postgresql://postgres@127.0.0.1/test]
 
 Prints one JSON document on stdout (progress on stderr).
 """
@@ -135,10 +143,10 @@ class Browser:
             raise RuntimeError(f"no CSRF token on {path} (HTTP {status})")
         return found.group(1)
 
-    def sign_in(self) -> None:
+    def sign_in(self, username: str = STAFF) -> None:
         token = self.token("/staff/login")
         status, headers, _ = self.request("POST", "/staff/login", {
-            "csrf_token": token, "username": STAFF, "password": PASSWORD})
+            "csrf_token": token, "username": username, "password": PASSWORD})
         if status != 303 or "session" not in self.cookies:
             raise RuntimeError(f"sign-in refused (HTTP {status}, {headers.get('Location')})")
 
@@ -257,6 +265,141 @@ class Stream(threading.Thread):
                 self.conn.sock.shutdown(2)
             except OSError:
                 pass
+
+
+class QueueWatcher(threading.Thread):
+    """One agent's open queue page, as queue.js works it: the queue's event stream
+    (``/staff/events``) and, on each "changed", the table fetched again (``/staff/queue``).
+    Records when a fetched table's caption first gave each count of conversations. A stream
+    refused for the live-update budget ("busy") is counted, and the watcher comes back after
+    the retry the server gave, as the page does."""
+
+    def __init__(self, port: int, username: str):
+        super().__init__(daemon=True)
+        self.port = port
+        self.browser = Browser(port)
+        self.browser.sign_in(username)
+        self.fetcher = Browser(port)
+        self.fetcher.cookies = self.browser.cookies
+        self.seen: dict[int, float] = {}
+        self.changed = threading.Condition()
+        self.busy = self.connects = 0
+        self.stopping = False
+        self.error: BaseException | None = None
+        self.conn: http.client.HTTPConnection | None = None
+
+    def run(self) -> None:
+        try:
+            while not self.stopping:
+                self._read_one_stream()
+        except BaseException as error:   # noqa: BLE001 (reported by the main thread)
+            if not self.stopping:
+                self.error = error
+
+    def _fetch(self) -> None:
+        status, _, page = self.fetcher.request("GET", "/staff/queue")
+        now = time.perf_counter()
+        if status != 200:
+            raise RuntimeError(f"GET /staff/queue: HTTP {status}")
+        _, caption = rows_in(page.decode())
+        with self.changed:
+            if caption is not None:
+                self.seen.setdefault(caption, now)
+            self.changed.notify_all()
+
+    def _read_one_stream(self) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=70)
+        self.conn.request("GET", "/staff/events", headers={
+            "Cookie": self.browser.cookie_header(), "Accept": "text/event-stream"})
+        response = self.conn.getresponse()
+        if response.status != 200:
+            raise RuntimeError(f"queue stream refused: HTTP {response.status}")
+        self.connects += 1
+        name, data = None, []
+        while not self.stopping:
+            raw = response.readline()
+            if not raw:
+                self.conn.close()
+                return
+            line = raw.decode().rstrip("\r\n")
+            if line.startswith("event:"):
+                name = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:].lstrip())
+            elif line == "":
+                if name == "changed":
+                    self._fetch()
+                elif name == "busy":
+                    self.busy += 1
+                    self.conn.close()
+                    time.sleep(float(json.loads("\n".join(data) or "{}").get("retry", 3)))
+                    return
+                name, data = None, []
+
+    def wait_for(self, count: int, timeout: float) -> float | None:
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while count not in self.seen:
+                if self.error is not None:
+                    raise RuntimeError(f"queue watcher failed: {self.error!r}")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self.changed.wait(left)
+            return self.seen[count]
+
+    def stop(self) -> None:
+        self.stopping = True
+        if self.conn is not None and self.conn.sock is not None:
+            try:
+                self.conn.sock.shutdown(2)
+            except OSError:
+                pass
+
+
+def agents_connected(app, port: int, agents: int, updates: int, pages: int,
+                     expected: int) -> dict:
+    """Issue 16's case: ``agents`` members of staff with the queue page open (each its own
+    account, session and event stream) while ``expected`` conversations wait. The queue page
+    and its table are timed with them all connected; then, ``updates`` times, a new citizen
+    asks for a person by SMS (signed webhook) and we time, for every agent, from just before
+    that POST to the moment their console has fetched the table that counts them
+    (p50/p99 over agents x updates), and the webhook's own answer."""
+    watchers = [QueueWatcher(port, f"{STAFF}-{i:02d}") for i in range(agents)]
+    for w in watchers:
+        w.start()
+    for w in watchers:
+        if w.wait_for(expected, 30) is None:
+            raise RuntimeError("an agent's queue never showed the conversations waiting")
+    browser = Browser(port)
+    browser.sign_in()
+    connected_pages = time_pages(browser, expected, pages)
+    latencies, webhook, lost = [], [], 0
+    desk = app.extensions["kaifong_desk"]
+    for i in range(updates):
+        phone = Phone(port, f"+8525{i:07d}")
+        phone.send("lost my id card")
+        count = desk.queue_size() + 1
+        time.sleep(0.2)
+        t0 = time.perf_counter()
+        webhook.append(phone.send("person"))
+        for w in watchers:
+            seen = w.wait_for(count, 20)
+            if seen is None:
+                lost += 1
+            else:
+                latencies.append(seen - t0)
+        if (i + 1) % 10 == 0:
+            log(f"{agents} agents: {i + 1}/{updates} arrivals, p50 so far "
+                f"{statistics.median(latencies) * 1000:.1f} ms")
+    for w in watchers:
+        w.stop()
+    return {"agents": agents, "updates": updates, "waiting_at_start": expected,
+            "lost": lost, "streams_refused_busy": sum(w.busy for w in watchers),
+            "stream_connects": sum(w.connects for w in watchers),
+            "queue_page": connected_pages["page"], "queue_fragment": connected_pages["fragment"],
+            "arrival_to_every_console": figures(latencies),
+            "webhook_response": figures(webhook)}
 
 
 # -- the scenarios ----------------------------------------------------------------------------
@@ -437,11 +580,22 @@ def main() -> int:
                              "through ADMIN_URL (e.g. postgresql://postgres@127.0.0.1:5432/test) "
                              "and dropped afterwards; other processes' turns then arrive by "
                              "LISTEN/NOTIFY")
+    parser.add_argument("--agents", type=int, default=20,
+                        help="members of staff with the queue page open (issue 16's case)")
+    parser.add_argument("--updates", type=int, default=30,
+                        help="new arrivals each of them must see live")
+    parser.add_argument("--agent-workers", type=int, default=2,
+                        help="gunicorn workers of the server the agents use")
+    parser.add_argument("--agent-threads", type=int, default=32,
+                        help="threads per worker of that server (KAIFONG_THREADS too)")
+    parser.add_argument("--only-agents", action="store_true",
+                        help="only the queue pages and the agents' case (not the message "
+                             "latency scenarios)")
     parser.add_argument("--out")
     args = parser.parse_args()
     if args.quick:
         args.messages, args.messages_two_processes = 20, 10
-        args.waiting, args.pages = 100, 10
+        args.waiting, args.pages, args.updates = 100, 10, 5
     small = max(1, args.waiting // 10)
 
     cpus = sorted(os.sched_getaffinity(0))
@@ -472,6 +626,9 @@ def main() -> int:
         from channels import create_app
         app = create_app()
         add_staff(app.extensions["kaifong"].store.engine, STAFF, PASSWORD, "agent")
+        for i in range(args.agents):
+            add_staff(app.extensions["kaifong"].store.engine, f"{STAFF}-{i:02d}", PASSWORD,
+                      "agent")
         log(f"seeding {small} waiting conversations")
         seed_seconds = seed_waiting(app, 0, small)
         try:
@@ -489,29 +646,49 @@ def main() -> int:
             pages[args.waiting] = time_pages(browser, args.waiting, args.pages)
             pages[args.waiting]["desk_queue_in_process"] = desk_queue_in_process(app, args.pages)
             log(f"queue with {args.waiting}: {pages[args.waiting]['page']['p50_ms']} ms")
-            narrowed = time_narrowed(browser, args.pages)
-            log("filters and searches: " + ", ".join(
-                f"{k} {v['p50_ms']} ms" for k, v in narrowed.items()))
+            port_c = free_port()
+            log(f"{args.agents} agents: starting gunicorn on {port_c} "
+                f"({args.agent_workers} workers x {args.agent_threads} threads)")
+            # every agent's stream comes from 127.0.0.1 here, as behind a proxy: the address's
+            # share of the live-update budget raised to the whole budget (channels.longpoll)
+            servers.append(start_server(
+                "channels:create_app()", port_c,
+                dict(base, KAIFONG_PUBLIC_URL=f"http://127.0.0.1:{port_c}",
+                     KAIFONG_THREADS=str(args.agent_threads),
+                     KAIFONG_LONG_POLLS_PER_ADDRESS=str(args.agent_threads // 2)),
+                args.agent_workers, args.agent_threads, server_cpus))
+            connected = agents_connected(app, port_c, args.agents, args.updates, args.pages,
+                                         args.waiting)
+            log(f"{args.agents} agents: page p50 {connected['queue_page']['p50_ms']} ms, "
+                f"arrival to every console p50 "
+                f"{connected['arrival_to_every_console']['p50_ms']} ms")
+            stop_server(servers.pop())
+            one = two = narrowed = None
+            if not args.only_agents:
+                narrowed = time_narrowed(browser, args.pages)
+                log("filters and searches: " + ", ".join(
+                    f"{k} {v['p50_ms']} ms" for k, v in narrowed.items()))
 
-            log(f"message -> console, one process: {args.messages} messages")
-            one = message_to_console(app, port, port, args.messages, args.gap_ms / 1000, CITIZEN,
-                                     "one process")
-            agent = one.pop("browser")
-            # the queue now holds one more (the probing citizen, with staff) than it shows?
-            _, _, page = agent.request("GET", "/staff/queue")
-            shown, caption = rows_in(page.decode())
-            two = None
-            if not args.no_two_processes:
-                log(f"webhook: starting a second gunicorn on {port_b}")
-                servers.append(start_server(
-                    "channels:create_app()", port_b,
-                    dict(base, KAIFONG_PUBLIC_URL=f"http://127.0.0.1:{port_b}"),
-                    1, args.threads, server_cpus))
-                log(f"message -> console, two processes: {args.messages_two_processes} messages")
-                two = message_to_console(app, port, port_b, args.messages_two_processes,
-                                         args.gap_ms / 1000, "+85290000002", "two processes",
-                                         jitter=0.5)
-                two.pop("browser")
+                log(f"message -> console, one process: {args.messages} messages")
+                one = message_to_console(app, port, port, args.messages, args.gap_ms / 1000,
+                                         CITIZEN, "one process")
+                agent = one.pop("browser")
+                # the queue now holds one more (the probing citizen, with staff) than it shows?
+                _, _, page = agent.request("GET", "/staff/queue")
+                shown, caption = rows_in(page.decode())
+                in_queue = app.extensions["kaifong_desk"].queue_size()
+                if not args.no_two_processes:
+                    log(f"webhook: starting a second gunicorn on {port_b}")
+                    servers.append(start_server(
+                        "channels:create_app()", port_b,
+                        dict(base, KAIFONG_PUBLIC_URL=f"http://127.0.0.1:{port_b}"),
+                        1, args.threads, server_cpus))
+                    log("message -> console, two processes: "
+                        f"{args.messages_two_processes} messages")
+                    two = message_to_console(app, port, port_b, args.messages_two_processes,
+                                             args.gap_ms / 1000, "+85290000002", "two processes",
+                                             jitter=0.5)
+                    two.pop("browser")
         finally:
             for server in servers:
                 stop_server(server)
@@ -541,11 +718,13 @@ def main() -> int:
                   "seeded_by": "Assistant.turn in the benchmark process: Start, "
                                "'lost my id card', 'person' per SMS number",
                   "seed_seconds": round(seed_seconds, 2)},
-        "message_to_console": {k: v for k, v in one.items()},
+        f"agents_connected_{args.agents}": {
+            "server": f"gunicorn gthread, {args.agent_workers} workers x {args.agent_threads} "
+                      "threads, KAIFONG_LONG_POLLS_PER_ADDRESS raised to the budget (all on "
+                      "loopback, as behind a proxy)", **connected},
         f"queue_page_{args.waiting}": with_rows["page"],
         f"queue_fragment_{args.waiting}": with_rows["fragment"],
         f"desk_queue_{args.waiting}_in_process": with_rows["desk_queue_in_process"],
-        f"queue_narrowed_{args.waiting}": narrowed,
         f"queue_page_{small}": fewer["page"],
         f"queue_fragment_{small}": fewer["fragment"],
         f"desk_queue_{small}_in_process": fewer["desk_queue_in_process"],
@@ -556,13 +735,18 @@ def main() -> int:
                 with_rows["fragment"]["p50_ms"] / with_rows["page"]["p50_ms"], 2),
             f"desk_queue_over_page_{args.waiting}": round(
                 with_rows["desk_queue_in_process"]["p50_ms"] / with_rows["page"]["p50_ms"], 2),
-            "console_p50_over_webhook_p50": round(
-                one["message_to_console"]["p50_ms"] / one["webhook_response"]["p50_ms"], 2),
+            f"page_with_{args.agents}_agents_over_alone": round(
+                connected["queue_page"]["p50_ms"] / with_rows["page"]["p50_ms"], 2),
         },
-        # past 1,000 the page shows the first 1,000 and its caption says how many wait
-        "queue_beyond_waiting": {"conversations_in_queue": args.waiting + 1,
-                                 "rows_shown": shown, "caption_says": caption},
     }
+    if one is not None:
+        doc["message_to_console"] = one
+        doc[f"queue_narrowed_{args.waiting}"] = narrowed
+        doc["ratio"]["console_p50_over_webhook_p50"] = round(
+            one["message_to_console"]["p50_ms"] / one["webhook_response"]["p50_ms"], 2)
+        # past 1,000 the page shows the first 1,000 and its caption says how many wait
+        doc["queue_beyond_waiting"] = {"conversations_in_queue": in_queue,
+                                       "rows_shown": shown, "caption_says": caption}
     if two is not None:
         doc["two_processes"] = {"console_port_process": "first gunicorn",
                                 "webhook_process": "second gunicorn, same database", **two}
@@ -572,7 +756,7 @@ def main() -> int:
     print(text)
     if args.out:
         Path(args.out).write_text(text + "\n")
-    lost = one["lost"] + (two["lost"] if two else 0)
+    lost = connected["lost"] + (one["lost"] if one else 0) + (two["lost"] if two else 0)
     return 1 if lost else 0
 
 

@@ -44,6 +44,16 @@ from assistant import ClaimRefused, Desk, StaffActionError
 from assistant.conversation import HONG_KONG
 from assistant.desk import SYSTEM_STAFF
 from assistant.i18n import format_when
+from assistant.ready_replies import LANGUAGES as READY_LANGUAGES
+from assistant.ready_replies import (
+    add_ready_reply,
+    edit_ready_reply,
+    move_ready_reply,
+    ready_replies,
+    ready_reply,
+    remove_ready_reply,
+)
+from assistant.staff import list_staff
 from assistant.store import conversations
 from assistant.store import events as event_rows
 
@@ -87,31 +97,27 @@ OUTCOME_LABELS_MORE = {"talked_on_phone": N_("Put through to staff on the phone"
 CHANNELS = {"sms": N_("SMS"), "voice": N_("Phone"), "kiosk": N_("Kiosk"), "chat": N_("Chat")}
 ROLE_LABELS = {"user": N_("Citizen"), "assistant": N_("Assistant"), "staff": N_("Staff"),
                "system": N_("System")}
-#: replies staff use again and again, sent in the citizen's language
-CANNED = {
-    "hello": N_("Hello, I am a member of staff. I have read what you told the assistant. How "
-                "can I help?"),
-    "moment": N_("Thank you. Please wait a moment while I check."),
-    "call_back": N_("We will call you back on this number within one working day."),
-    "visit": N_("Please visit the office with your identity card. Staff at the counter will "
-                "help you."),
-}
-CANNED_LABELS = {"hello": N_("Greeting"), "moment": N_("Please wait"),
-                 "call_back": N_("We will call back"), "visit": N_("Visit the office")}
 AUDIT_LABELS = {"viewed": N_("viewed"), "revealed": N_("revealed personal data"),
                 "claimed": N_("took"), "replied": N_("replied"), "handed_back": N_("gave back"),
                 "closed": N_("closed"), "purged": N_("purged past retention"),
                 "looked_up": N_("looked up a person's data"),
                 "exported": N_("exported a person's data"),
                 "erased": N_("erased a person's data"),
-                "closed_by_itself": N_("closed by itself")}
+                "closed_by_itself": N_("closed by itself"),
+                "assigned": N_("assigned"), "noted": N_("wrote a note"),
+                "ready_replies": N_("changed the ready replies")}
+#: what a supervisor did to a ready reply (audit detail "what")
+READY_REPLY_CHANGES = {"added": N_("added"), "edited": N_("edited"), "removed": N_("removed"),
+                       "moved": N_("moved")}
 #: why a conversation closed by itself (``assistant.desk.CLOSED_BY_ITSELF``)
 CLOSED_WHY = {"kiosk_left": N_("the visitor left the kiosk"),
               "phone_transfer": N_("the call was put through to staff"),
               "no_reply": N_("nothing happened for too long")}
 #: an audit entry's details, by key
 AUDIT_DETAIL_LABELS = {"outcome": N_("Outcome"), "procedure": N_("Procedure"),
-                       "note": N_("Note"), "why": N_("Why"), "minutes": N_("Minutes")}
+                       "note": N_("Note"), "why": N_("Why"), "minutes": N_("Minutes"),
+                       "to": N_("To"), "from": N_("From"), "what": N_("What"),
+                       "reply": N_("Ready reply"), "characters": N_("Characters")}
 #: how many closed conversations ``/staff/closed`` lists, most recently closed first
 CLOSED_ROWS = 200
 #: how many voice messages ``/staff/voice-messages`` lists, newest first
@@ -215,6 +221,10 @@ def _console_helpers():
                 value = procedure_title(value) if value else "-"
             elif key == "why":
                 value = _t(CLOSED_WHY.get(value, value))
+            elif key == "what":
+                value = _t(READY_REPLY_CHANGES.get(value, value))
+            elif value is None:
+                value = "-"
             label = AUDIT_DETAIL_LABELS.get(key)
             parts.append(f"{_t(label) if label else key}: {value}")
         return ", ".join(parts)
@@ -232,7 +242,7 @@ def _console_helpers():
             "recording_of": _recording_of,
             "reason_label": reason_label, "call_back_when": call_back_when,
             "call_back_why": CALL_BACK_WHY, "channels": CHANNELS,
-            "role_labels": ROLE_LABELS, "outcomes": OUTCOME_LABELS, "canned": CANNED_LABELS,
+            "role_labels": ROLE_LABELS, "outcomes": OUTCOME_LABELS,
             "audit_labels": AUDIT_LABELS, "status_filters": STATUS_FILTERS,
             "who_filters": WHO_FILTERS, "lateness_labels": LATENESS,
             "priority_labels": PRIORITY_LABELS, "outcome_more": OUTCOME_LABELS_MORE}
@@ -436,14 +446,33 @@ def claim(cid: int):
 
 @bp.post("/conversations/<int:cid>/reply")
 def reply(cid: int):
-    canned = request.form.get("canned")
+    """The staff member's words, or a ready reply (``ready``: its id) in the citizen's
+    language."""
     text = request.form.get("text", "")
-    if canned:
-        if canned not in CANNED:
+    ready = request.form.get("ready")
+    if ready:
+        chosen = ready_reply(_desk().store, int(ready)) if ready.isdigit() else None
+        if chosen is None:
             abort(400)
-        locale = _citizen_locale(cid)
-        text = _t(CANNED[canned], locale)
+        text = chosen.text(_citizen_locale(cid))
     return _act(cid, lambda desk, staff: desk.reply(cid, staff, text[:1600]))
+
+
+@bp.post("/conversations/<int:cid>/assign")
+def assign(cid: int):
+    """To a colleague (an agent or a supervisor), with a note for them."""
+    to = request.form.get("to", "")[:64]
+    note = request.form.get("note", "")[:2000]
+    supervisor = g.staff.role == "supervisor"
+    return _act(cid, lambda desk, staff: desk.assign(cid, staff, to, note,
+                                                     supervisor=supervisor), to_queue=True)
+
+
+@bp.post("/conversations/<int:cid>/note")
+def note(cid: int):
+    """An internal note, at any time: never sent to the citizen."""
+    text = request.form.get("text", "")[:2000]
+    return _act(cid, lambda desk, staff: desk.note(cid, staff, text))
 
 
 @bp.post("/conversations/<int:cid>/hand-back")
@@ -511,6 +540,62 @@ def _twilio_url(url) -> bool:
     return isinstance(url, str) and url.startswith("https://api.twilio.com/")
 
 
+# -- ready replies ------------------------------------------------------------------------------
+
+@bp.get("/ready-replies")
+def ready_replies_page():
+    """Supervisors add, edit, remove and order the ready replies, in both languages."""
+    _supervisor_only()
+    return render_template("staff/ready_replies.html",
+                           replies=ready_replies(_desk().store),
+                           problem=request.args.get("problem"))
+
+
+@bp.post("/ready-replies")
+def ready_reply_add():
+    _supervisor_only()
+    return _ready_reply_act(lambda store, staff: add_ready_reply(store, staff, *_ready_form()))
+
+
+@bp.post("/ready-replies/<int:rid>")
+def ready_reply_edit(rid: int):
+    _supervisor_only()
+    return _ready_reply_act(lambda store, staff: edit_ready_reply(store, staff, rid,
+                                                                  *_ready_form()))
+
+
+@bp.post("/ready-replies/<int:rid>/remove")
+def ready_reply_remove(rid: int):
+    _supervisor_only()
+    return _ready_reply_act(lambda store, staff: remove_ready_reply(store, staff, rid))
+
+
+@bp.post("/ready-replies/<int:rid>/move")
+def ready_reply_move(rid: int):
+    _supervisor_only()
+    by = -1 if request.form.get("by") == "up" else 1
+    return _ready_reply_act(lambda store, staff: move_ready_reply(store, staff, rid, by))
+
+
+def _supervisor_only() -> None:
+    if g.staff.role != "supervisor":
+        abort(403)
+
+
+def _ready_form() -> tuple[dict, dict]:
+    form = request.form
+    return ({loc: form.get(f"label_{sfx}", "") for loc, sfx in READY_LANGUAGES.items()},
+            {loc: form.get(f"text_{sfx}", "") for loc, sfx in READY_LANGUAGES.items()})
+
+
+def _ready_reply_act(action):
+    try:
+        action(_desk().store, g.staff.username)
+    except StaffActionError:
+        return redirect(url_for("staff.ready_replies_page", problem="refused"), 303)
+    return redirect(url_for("staff.ready_replies_page"), 303)
+
+
 # -- the audit log ----------------------------------------------------------------------------
 
 @bp.get("/audit")
@@ -541,7 +626,14 @@ def _conversation_page(cid: int, reveal: bool):
                 for e in _desk().store.events(cid) if e.kind == "ended"]
         for r in recordings:
             r["reference"] = next((ref for at, ref in ends if at >= r["at"] and ref), None)
+    store = _desk().store
+    citizen_locale = conv.locale or "en"
+    replies = [(r.id, r.label(staff_locale()), r.text(citizen_locale))
+               for r in ready_replies(store)]
+    colleagues = [(u.username, u.role) for u in list_staff(store.engine)
+                  if u.username != conv.claimed_by]
     return render_template("staff/conversation.html", conv=conv, lines=transcript,
+                           related=_desk().related(cid), ready=replies, colleagues=colleagues,
                            revealed=reveal, procedures=procedures, recordings=recordings,
                            last_seq=transcript[-1].seq if transcript else 0,
                            problem=request.args.get("problem"))
@@ -645,6 +737,6 @@ def _sse(name: str, data) -> str:
 
 #: every word this module adds to the pages (``kaifong validate`` checks their translations)
 TEXTS = (VOICE_MESSAGE_LINE, *REASONS.values(), *CALL_BACK_WHY.values(), AS_SOON_AS_POSSIBLE, *AUDIT_LABELS.values(), *OUTCOME_LABELS.values(), *OUTCOME_LABELS_MORE.values(), *CHANNELS.values(), *ROLE_LABELS.values(),
-         *CANNED.values(), *CANNED_LABELS.values(), *AUDIT_DETAIL_LABELS.values(), *WORD_TEXTS,
+         *READY_REPLY_CHANGES.values(), *AUDIT_DETAIL_LABELS.values(), *WORD_TEXTS,
          *STATUS_FILTERS.values(), *WHO_FILTERS.values(), *LATENESS.values(),
          *PRIORITY_LABELS.values(), *CLOSED_WHY.values())

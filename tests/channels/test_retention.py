@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from assistant.retention import PURGED_PREFIX, Retention, last_purge, purge, purge_if_due
 from assistant.services import appointments, reports
+from assistant.staff import add_staff
 from assistant.store import UTCDateTime, conversations, metadata
 from assistant.understanding import hkid_check_digit
 from channels import create_app
@@ -151,6 +152,12 @@ def test_after_a_purge_no_identity_card_phone_number_or_free_text_is_left_anywhe
     desk.claim(case, "mei")
     desk.reply(case, "mei", f"About {FREE_TEXT}: we will call {REPORT_PHONE}.")
     desk.close(case, "mei", "resolved", note=f"called {REPORT_PHONE}")
+    # internal notes (any time, by anyone; with an assignment too) hold free text: purged alike
+    desk.note(case, "wong", f"neighbour says {FREE_TEXT}")
+    reporter.texts("person please")
+    add_staff(store.engine, "mei", "correct horse battery", "agent")
+    desk.assign(case, "wong", "mei", note=f"call {REPORT_PHONE} first")
+    desk.close(case, "mei", "resolved")
     # at the kiosk: a visitor keys an identity card number and walks away mid-entry
     kiosk = Kiosk(app.test_client())
     kiosk.start("choose:hkid_replacement")

@@ -163,6 +163,7 @@ def test_no_english_word_is_left_on_any_chinese_console_page(console, page):
     pages["search"] = "/staff/?q=1234&channel=sms"
     pages["filtered, nothing"] = "/staff/?channel=voice&who=mine"
     pages["password"] = "/staff/password"
+    pages["ready replies"] = "/staff/ready-replies"
     found = {}
     for name, path in pages.items():
         page.goto(url + path)
@@ -172,6 +173,16 @@ def test_no_english_word_is_left_on_any_chinese_console_page(console, page):
     page.locator(f"form[action$='/conversations/{card}/claim'] button").click()
     expect(page.locator("#reply-text")).to_be_visible()
     found["claimed"] = untranslated(page)
+    # a note (any time), and another conversation assigned to a colleague: in the audit log
+    page.locator("#note-text").fill("她的女兒會再打來")
+    page.locator("form.note button[type=submit]").click()
+    expect(page.locator("#transcript li.note")).to_contain_text("她的女兒會再打來")
+    found["noted"] = untranslated(page)
+    page.goto(f"{url}/staff/conversations/{danger}")
+    page.locator("#assign-to").select_option("mei")
+    page.locator("form.assign button[type=submit]").click()
+    page.wait_for_url(f"{url}/staff/")
+    page.goto(f"{url}/staff/conversations/{card}")
     page.locator("form[action$='/close'] button[type=submit]").click()
     page.wait_for_url(f"{url}/staff/")
     page.goto(f"{url}/staff/audit")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -156,15 +157,19 @@ def test_reveal_is_a_logged_post_and_the_audit_log_is_for_supervisors(app, phone
     assert actions == ["revealed", "viewed"]
 
 
-def test_canned_replies_go_in_the_citizens_language(app):
+def test_ready_replies_go_in_the_citizens_language(app):
     chinese = Phone(app.test_client(), number="+85298765432")
     chinese.conversation("我唔見咗身份證", "真人")
     cid = app.extensions["kaifong"].store.conversation_id("sms", "+85298765432")
     mei = agent(app)
     post(mei, f"/staff/conversations/{cid}/claim")
-    post(mei, f"/staff/conversations/{cid}/reply", canned="moment")
+    # the four replies migration 0010 put in, the second being "Please wait"
+    shown = page(mei, f"/staff/conversations/{cid}")
+    second = re.findall(r'name="ready" value="(\d+)"', shown)[1]
+    post(mei, f"/staff/conversations/{cid}/reply", ready=second)
     assert sent(app)[-1] == ("staff_reply", "多謝你。請等一等，我幫你查吓。")
-    assert post(mei, f"/staff/conversations/{cid}/reply", canned="nope").status_code == 400
+    assert post(mei, f"/staff/conversations/{cid}/reply", ready="999").status_code == 400
+    assert post(mei, f"/staff/conversations/{cid}/reply", ready="x").status_code == 400
 
 
 def test_the_live_streams_send_the_queue_change_and_new_lines(app, phone):

@@ -81,6 +81,8 @@ def test_a_search_finds_everything_masked_and_is_audited_without_the_number(clie
 
 
 def test_exports_hold_everything_unmasked_in_json_and_in_either_language(client, app, held):
+    cid = app.extensions["kaifong"].store.conversation_id("sms", NUMBER)
+    app.extensions["kaifong_desk"].note(cid, "mei", "Her son will bring the form")
     token = supervisor(client)
     form = {"csrf_token": token, "by": "reference", "value": held}
     got = client.post("/staff/subject/export", data={**form, "format": "json"})
@@ -93,13 +95,17 @@ def test_exports_hold_everything_unmasked_in_json_and_in_either_language(client,
     assert any(HKID.replace("(", "").replace(")", "") in line["text"].upper().replace(" ", "")
                or HKID in line["text"] for line in conv["transcript"])
     assert doc["appointments"][0]["reference"] == held
+    # staff's internal notes are held about them too: exported, marked as notes
+    assert conv["transcript"][-1] == {"at": conv["transcript"][-1]["at"], "role": "staff",
+                                      "text": "Her son will bring the form", "note": True}
+    assert not any(line.get("note") for line in conv["transcript"][:-1])
     for lang, heading, html_lang in (("en", "What Kaifong holds about you", "en"),
                                      ("zh-HK", "街坊為你保存嘅資料", "zh-Hant-HK")):
         page = client.post("/staff/subject/export", data={**form, "format": "page",
                                                           "lang": lang})
         html = page.get_data(as_text=True)
         assert f'<html lang="{html_lang}">' in html and heading in html
-        assert NUMBER in html and held in html
+        assert NUMBER in html and held in html and "Her son will bring the form" in html
     assert [e.detail["format"] for e in audit_rows(app)[:3]] == ["page", "page", "json"]
     assert all(e.action == "exported" for e in audit_rows(app)[:3])
 
