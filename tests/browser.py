@@ -180,6 +180,15 @@ def assert_no_axe_violations(page) -> None:
                             + describe_violations(violations))
 
 
+def assert_accessible(page, what: str = "") -> None:
+    """The page passes axe-core and every control is at least 44x44 CSS px (``what`` names the
+    page in the failure message)."""
+    assert_no_axe_violations(page)
+    small = small_targets(page)
+    prefix = f"{what}: " if what else ""
+    assert not small, f"{prefix}targets under 44x44 CSS px:\n" + "\n".join(small)
+
+
 def small_targets(page, selector: str = "a, button, input:not([type=hidden]), select, textarea",
                   minimum: int = MIN_TARGET_PX) -> list[str]:
     """The visible elements matching ``selector`` whose box is under ``minimum`` CSS px either

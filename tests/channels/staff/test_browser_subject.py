@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import assert_no_axe_violations, small_targets
+from tests.browser import assert_accessible
 
 from .test_browser_console import console, sign_in  # noqa: F401  (the fixture)
 
@@ -28,9 +28,7 @@ def test_a_supervisor_finds_exports_and_erases_a_persons_data(console, page, scr
     def check(name: str, expected_lang: str = html_lang) -> None:
         expect(page.locator("html")).to_have_attribute("lang", expected_lang)
         screenshot(page, f"staff-subject-{name}-{lang}")
-        assert_no_axe_violations(page)
-        small = small_targets(page)
-        assert not small, f"{name}: targets under 44x44 CSS px:\n" + "\n".join(small)
+        assert_accessible(page, name)
 
     console.phone(NUMBER).conversation("lost my id card", "person")
     sign_in(page, console, "wong", lang)

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from channels import create_app
-from tests.browser import assert_no_axe_violations, small_targets
+from tests.browser import assert_accessible
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -31,9 +31,7 @@ def test_every_transparency_record_is_accessible(site, page, screenshot, lang):
 
     def check(name: str) -> None:
         expect(page.locator("html")).to_have_attribute("lang", html_lang)
-        assert_no_axe_violations(page)
-        small = small_targets(page)
-        assert not small, f"{name}: targets under 44x44 CSS px:\n" + "\n".join(small)
+        assert_accessible(page, name)
         smallest = page.evaluate("""() => Math.min(...[...document.querySelectorAll(
             'main p, main li, main td, main th, main h1, main h2, main a, main caption')]
             .map(e => parseFloat(getComputedStyle(e).fontSize)))""")
