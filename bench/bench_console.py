@@ -188,20 +188,25 @@ class Phone:
         return elapsed
 
 
-class Stream(threading.Thread):
-    """Reads a conversation's server-sent events; records when each line's text first arrives.
-    Reconnects (from the last seq seen) when the server ends the stream."""
+class EventReader(threading.Thread):
+    """A thread reading a server-sent event stream until stopped (``_read_one_stream``, once per
+    connection), recording in ``arrived`` when each awaited thing first showed. The main thread
+    waits with ``wait_for``; a reader that failed raises there."""
 
-    def __init__(self, port: int, cookie: str, cid: int, after: int):
+    what = "event stream"
+
+    def __init__(self, port: int):
         super().__init__(daemon=True)
-        self.port, self.cookie, self.cid, self.after = port, cookie, cid, after
-        self.arrived: dict[str, float] = {}
+        self.port = port
+        self.arrived: dict = {}
         self.changed = threading.Condition()
         self.connects = 0
         self.stopping = False
         self.error: BaseException | None = None
-        self.opened = threading.Event()
         self.conn: http.client.HTTPConnection | None = None
+
+    def _read_one_stream(self) -> None:
+        raise NotImplementedError
 
     def run(self) -> None:
         try:
@@ -212,6 +217,37 @@ class Stream(threading.Thread):
                 self.error = error
                 with self.changed:
                     self.changed.notify_all()
+
+    def wait_for(self, key, timeout: float) -> float | None:
+        """When ``key`` first arrived, or None after ``timeout`` seconds without it."""
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while key not in self.arrived:
+                if self.error is not None:
+                    raise RuntimeError(f"{self.what} failed: {self.error!r}")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self.changed.wait(left)
+            return self.arrived[key]
+
+    def stop(self) -> None:
+        self.stopping = True
+        if self.conn is not None and self.conn.sock is not None:
+            try:
+                self.conn.sock.shutdown(2)
+            except OSError:
+                pass
+
+
+class Stream(EventReader):
+    """Reads a conversation's server-sent events; records when each line's text first arrives.
+    Reconnects (from the last seq seen) when the server ends the stream."""
+
+    def __init__(self, port: int, cookie: str, cid: int, after: int):
+        super().__init__(port)
+        self.cookie, self.cid, self.after = cookie, cid, after
+        self.opened = threading.Event()
 
     def _read_one_stream(self) -> None:
         self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=70)
@@ -246,55 +282,23 @@ class Stream(threading.Thread):
                         self.changed.notify_all()
                 name, data = None, []
 
-    def wait_for(self, text: str, timeout: float) -> float | None:
-        deadline = time.monotonic() + timeout
-        with self.changed:
-            while text not in self.arrived:
-                if self.error is not None:
-                    raise RuntimeError(f"event stream failed: {self.error!r}")
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                self.changed.wait(left)
-            return self.arrived[text]
 
-    def stop(self) -> None:
-        self.stopping = True
-        if self.conn is not None and self.conn.sock is not None:
-            try:
-                self.conn.sock.shutdown(2)
-            except OSError:
-                pass
-
-
-class QueueWatcher(threading.Thread):
+class QueueWatcher(EventReader):
     """One agent's open queue page, as queue.js works it: the queue's event stream
     (``/staff/events``) and, on each "changed", the table fetched again (``/staff/queue``).
     Records when a fetched table's caption first gave each count of conversations. A stream
     refused for the live-update budget ("busy") is counted, and the watcher comes back after
     the retry the server gave, as the page does."""
 
+    what = "queue watcher"
+
     def __init__(self, port: int, username: str):
-        super().__init__(daemon=True)
-        self.port = port
+        super().__init__(port)
         self.browser = Browser(port)
         self.browser.sign_in(username)
         self.fetcher = Browser(port)
         self.fetcher.cookies = self.browser.cookies
-        self.seen: dict[int, float] = {}
-        self.changed = threading.Condition()
-        self.busy = self.connects = 0
-        self.stopping = False
-        self.error: BaseException | None = None
-        self.conn: http.client.HTTPConnection | None = None
-
-    def run(self) -> None:
-        try:
-            while not self.stopping:
-                self._read_one_stream()
-        except BaseException as error:   # noqa: BLE001 (reported by the main thread)
-            if not self.stopping:
-                self.error = error
+        self.busy = 0
 
     def _fetch(self) -> None:
         status, _, page = self.fetcher.request("GET", "/staff/queue")
@@ -304,7 +308,7 @@ class QueueWatcher(threading.Thread):
         _, caption = rows_in(page.decode())
         with self.changed:
             if caption is not None:
-                self.seen.setdefault(caption, now)
+                self.arrived.setdefault(caption, now)
             self.changed.notify_all()
 
     def _read_one_stream(self) -> None:
@@ -335,26 +339,6 @@ class QueueWatcher(threading.Thread):
                     time.sleep(float(json.loads("\n".join(data) or "{}").get("retry", 3)))
                     return
                 name, data = None, []
-
-    def wait_for(self, count: int, timeout: float) -> float | None:
-        deadline = time.monotonic() + timeout
-        with self.changed:
-            while count not in self.seen:
-                if self.error is not None:
-                    raise RuntimeError(f"queue watcher failed: {self.error!r}")
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                self.changed.wait(left)
-            return self.seen[count]
-
-    def stop(self) -> None:
-        self.stopping = True
-        if self.conn is not None and self.conn.sock is not None:
-            try:
-                self.conn.sock.shutdown(2)
-            except OSError:
-                pass
 
 
 def agents_connected(app, port: int, agents: int, updates: int, pages: int,
